@@ -1,0 +1,322 @@
+"""The ``maillage`` command line: import, export, validate, query, status, retry, demo, serve."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import pyoxigraph as ox
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from hub.config import Config, ConfigError, load_config
+from hub.cursors import read_cursor
+from hub.ingest import IngestResult, Ingestor
+from hub.quarantine import quarantined_records
+from hub.rdfio import ParseOptions, RdfInputError, guess_format, read_records, serialize
+from hub.resources import DEMO_DIR
+from hub.sparql_forms import query_form
+from hub.status import hub_status
+from hub.store import Store, StoreError, open_store
+from hub.validation import Validator
+from hub.vocab import META_GRAPH
+
+app = typer.Typer(
+    help="Maillage: a linked-data hub for territorial and commons communities.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Config file (env MAILLAGE_CONFIG).")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Store and sync state (env MAILLAGE_DATA).")
+    ] = None,
+) -> None:
+    with user_errors():
+        ctx.obj = load_config(config, data_dir)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Known failures become one red line and exit code 1, never a traceback."""
+    try:
+        yield
+    except (ConfigError, StoreError, RdfInputError, FileNotFoundError, ValueError) as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def opened(ctx: typer.Context, read_only: bool = False) -> Iterator[tuple[Config, Store]]:
+    config: Config = ctx.obj
+    with user_errors():
+        try:
+            store = open_store(config, read_only=read_only)
+        except StoreError as exc:
+            raise StoreError(f"{exc} (is another maillage process using this data dir?)") from exc
+        try:
+            yield config, store
+        finally:
+            store.close()
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def import_file(
+    config: Config, store: Store, path: Path, fmt_name: str | None, source: str, base: str | None
+) -> IngestResult:
+    """Parse then ingest a file, resuming after the last committed batch of a killed run."""
+    fmt = guess_format(path, fmt_name)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    cursor_key = f"import:{source}:{digest}"
+    options = ParseOptions(source=source, base_iri=base, namespace=config.base_iri)
+    with progress_bar() as progress:
+        task = progress.add_task(f"parsing {path.name}", total=path.stat().st_size, detail="")
+        records = read_records(path, options, fmt, lambda n: progress.advance(task, n))
+        done = int(read_cursor(store, config.base_iri, cursor_key) or 0)
+        ingestor = Ingestor(store, config.base_iri, batch_size=config.batch_size)
+        task = progress.add_task("importing", total=len(records), completed=done, detail="")
+
+        def advance(batch: IngestResult) -> None:
+            progress.advance(task, batch.seen)
+            progress.update(task, detail=f"{batch.quarantined} quarantined" if batch.quarantined else "")
+
+        result = ingestor.ingest(
+            records[done:],
+            cursor_key=cursor_key,
+            cursor_value=lambda n: str(done + n),
+            on_batch=advance,
+        )
+    if done:
+        console.print(f"resumed after {done:,} records already committed by an earlier run")
+    return result
+
+
+def print_result(result: IngestResult) -> None:
+    table = Table(title="import", show_header=True)
+    for name in ("created", "updated", "unchanged", "deleted", "quarantined"):
+        table.add_column(name, justify="right")
+    table.add_row(
+        *(str(getattr(result, n)) for n in ("created", "updated", "unchanged", "deleted", "quarantined"))
+    )
+    out.print(table)
+    for graph, report in list(result.reports.items())[:10]:
+        out.print(f"[yellow]quarantined[/] {graph}\n{report.summary()}", highlight=False)
+    if result.quarantined:
+        out.print("see them with [bold]maillage status[/]; after a fix, run [bold]maillage retry[/]")
+
+
+@app.command("import")
+def import_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Turtle, N-Triples, N-Quads, TriG, JSON-LD, RDF/XML")],
+    format: Annotated[str | None, typer.Option("--format", help="Override the extension")] = None,
+    source: Annotated[str, typer.Option(help="Source name recorded in provenance")] = "import",
+    base: Annotated[str | None, typer.Option(help="Base IRI for relative IRIs")] = None,
+) -> None:
+    """Import an RDF file: one record per subject (or per named graph), validated, idempotent."""
+    with opened(ctx) as (config, store):
+        if not file.exists():
+            raise FileNotFoundError(f"no such file: {file}")
+        print_result(import_file(config, store, file, format, source, base))
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    format: Annotated[str, typer.Option(help="nquads or trig")] = "nquads",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default stdout)")] = None,
+    data_only: Annotated[bool, typer.Option(help="Leave out provenance and hub state")] = False,
+) -> None:
+    """Export every record graph, with its provenance unless --data-only."""
+    fmt = {"nquads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG}.get(format)
+    with opened(ctx, read_only=True) as (_, store):
+        if fmt is None:
+            raise ValueError("--format must be nquads or trig")
+        quads = [q for q in store.quads() if not (data_only and q.graph_name.value == META_GRAPH)]
+        data = serialize(quads, fmt)
+        if output is None:
+            sys.stdout.buffer.write(data)
+        else:
+            output.write_bytes(data)
+            console.print(f"wrote {len(quads):,} quads to {output}")
+
+
+@app.command()
+def validate(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="RDF file to check against the shapes")],
+    format: Annotated[str, typer.Option(help="text or ttl (the SHACL report)")] = "text",
+    lang: Annotated[str, typer.Option(help="Message language: fr or en")] = "en",
+    rdf_format: Annotated[str | None, typer.Option("--rdf-format")] = None,
+) -> None:
+    """Check a file against the shapes without storing anything; exit 1 if it does not conform."""
+    config: Config = ctx.obj
+    with user_errors():
+        if not file.exists():
+            raise FileNotFoundError(f"no such file: {file}")
+        options = ParseOptions(source="validate", namespace=config.base_iri)
+        records = read_records(file, options, guess_format(file, rdf_format))
+        reports = Validator().validate(records)
+    problems = [(r, r.problem()) for r in records]
+    failures = [(rec, rep) for rec, rep in zip(records, reports, strict=True) if not rep.conforms]
+    if format == "ttl":
+        for _, report in failures:
+            sys.stdout.write(report.turtle())
+    else:
+        for record, problem in problems:
+            if problem:
+                out.print(f"[red]✗[/] {record.source_id}: {problem}", highlight=False)
+        for record, report in failures:
+            out.print(f"[red]✗[/] {record.source_id}", highlight=False)
+            for violation in report.violations:
+                out.print(f"    {violation.describe(lang)}", highlight=False)
+        bad = len(failures) + sum(1 for _, p in problems if p)
+        out.print(f"{len(records)} records, {bad} with problems")
+    if failures or any(p for _, p in problems):
+        raise typer.Exit(1)
+
+
+@app.command()
+def query(
+    ctx: typer.Context,
+    sparql: Annotated[str, typer.Argument(help="A SPARQL query, or @file.rq")],
+    format: Annotated[str, typer.Option(help="table, json or csv")] = "table",
+) -> None:
+    """Run a SPARQL query over the union of all record graphs."""
+    with opened(ctx, read_only=True) as (_, store):
+        text = Path(sparql[1:]).read_text() if sparql.startswith("@") else sparql
+        form = query_form(text)
+        if form == "ASK":
+            answer = store.ask(text)
+            out.print(json.dumps({"boolean": answer}) if format == "json" else str(answer).lower())
+        elif form in ("CONSTRUCT", "DESCRIBE"):
+            sys.stdout.buffer.write(serialize(store.construct(text), ox.RdfFormat.TURTLE))
+        else:
+            rows = [{k: v.value for k, v in row.items()} for row in store.select(text)]
+            _print_rows(rows, format)
+
+
+def _print_rows(rows: list[dict[str, Any]], format: str) -> None:
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    if format == "json":
+        out.print_json(json.dumps(rows, ensure_ascii=False))
+    elif format == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        sys.stdout.write(buffer.getvalue())
+    else:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*(str(row.get(c, "")) for c in columns))
+        out.print(table)
+        out.print(f"{len(rows)} rows")
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    format: Annotated[str, typer.Option(help="text or json")] = "text",
+) -> None:
+    """Counts per class and source, the quarantine, and the latest changes."""
+    with opened(ctx, read_only=True) as (_, store):
+        state = hub_status(store)
+    if format == "json":
+        sys.stdout.write(json.dumps(state.as_dict(), ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table("class", "entities", title="entities")
+    for name, count in state.classes.items():
+        table.add_row(name, str(count))
+    out.print(table)
+    sources = Table("source", "records", title="sources")
+    for name, count in state.sources.items():
+        sources.add_row(name, str(count))
+    out.print(sources)
+    out.print(f"change log: {state.last_sequence} changes")
+    if state.quarantine:
+        quarantine = Table("source", "record", "reason", title=f"quarantine ({len(state.quarantine)})")
+        for entry in state.quarantine:
+            quarantine.add_row(entry.source, entry.source_id, entry.reason[:200])
+        out.print(quarantine)
+    else:
+        out.print("quarantine: empty")
+
+
+@app.command()
+def retry(
+    ctx: typer.Context,
+    source: Annotated[str | None, typer.Option(help="Only this source")] = None,
+) -> None:
+    """Validate quarantined records again (after fixing the shapes or the mapping)."""
+    with opened(ctx) as (config, store):
+        records = quarantined_records(store, source)
+        result = Ingestor(store, config.base_iri, batch_size=config.batch_size).ingest(records)
+        out.print(
+            f"{len(records)} retried: {result.created + result.updated} accepted, "
+            f"{result.quarantined} still quarantined"
+        )
+
+
+def load_demo(config: Config, store: Store) -> IngestResult:
+    return import_file(config, store, DEMO_DIR / "demo.ttl", None, "demo", None)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    serve: Annotated[bool, typer.Option(help="Serve the hub after loading")] = True,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Load the demo data (from the seed documents), then serve it."""
+    with opened(ctx) as (config, store):
+        print_result(load_demo(config, store))
+    if serve:
+        _serve(ctx.obj, host, port)
+
+
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Default from [api] host")] = None,
+    port: Annotated[int | None, typer.Option(help="Default from [api] port")] = None,
+) -> None:
+    """Serve SPARQL, REST, the change feed and the dataset description over HTTP."""
+    _serve(ctx.obj, host, port)
+
+
+def _serve(config: Config, host: str | None, port: int | None) -> None:
+    from hub.api.server import run
+
+    with user_errors():
+        run(config, host or config.api.host, port or config.api.port)

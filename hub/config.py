@@ -1,0 +1,152 @@
+"""Configuration: ``maillage.toml`` plus environment, resolved once into plain dataclasses.
+
+Secrets never live in the file: it names environment variables (``*_env`` keys) instead.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from hub.vocab import DEFAULT_BASE_IRI
+
+CONFIG_ENV = "MAILLAGE_CONFIG"
+DATA_ENV = "MAILLAGE_DATA"
+TOKEN_ENV = "MAILLAGE_TOKEN"
+SOURCE_KINDS = ("mediawiki", "communecter", "hub")
+DIRECTIONS = ("read", "write", "both")
+
+
+class ConfigError(Exception):
+    """The configuration is unreadable or inconsistent; the message names the key."""
+
+
+@dataclass
+class StoreSettings:
+    backend: str = "oxigraph"
+    query_url: str | None = None
+    update_url: str | None = None
+    gsp_url: str | None = None
+    gsp_graph_param: str = "graph"
+    user_env: str | None = None
+    password_env: str | None = None
+    digest: bool = False
+
+
+@dataclass
+class ApiSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token_env: str = TOKEN_ENV
+    query_timeout: float = 10.0
+    max_results: int = 100_000
+    max_request_bytes: int = 10_000_000
+    query_workers: int = 2
+    cors_origins: list[str] = field(default_factory=list)
+    service_allowlist: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SourceSettings:
+    name: str
+    kind: str
+    url: str
+    direction: str = "read"
+    mapping: str | None = None
+    schedule: str | None = None
+    credentials: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Config:
+    data_dir: Path = Path("data")
+    base_iri: str = DEFAULT_BASE_IRI
+    batch_size: int = 200
+    in_memory: bool = False
+    store: StoreSettings = field(default_factory=StoreSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    sources: list[SourceSettings] = field(default_factory=list)
+    path: Path | None = None
+
+    def source(self, name: str) -> SourceSettings:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none configured"
+        raise ConfigError(f"no source named {name!r} (known: {known})")
+
+    @property
+    def write_token(self) -> str | None:
+        return os.environ.get(self.api.token_env) or None
+
+
+def _section(cls: type, table: dict[str, Any], where: str) -> Any:
+    known = {f.name for f in fields(cls)}
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigError(f"unknown key(s) in {where}: {', '.join(sorted(unknown))}")
+    return cls(**table)
+
+
+def _source(table: dict[str, Any], index: int) -> SourceSettings:
+    where = f"[[sources]] #{index + 1}"
+    for key in ("name", "kind", "url"):
+        if key not in table:
+            raise ConfigError(f"{where} needs '{key}'")
+    source: SourceSettings = _section(SourceSettings, table, where)
+    if source.kind not in SOURCE_KINDS:
+        raise ConfigError(f"{where}: kind must be one of {', '.join(SOURCE_KINDS)}")
+    if source.direction not in DIRECTIONS:
+        raise ConfigError(f"{where}: direction must be one of {', '.join(DIRECTIONS)}")
+    return source
+
+
+def find_config_path(explicit: Path | None) -> Path | None:
+    """``--config``, else ``$MAILLAGE_CONFIG``, else ``./maillage.toml`` when present."""
+    if explicit is not None:
+        return explicit
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    default = Path("maillage.toml")
+    return default if default.exists() else None
+
+
+def load_config(path: Path | None = None, data_dir: Path | None = None) -> Config:
+    """Read the configuration; ``data_dir`` (``--data-dir``) beats ``$MAILLAGE_DATA`` and the file."""
+    config_path = find_config_path(path)
+    raw: dict[str, Any] = {}
+    if config_path is not None:
+        try:
+            raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {config_path}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_path}: invalid TOML: {exc}") from exc
+    hub = dict(raw.get("hub", {}))
+    unknown = set(raw) - {"hub", "store", "api", "sources"}
+    if unknown:
+        raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
+    config = Config(
+        store=_section(StoreSettings, raw.get("store", {}), "[store]"),
+        api=_section(ApiSettings, raw.get("api", {}), "[api]"),
+        sources=[_source(t, i) for i, t in enumerate(raw.get("sources", []))],
+        path=config_path,
+    )
+    config.base_iri = hub.pop("base_iri", config.base_iri)
+    config.batch_size = int(hub.pop("batch_size", config.batch_size))
+    file_data_dir = hub.pop("data_dir", None)
+    if hub:
+        raise ConfigError(f"unknown key(s) in [hub]: {', '.join(sorted(hub))}")
+    if not config.base_iri.endswith(("/", "#")):
+        raise ConfigError("[hub] base_iri must end with '/' or '#'")
+    chosen = data_dir or os.environ.get(DATA_ENV) or file_data_dir
+    if chosen is not None:
+        config.data_dir = Path(chosen)
+    names = [s.name for s in config.sources]
+    if len(names) != len(set(names)):
+        raise ConfigError("two [[sources]] share a name")
+    return config

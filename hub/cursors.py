@@ -1,0 +1,29 @@
+"""Source cursors: how far a source has been read, committed with the data it covers."""
+
+from __future__ import annotations
+
+from hub.identity import cursor_iri
+from hub.records import now
+from hub.store.base import Store
+from hub.transaction import Transaction, iri, text, timestamp
+from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
+
+
+def read_cursor(store: Store, base: str, key: str) -> str | None:
+    rows = store.select(
+        f"SELECT ?v WHERE {{ GRAPH <{META_GRAPH}> {{ <{cursor_iri(base, key)}> "
+        f"<{term('cursorValue')}> ?v }} }}"
+    )
+    return rows[0]["v"].value if rows else None
+
+
+def write_cursor(tx: Transaction, base: str, key: str, value: str) -> None:
+    tx.set_meta(
+        cursor_iri(base, key),
+        [
+            (RDF_TYPE, iri(term("Cursor"))),
+            (term("source"), text(key)),
+            (term("cursorValue"), text(value)),
+            (PROV + "generatedAtTime", timestamp(now())),
+        ],
+    )

@@ -1,0 +1,45 @@
+"""Stable hub IRIs: where a record's graph lives and what a source's entities are called.
+
+The same (source, source id) always gives the same IRIs, so a record seen again replaces its own
+graph and updates the same entity instead of creating a twin.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import quote
+
+
+def slug(text: str, max_length: int = 80) -> str:
+    """Lowercase ASCII words joined by hyphens: readable in IRIs and URLs."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = re.sub(r"[^a-zA-Z0-9]+", "-", ascii_text).strip("-").lower()
+    return words[:max_length].rstrip("-") or "x"
+
+
+def component(text: str) -> str:
+    """Percent-encode one path component, keeping it reversible (unlike :func:`slug`)."""
+    return quote(text, safe="")
+
+
+def graph_iri(base: str, source: str, source_id: str) -> str:
+    """The named graph that holds a source record."""
+    return f"{base}graph/{component(source)}/{component(source_id)}"
+
+
+def entity_iri(base: str, class_local: str, source: str, source_id: str) -> str:
+    """A hub IRI for an entity first seen in a source that has no IRIs of its own."""
+    return f"{base}{class_local.lower()}/{slug(source)}/{component(source_id)}"
+
+
+def change_iri(base: str, sequence: int) -> str:
+    return f"{base}change/{sequence}"
+
+
+def cursor_iri(base: str, cursor_key: str) -> str:
+    return f"{base}cursor/{component(cursor_key)}"
+
+
+def quarantine_iri(base: str, source: str, source_id: str) -> str:
+    return f"{base}quarantine/{component(source)}/{component(source_id)}"

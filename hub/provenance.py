@@ -1,0 +1,44 @@
+"""PROV-O provenance of record graphs: every triple can be traced to its source and revision."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hub.records import Record, now
+from hub.store.base import Store
+from hub.transaction import Node, iri, text, timestamp
+from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
+
+
+def provenance_statements(record: Record, entity: str | None) -> list[tuple[str, Node]]:
+    statements: list[tuple[str, Node]] = [
+        (RDF_TYPE, iri(term("Record"))),
+        (RDF_TYPE, iri(PROV + "Entity")),
+        (term("source"), text(record.source)),
+        (term("sourceId"), text(record.source_id)),
+        (term("connector"), text(record.connector)),
+        (term("contentHash"), text(record.content_hash)),
+        (term("retrievedAt"), timestamp(record.retrieved_at)),
+        (PROV + "generatedAtTime", timestamp(now())),
+    ]
+    if record.revision is not None:
+        statements.append((term("revision"), text(record.revision)))
+    if entity is not None:
+        statements.append((term("entity"), iri(entity)))
+    if record.source_url is not None:
+        statements.append((PROV + "hadPrimarySource", iri(record.source_url)))
+    return statements
+
+
+def stored_hashes(store: Store, graphs: Iterable[str]) -> dict[str, str]:
+    """Content hash of each record graph already stored, by graph IRI."""
+    result: dict[str, str] = {}
+    graph_list = list(dict.fromkeys(graphs))
+    for start in range(0, len(graph_list), 500):
+        values = " ".join(f"<{g}>" for g in graph_list[start : start + 500])
+        rows = store.select(
+            f"SELECT ?g ?h WHERE {{ GRAPH <{META_GRAPH}> {{ VALUES ?g {{ {values} }} "
+            f"?g <{term('contentHash')}> ?h }} }}"
+        )
+        result.update({row["g"].value: row["h"].value for row in rows})
+    return result

@@ -1,0 +1,112 @@
+"""The quarantine: records the shapes refused, kept with their report until they are fixed.
+
+A quarantined record never replaces the last valid version of its graph; it waits here, with the
+N-Triples it carried, so that ``maillage retry`` can validate it again after a fix.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyoxigraph as ox
+
+from hub.identity import quarantine_iri
+from hub.records import Record, now
+from hub.store.base import Store
+from hub.transaction import Transaction, iri, text, timestamp
+from hub.vocab import META_GRAPH, RDF_TYPE, term
+
+MAX_PAYLOAD_CHARS = 2_000_000
+
+
+@dataclass(frozen=True)
+class QuarantineEntry:
+    source: str
+    source_id: str
+    reason: str
+    report: str
+    quarantined_at: datetime
+    revision: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "source_id": self.source_id,
+            "revision": self.revision,
+            "reason": self.reason,
+            "quarantined_at": self.quarantined_at.isoformat(),
+            "report": self.report,
+        }
+
+
+def quarantine_record(tx: Transaction, base: str, record: Record, reason: str, report: str) -> None:
+    payload = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in record.triples)
+    if len(payload) > MAX_PAYLOAD_CHARS:
+        payload = ""  # too big to keep; the reason says why, and the source still has it
+    statements = [
+        (RDF_TYPE, iri(term("QuarantinedRecord"))),
+        (term("source"), text(record.source)),
+        (term("sourceId"), text(record.source_id)),
+        (term("connector"), text(record.connector)),
+        (term("reason"), text(reason)),
+        (term("report"), text(report)),
+        (term("payload"), text(payload)),
+        (term("quarantinedAt"), timestamp(now())),
+    ]
+    if record.revision is not None:
+        statements.append((term("revision"), text(record.revision)))
+    tx.set_meta(quarantine_iri(base, record.source, record.source_id), statements)
+
+
+def release(tx: Transaction, base: str, record: Record) -> None:
+    """Forget a quarantine entry once a valid version (or a deletion) of the record commits."""
+    tx.clear_meta(quarantine_iri(base, record.source, record.source_id))
+
+
+def _select(store: Store, source: str | None, extra: str = "") -> list[dict[str, ox.Literal]]:
+    source_filter = f"FILTER(?source = {ox.Literal(source)})" if source else ""
+    return store.select(  # type: ignore[return-value]
+        f"""SELECT ?source ?id ?reason ?report ?at ?rev {extra} WHERE {{ GRAPH <{META_GRAPH}> {{
+            ?q a <{term('QuarantinedRecord')}> ; <{term('source')}> ?source ;
+               <{term('sourceId')}> ?id ; <{term('reason')}> ?reason ;
+               <{term('report')}> ?report ; <{term('quarantinedAt')}> ?at .
+            OPTIONAL {{ ?q <{term('revision')}> ?rev }}
+            {"?q <" + term('payload') + "> ?payload ; <" + term('connector') + "> ?conn ." if extra else ""}
+            {source_filter} }} }} ORDER BY ?source ?id"""
+    )
+
+
+def list_quarantine(store: Store, source: str | None = None) -> list[QuarantineEntry]:
+    return [
+        QuarantineEntry(
+            source=row["source"].value,
+            source_id=row["id"].value,
+            reason=row["reason"].value,
+            report=row["report"].value,
+            quarantined_at=datetime.fromisoformat(row["at"].value),
+            revision=row["rev"].value if "rev" in row else None,
+        )
+        for row in _select(store, source)
+    ]
+
+
+def quarantined_records(store: Store, source: str | None = None) -> list[Record]:
+    """The quarantined records themselves, ready to go through the pipeline again."""
+    records = []
+    for row in _select(store, source, "?payload ?conn"):
+        triples = tuple(
+            q.triple
+            for q in ox.parse(io.BytesIO(row["payload"].value.encode()), ox.RdfFormat.N_TRIPLES)
+        )
+        records.append(
+            Record(
+                source=row["source"].value,
+                source_id=row["id"].value,
+                triples=triples,
+                revision=row["rev"].value if "rev" in row else None,
+                connector=row["conn"].value,
+            )
+        )
+    return records

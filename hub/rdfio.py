@@ -1,0 +1,157 @@
+"""Read RDF files into source records, and name the formats the hub reads and writes.
+
+A triple file is split into one record per subject (blank nodes travel with the subject that
+points at them); in a quad file each named graph is one record. Parse errors carry the line and
+column so that a user can fix the file.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import pyoxigraph as ox
+
+from hub.records import Record, skolemize
+
+FORMATS: dict[str, ox.RdfFormat] = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "ttl": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "nq": ox.RdfFormat.N_QUADS,
+    "nquads": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "json-ld": ox.RdfFormat.JSON_LD,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+    "rdf": ox.RdfFormat.RDF_XML,
+    "xml": ox.RdfFormat.RDF_XML,
+}
+
+
+class RdfInputError(Exception):
+    """The input is not valid RDF; the message says where."""
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    source: str
+    base_iri: str | None = None
+    namespace: str = ""
+    connector: str = "import"
+
+
+def guess_format(path: Path, name: str | None = None) -> ox.RdfFormat:
+    """The format named by ``--format`` or by the file extension."""
+    key = (name or path.suffix.lstrip(".")).lower()
+    if key == "json":
+        key = "jsonld"
+    fmt = FORMATS.get(key)
+    if fmt is None:
+        known = ", ".join(sorted({"turtle", "ntriples", "nquads", "trig", "jsonld", "rdfxml"}))
+        raise RdfInputError(f"cannot tell the RDF format of {path.name!r}; use --format ({known})")
+    return fmt
+
+
+class _CountingReader:
+    """A binary file wrapper that reports how many bytes were read, for progress bars."""
+
+    def __init__(self, raw: IO[bytes], on_read: Callable[[int], None]) -> None:
+        self._raw = raw
+        self._on_read = on_read
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._raw.read(size)
+        self._on_read(len(chunk))
+        return chunk
+
+    def readinto(self, buffer: bytearray) -> int:
+        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        self._on_read(n or 0)
+        return int(n or 0)
+
+
+def parse_quads(
+    stream: IO[bytes], fmt: ox.RdfFormat, base_iri: str | None, label: str
+) -> list[ox.Quad]:
+    """Every quad of a stream, or an :class:`RdfInputError` with line and column."""
+    try:
+        return list(ox.parse(stream, fmt, base_iri=base_iri))
+    except SyntaxError as exc:
+        raise RdfInputError(f"{label}: {exc.msg}") from exc
+    except (ValueError, OSError) as exc:
+        raise RdfInputError(f"{label}: {exc}") from exc
+
+
+def records_from_quads(quads: list[ox.Quad], options: ParseOptions) -> Iterator[Record]:
+    """Group quads into records: named graphs as they are, default-graph triples by subject."""
+    by_graph: dict[str, list[ox.Triple]] = defaultdict(list)
+    default: list[ox.Triple] = []
+    for quad in quads:
+        if isinstance(quad.graph_name, ox.DefaultGraph):
+            default.append(quad.triple)
+        else:
+            by_graph[quad.graph_name.value].append(quad.triple)
+    for graph, triples in by_graph.items():
+        yield _record(options, graph, triples)
+    for subject, triples in _group_by_subject(default).items():
+        yield _record(options, subject, triples)
+
+
+def _record(options: ParseOptions, source_id: str, triples: list[ox.Triple]) -> Record:
+    fixed = skolemize(triples, options.namespace, f"{options.source}|{source_id}")
+    return Record(
+        source=options.source,
+        source_id=source_id,
+        triples=tuple(fixed),
+        connector=options.connector,
+    )
+
+
+def _group_by_subject(triples: list[ox.Triple]) -> dict[str, list[ox.Triple]]:
+    """Triples per IRI subject; a blank node's triples go with the subject that refers to it."""
+    owner: dict[str, str] = {}
+    pending = [t for t in triples if isinstance(t.object, ox.BlankNode)]
+    changed = True
+    while changed:  # propagate ownership along chains of blank nodes
+        changed = False
+        for t in pending:
+            subject_owner = (
+                t.subject.value
+                if isinstance(t.subject, ox.NamedNode)
+                else owner.get(t.subject.value)
+            )
+            if subject_owner is not None and t.object.value not in owner:
+                owner[t.object.value] = subject_owner
+                changed = True
+    groups: dict[str, list[ox.Triple]] = defaultdict(list)
+    for t in triples:
+        if isinstance(t.subject, ox.BlankNode):
+            key = owner.get(t.subject.value, "_:" + t.subject.value)
+        else:
+            key = t.subject.value
+        groups[key].append(t)
+    return groups
+
+
+def read_records(
+    path: Path,
+    options: ParseOptions,
+    fmt: ox.RdfFormat,
+    on_read: Callable[[int], None] | None = None,
+) -> list[Record]:
+    """All records of an RDF file (parsed whole first: a syntax error stores nothing)."""
+    with path.open("rb") as raw:
+        stream: IO[bytes] = _CountingReader(raw, on_read) if on_read else raw  # type: ignore[assignment]
+        quads = parse_quads(stream, fmt, options.base_iri, path.name)
+    return list(records_from_quads(quads, options))
+
+
+def serialize(triples: list[ox.Triple] | list[ox.Quad], fmt: ox.RdfFormat,
+              prefixes: dict[str, str] | None = None) -> bytes:
+    """Triples or quads in a format pyoxigraph writes."""
+    return bytes(ox.serialize(triples, format=fmt, prefixes=prefixes) or b"")

@@ -1,0 +1,125 @@
+"""A source record: what one source says about one thing, as triples, with where it came from.
+
+Records are the unit of everything downstream: one named graph, one validation, one change-log
+entry. Blank nodes are replaced by stable IRIs here, so that the same record read twice has the
+same content hash and re-importing it logs no change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pyoxigraph as ox
+
+from hub.vocab import MLG, RDF_TYPE, class_iris
+
+HUB_CLASSES = frozenset(
+    iri
+    for local in ("Actor", "Place", "Project", "Commons", "Resource", "Event", "Territory")
+    for iri in class_iris(local)
+)
+MAX_LITERAL_BYTES = 1_000_000
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One source record, mapped to RDF but not yet validated or stored."""
+
+    source: str
+    source_id: str
+    triples: tuple[ox.Triple, ...]
+    revision: str | None = None
+    retrieved_at: datetime = field(default_factory=now)
+    connector: str = "import"
+    source_url: str | None = None
+    deleted: bool = False
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of the sorted N-Triples: equal for equal content, whatever the order read."""
+        lines = sorted(f"{t.subject} {t.predicate} {t.object} ." for t in self.triples)
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+    def subjects(self) -> list[ox.NamedNode]:
+        """Subjects in first-seen order."""
+        seen: dict[str, ox.NamedNode] = {}
+        for t in self.triples:
+            if isinstance(t.subject, ox.NamedNode):
+                seen.setdefault(t.subject.value, t.subject)
+        return list(seen.values())
+
+    def entity(self) -> ox.NamedNode | None:
+        """The record's main entity: its first subject typed with a hub class."""
+        for t in self.triples:
+            if (
+                t.predicate.value == RDF_TYPE
+                and isinstance(t.object, ox.NamedNode)
+                and t.object.value in HUB_CLASSES
+                and isinstance(t.subject, ox.NamedNode)
+            ):
+                return t.subject
+        return None
+
+    def problem(self) -> str | None:
+        """A reason to refuse the record before SHACL runs, or None."""
+        if self.deleted:
+            return None
+        if not self.triples:
+            return "the record holds no triples"
+        for t in self.triples:
+            if isinstance(t.object, ox.Literal) and len(t.object.value) > MAX_LITERAL_BYTES // 4:
+                size = len(t.object.value.encode())
+                if size > MAX_LITERAL_BYTES:
+                    return (
+                        f"literal of {size:,} bytes on <{t.predicate.value}> is over the "
+                        f"1 MB limit / littéral de plus de 1 Mo"
+                    )
+        if self.entity() is None:
+            names = ", ".join(sorted(c.removeprefix(MLG) for c in HUB_CLASSES))
+            return (
+                "no subject has a hub class (one of: " + names + ") / "
+                "aucun sujet n'a une classe du hub"
+            )
+        return None
+
+
+def skolemize(triples: list[ox.Triple], namespace: str, scope: str) -> list[ox.Triple]:
+    """Replace blank nodes by IRIs derived from what they hold and who points at them.
+
+    Parsers label anonymous nodes at random; deriving the IRI from content keeps re-imports of
+    the same file byte-identical, hence idempotent.
+    """
+    if not any(
+        isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples
+    ):
+        return triples
+    outgoing: dict[str, list[str]] = defaultdict(list)
+    incoming: dict[str, list[str]] = defaultdict(list)
+    for t in triples:
+        if isinstance(t.subject, ox.BlankNode):
+            obj = "_" if isinstance(t.object, ox.BlankNode) else str(t.object)
+            outgoing[t.subject.value].append(f"{t.predicate} {obj}")
+        if isinstance(t.object, ox.BlankNode):
+            subj = "_" if isinstance(t.subject, ox.BlankNode) else str(t.subject)
+            incoming[t.object.value].append(f"{subj} {t.predicate}")
+    names: dict[str, ox.NamedNode] = {}
+    used: set[str] = set()
+    for label in sorted(set(outgoing) | set(incoming)):
+        digest_input = "\n".join([scope, *sorted(incoming[label]), "|", *sorted(outgoing[label])])
+        digest = hashlib.sha256(digest_input.encode()).hexdigest()[:20]
+        while digest in used:  # two identical anonymous nodes: keep them apart
+            digest = hashlib.sha256(digest.encode()).hexdigest()[:20]
+        used.add(digest)
+        names[label] = ox.NamedNode(f"{namespace}genid/{digest}")
+
+    def fix(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> ox.NamedNode:
+        return names[term.value] if isinstance(term, ox.BlankNode) else term  # type: ignore[return-value]
+
+    return [ox.Triple(fix(t.subject), t.predicate, fix(t.object)) for t in triples]

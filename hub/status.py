@@ -1,0 +1,61 @@
+"""What is in the hub: counts per class and per source, quarantine, latest changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hub.changelog import Change, last_sequence, read_changes
+from hub.quarantine import QuarantineEntry, list_quarantine
+from hub.store.base import Store
+from hub.vocab import COLLECTIONS, META_GRAPH, RDF_TYPE, class_iris, term
+
+
+@dataclass
+class Status:
+    classes: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, int] = field(default_factory=dict)
+    quarantine: list[QuarantineEntry] = field(default_factory=list)
+    last_sequence: int = 0
+    recent: list[Change] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "classes": self.classes,
+            "sources": self.sources,
+            "quarantine": [q.as_dict() for q in self.quarantine],
+            "last_sequence": self.last_sequence,
+            "recent_changes": [c.as_dict() for c in self.recent],
+        }
+
+
+def class_counts(store: Store) -> dict[str, int]:
+    """Entities per hub class (subclasses counted with their parent), outside the meta graph."""
+    counts: dict[str, int] = {}
+    for local in COLLECTIONS.values():
+        values = " ".join(f"<{c}>" for c in class_iris(local))
+        rows = store.select(
+            f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ VALUES ?c {{ {values} }} "
+            f"?s <{RDF_TYPE}> ?c }} FILTER(?g != <{META_GRAPH}>) }}"
+        )
+        counts[local] = int(rows[0]["n"].value) if rows else 0
+    return counts
+
+
+def source_counts(store: Store) -> dict[str, int]:
+    """Record graphs per source."""
+    rows = store.select(
+        f"SELECT ?src (COUNT(?g) AS ?n) WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{term('Record')}> ;"
+        f" <{term('source')}> ?src }} }} GROUP BY ?src ORDER BY ?src"
+    )
+    return {row["src"].value: int(row["n"].value) for row in rows}
+
+
+def hub_status(store: Store, recent: int = 10) -> Status:
+    last = last_sequence(store)
+    return Status(
+        classes=class_counts(store),
+        sources=source_counts(store),
+        quarantine=list_quarantine(store),
+        last_sequence=last,
+        recent=read_changes(store, since=max(0, last - recent), limit=recent),
+    )

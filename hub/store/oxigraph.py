@@ -1,0 +1,80 @@
+"""Embedded Oxigraph store: on disk by default, in memory for tests and one-shot commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import cast
+
+import pyoxigraph as ox
+
+from hub.store.base import Row, Store, StoreError
+
+
+class OxigraphStore(Store):
+    """pyoxigraph with the union of named graphs as the query default graph."""
+
+    def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
+        self.path = path
+        self.read_only = read_only
+        try:
+            if path is None:
+                self._store = ox.Store()
+            elif read_only:
+                self._store = ox.Store.read_only(str(path))
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+                self._store = ox.Store(str(path))
+        except OSError as exc:
+            raise StoreError(f"cannot open the store in {path}: {exc}") from exc
+
+    @property
+    def native(self) -> ox.Store:
+        """The pyoxigraph store, for the bulk paths that SPARQL text would slow down."""
+        return self._store
+
+    def _query(self, query: str) -> object:
+        try:
+            return self._store.query(query, use_default_graph_as_union=True)
+        except SyntaxError as exc:
+            raise StoreError(f"invalid SPARQL: {exc}") from exc
+
+    def select(self, query: str) -> list[Row]:
+        solutions = cast(ox.QuerySolutions, self._query(query))
+        names = [v.value for v in solutions.variables]
+        rows: list[Row] = []
+        for solution in solutions:
+            row: Row = {}
+            for name in names:
+                value = solution[name]
+                if value is not None:
+                    row[name] = value
+            rows.append(row)
+        return rows
+
+    def ask(self, query: str) -> bool:
+        return bool(self._query(query))
+
+    def construct(self, query: str) -> list[ox.Triple]:
+        return list(cast(ox.QueryTriples, self._query(query)))
+
+    def update(self, update: str) -> None:
+        try:
+            self._store.update(update)
+        except SyntaxError as exc:
+            raise StoreError(f"invalid SPARQL Update: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"the store refused the update: {exc}") from exc
+
+    def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
+        if graph is None:
+            for quad in self._store.quads_for_pattern(None, None, None, None):
+                if not isinstance(quad.graph_name, ox.DefaultGraph):
+                    yield quad
+        else:
+            yield from self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+
+    def close(self) -> None:
+        if self.path is not None and not self.read_only:
+            self._store.flush()
+        del self._store

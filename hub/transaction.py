@@ -1,0 +1,83 @@
+"""One SPARQL Update request that commits a batch: the unit of crash safety.
+
+Record graphs, their provenance, change-log entries, quarantine entries and the source cursor
+are all written by the same request, which both backends apply atomically; a kill -9 leaves
+either all of it or none of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pyoxigraph as ox
+
+from hub.vocab import META_GRAPH, XSD
+
+Node = ox.NamedNode | ox.BlankNode | ox.Literal
+
+
+def iri(value: str) -> ox.NamedNode:
+    return ox.NamedNode(value)
+
+
+def text(value: str) -> ox.Literal:
+    return ox.Literal(value)
+
+
+def integer(value: int) -> ox.Literal:
+    return ox.Literal(str(value), datatype=ox.NamedNode(XSD + "integer"))
+
+
+def timestamp(value: datetime) -> ox.Literal:
+    return ox.Literal(value.isoformat(), datatype=ox.NamedNode(XSD + "dateTime"))
+
+
+@dataclass
+class Transaction:
+    """Deletions then insertions, rendered as one update request."""
+
+    dropped_graphs: list[str] = field(default_factory=list)
+    cleared_meta_subjects: list[str] = field(default_factory=list)
+    inserts: dict[str, list[ox.Triple]] = field(default_factory=dict)
+
+    def replace_graph(self, graph: str, triples: list[ox.Triple] | tuple[ox.Triple, ...]) -> None:
+        self.dropped_graphs.append(graph)
+        if triples:
+            self.inserts.setdefault(graph, []).extend(triples)
+
+    def drop_graph(self, graph: str) -> None:
+        self.dropped_graphs.append(graph)
+
+    def set_meta(self, subject: str, statements: list[tuple[str, Node]]) -> None:
+        """Replace every statement about ``subject`` in the meta graph."""
+        self.cleared_meta_subjects.append(subject)
+        self.add_meta(subject, statements)
+
+    def clear_meta(self, subject: str) -> None:
+        self.cleared_meta_subjects.append(subject)
+
+    def add_meta(self, subject: str, statements: list[tuple[str, Node]]) -> None:
+        node = ox.NamedNode(subject)
+        self.inserts.setdefault(META_GRAPH, []).extend(
+            ox.Triple(node, ox.NamedNode(p), o) for p, o in statements
+        )
+
+    @property
+    def empty(self) -> bool:
+        return not (self.dropped_graphs or self.cleared_meta_subjects or self.inserts)
+
+    def render(self) -> str:
+        """The SPARQL Update text: drops, meta deletions, then one INSERT DATA."""
+        operations = [f"DROP SILENT GRAPH <{g}>" for g in dict.fromkeys(self.dropped_graphs)]
+        operations += [
+            f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ <{s}> ?p ?o }} }}"
+            for s in dict.fromkeys(self.cleared_meta_subjects)
+        ]
+        if self.inserts:
+            blocks = []
+            for graph, triples in self.inserts.items():
+                body = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
+                blocks.append(f"GRAPH <{graph}> {{\n{body}\n}}")
+            operations.append("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
+        return " ;\n".join(operations)

@@ -77,7 +77,12 @@ class RemoteStore(Store):
         return [{name: term_from_json(b) for name, b in row.items()} for row in bindings]
 
     def ask(self, query: str) -> bool:
-        return bool(self._results(query)["boolean"])
+        results = self._results(query)
+        if "boolean" in results:
+            return bool(results["boolean"])
+        # Virtuoso answers ASK as a SELECT of __ASK_RETVAL: no row means false.
+        rows = results.get("results", {}).get("bindings", [])
+        return bool(rows) and rows[0].get("__ASK_RETVAL", {}).get("value") not in ("0", "false")
 
     def construct(self, query: str) -> list[ox.Triple]:
         response = self._post(self.query_url, {"query": query}, "application/n-triples")

@@ -1,0 +1,103 @@
+"""Shared fixtures: stores on both backends, an ingestor, and record builders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pyoxigraph as ox
+import pytest
+
+from hub.ingest import Ingestor
+from hub.records import Record
+from hub.store import Store
+from hub.store.oxigraph import OxigraphStore
+from hub.store.remote import RemoteStore
+from hub.validation import Validator
+from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
+from tests.servers import virtuoso as virtuoso_server
+from tests.servers.common import unavailable
+
+BASE = DEFAULT_BASE_IRI
+
+
+@pytest.fixture(scope="session")
+def validator() -> Validator:
+    return Validator()
+
+
+@pytest.fixture(scope="session")
+def virtuoso() -> Iterator[virtuoso_server.Virtuoso]:
+    reason = virtuoso_server.available()
+    if reason:
+        unavailable(reason)
+    with virtuoso_server.running_virtuoso() as server:
+        yield server
+
+
+def _clear_remote(store: RemoteStore) -> None:
+    rows = store.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+    ours = [r["g"].value for r in rows if r["g"].value.startswith((BASE, "urn:maillage"))]
+    if ours:
+        store.update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in ours))
+
+
+@pytest.fixture(params=["oxigraph", "virtuoso"])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """The same tests on the embedded store and on a real remote SPARQL server."""
+    if request.param == "oxigraph":
+        with OxigraphStore(None) as memory:
+            yield memory
+        return
+    server = request.getfixturevalue("virtuoso")
+    remote = RemoteStore(server.sparql_url, gsp_url=server.gsp_url, gsp_graph_param="graph-uri")
+    _clear_remote(remote)
+    yield remote
+    _clear_remote(remote)
+    remote.close()
+
+
+@pytest.fixture
+def ingestor(store: Store, validator: Validator) -> Ingestor:
+    return Ingestor(store, BASE, validator, batch_size=50)
+
+
+def iri(local: str) -> ox.NamedNode:
+    return ox.NamedNode(f"https://example.org/{local}")
+
+
+def mlg(local: str) -> ox.NamedNode:
+    return ox.NamedNode(MLG + local)
+
+
+def lit(value: str, lang: str | None = "fr") -> ox.Literal:
+    return ox.Literal(value, language=lang) if lang else ox.Literal(value)
+
+
+def place_triples(local: str, name: str | None, **extra: ox.NamedNode | ox.Literal) -> list[ox.Triple]:
+    subject = iri(local)
+    triples = [ox.Triple(subject, ox.NamedNode(RDF_TYPE), mlg("Place"))]
+    if name is not None:
+        triples.append(ox.Triple(subject, mlg("name"), lit(name)))
+    triples += [ox.Triple(subject, mlg(k), v) for k, v in extra.items()]
+    return triples
+
+
+RecordFactory = Callable[..., Record]
+
+
+@pytest.fixture
+def place_record() -> RecordFactory:
+    """A record for a Place as a source would send it."""
+
+    def build(local: str, name: str | None = "Tiers-lieu", source: str = "test", **extra: object) -> Record:
+        deleted = bool(extra.pop("deleted", False))
+        revision = extra.pop("revision", None)
+        return Record(
+            source=source,
+            source_id=local,
+            triples=tuple(place_triples(local, name, **extra)),  # type: ignore[arg-type]
+            revision=revision,  # type: ignore[arg-type]
+            deleted=deleted,
+        )
+
+    return build

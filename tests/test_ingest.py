@@ -1,0 +1,166 @@
+"""The ingest pipeline on both backends: what a user sees in the store after an import."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+
+from hub.changelog import last_sequence, read_changes
+from hub.identity import graph_iri
+from hub.ingest import Ingestor
+from hub.quarantine import list_quarantine, quarantined_records
+from hub.records import Record
+from hub.store import Store
+from hub.vocab import META_GRAPH, MLG
+from tests.conftest import BASE, RecordFactory, iri, lit, mlg
+
+
+def names(store: Store) -> dict[str, str]:
+    rows = store.select(f"SELECT ?s ?n WHERE {{ GRAPH ?g {{ ?s <{MLG}name> ?n }} }}")
+    return {r["s"].value: r["n"].value for r in rows}
+
+
+def test_new_records_are_stored_with_provenance_and_logged(
+    store: Store, ingestor: Ingestor, place_record: RecordFactory
+) -> None:
+    result = ingestor.ingest([place_record("a", "La Raffinerie", revision="r1"), place_record("b")])
+    assert (result.created, result.quarantined) == (2, 0)
+    assert names(store)[iri("a").value] == "La Raffinerie"
+    graph = graph_iri(BASE, "test", "a")
+    rows = store.select(
+        f"SELECT ?src ?rev ?h ?e WHERE {{ GRAPH <{META_GRAPH}> {{ <{graph}> <{MLG}source> ?src ;"
+        f" <{MLG}revision> ?rev ; <{MLG}contentHash> ?h ; <{MLG}entity> ?e }} }}"
+    )
+    assert [(r["src"].value, r["rev"].value, r["e"].value) for r in rows] == [
+        ("test", "r1", iri("a").value)
+    ]
+    changes = read_changes(store)
+    assert [(c.sequence, c.operation, c.entity) for c in changes] == [
+        (1, "create", iri("a").value),
+        (2, "create", iri("b").value),
+    ]
+
+
+def test_reimporting_identical_data_logs_nothing(
+    store: Store, ingestor: Ingestor, place_record: RecordFactory
+) -> None:
+    ingestor.ingest([place_record("a"), place_record("b")])
+    again = Ingestor(store, BASE, ingestor.validator).ingest([place_record("b"), place_record("a")])
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    assert last_sequence(store) == 2
+
+
+def test_a_changed_record_replaces_its_graph_and_keeps_the_entity(
+    store: Store, ingestor: Ingestor, place_record: RecordFactory
+) -> None:
+    ingestor.ingest([place_record("a", "Ancien nom", postalCode=lit("75011", None))])
+    result = ingestor.ingest([place_record("a", "Nouveau nom")])
+    assert result.updated == 1
+    assert names(store) == {iri("a").value: "Nouveau nom"}
+    assert not store.ask(f"ASK {{ ?s <{MLG}postalCode> ?c }}")
+    assert [c.operation for c in read_changes(store)] == ["create", "update"]
+
+
+def test_sequences_continue_across_ingestors(
+    store: Store, validator: object, place_record: RecordFactory
+) -> None:
+    Ingestor(store, BASE, validator).ingest([place_record("a")])  # type: ignore[arg-type]
+    Ingestor(store, BASE, validator).ingest([place_record("b")])  # type: ignore[arg-type]
+    assert [c.sequence for c in read_changes(store)] == [1, 2]
+
+
+def test_invalid_record_is_quarantined_with_report_and_old_version_kept(
+    store: Store, ingestor: Ingestor, place_record: RecordFactory
+) -> None:
+    ingestor.ingest([place_record("a", "Valide")])
+    bad = place_record("a", None, latitude=ox.Literal("123", datatype=ox.NamedNode(
+        "http://www.w3.org/2001/XMLSchema#decimal")))
+    result = ingestor.ingest([bad])
+    assert result.quarantined == 1
+    assert names(store) == {iri("a").value: "Valide"}, "the last valid version must stay"
+    [entry] = list_quarantine(store)
+    assert entry.source_id == "a"
+    assert "name" in entry.reason and "latitude" in entry.reason
+    assert "sh:ValidationResult" in entry.report or "ValidationResult" in entry.report
+    assert last_sequence(store) == 1, "a refused record is not a change"
+
+
+def test_retry_accepts_a_quarantined_record_once_it_is_fixed(
+    store: Store, ingestor: Ingestor, place_record: RecordFactory
+) -> None:
+    # memberOf must point at an actor: the organisation arrives later, in another batch.
+    place = place_record("p", "Lieu")
+    org_link = Record(
+        source="test",
+        source_id="o",
+        triples=(
+            ox.Triple(iri("o"), ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                      mlg("Organization")),
+            ox.Triple(iri("o"), mlg("name"), lit("Asso")),
+            ox.Triple(iri("o"), mlg("memberOf"), iri("network")),
+        ),
+    )
+    assert ingestor.ingest([place, org_link]).quarantined == 1
+    network = Record(
+        source="test",
+        source_id="network",
+        triples=(
+            ox.Triple(iri("network"), ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                      mlg("Organization")),
+            ox.Triple(iri("network"), mlg("name"), lit("Réseau")),
+        ),
+    )
+    ingestor.ingest([network])
+    retried = ingestor.ingest(quarantined_records(store))
+    assert retried.created == 1
+    assert list_quarantine(store) == []
+    assert iri("o").value in names(store)
+
+
+def test_a_valid_new_version_releases_the_quarantine(
+    store: Store, ingestor: Ingestor, place_record: RecordFactory
+) -> None:
+    ingestor.ingest([place_record("a", None)])
+    assert len(list_quarantine(store)) == 1
+    ingestor.ingest([place_record("a", "Corrigé")])
+    assert list_quarantine(store) == []
+
+
+def test_deletion_drops_the_graph_and_is_logged(
+    store: Store, ingestor: Ingestor, place_record: RecordFactory
+) -> None:
+    ingestor.ingest([place_record("a"), place_record("b")])
+    result = ingestor.ingest([place_record("a", deleted=True)])
+    assert result.deleted == 1
+    assert set(names(store)) == {iri("b").value}
+    last = read_changes(store)[-1]
+    assert (last.operation, last.entity) == ("delete", iri("a").value)
+    assert ingestor.ingest([place_record("a", deleted=True)]).deleted == 0
+
+
+def test_oversized_literal_is_quarantined_not_stored(
+    store: Store, ingestor: Ingestor, place_record: RecordFactory
+) -> None:
+    huge = place_record("big", "Gros", description=lit("x" * 1_100_000))
+    result = ingestor.ingest([huge, place_record("small")])
+    assert (result.created, result.quarantined) == (1, 1)
+    [entry] = list_quarantine(store)
+    assert "1 MB" in entry.reason
+
+
+def test_record_without_hub_class_is_quarantined_with_a_reason(
+    store: Store, ingestor: Ingestor
+) -> None:
+    record = Record(source="test", source_id="x", triples=(
+        ox.Triple(iri("x"), ox.NamedNode("http://xmlns.com/foaf/0.1/name"), lit("X")),))
+    assert ingestor.ingest([record]).quarantined == 1
+    assert "hub class" in list_quarantine(store)[0].reason
+
+
+def test_cursor_commits_with_the_batch(store: Store, ingestor: Ingestor,
+                                       place_record: RecordFactory) -> None:
+    from hub.cursors import read_cursor
+
+    ingestor.ingest([place_record(str(i)) for i in range(120)], cursor_key="src",
+                    cursor_value=lambda n: f"page-{n}")
+    assert read_cursor(store, BASE, "src") == "page-120"
+    assert last_sequence(store) == 120

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from hub.config import Config, ConfigError, load_config
 from hub.cursors import read_cursor
-from hub.ingest import IngestResult, Ingestor
+from hub.ingest import IngestResult, Ingestor, types_of
 from hub.quarantine import quarantined_records
 from hub.rdfio import ParseOptions, RdfInputError, guess_format, read_records, serialize
 from hub.resources import DEMO_DIR
@@ -114,6 +114,7 @@ def import_file(
             cursor_key=cursor_key,
             cursor_value=lambda n: str(done + n),
             on_batch=advance,
+            known_types=types_of(records),
         )
     if done:
         console.print(f"resumed after {done:,} records already committed by an earlier run")

@@ -9,7 +9,7 @@ log nothing, which makes every import idempotent and every restart after a crash
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -69,6 +69,7 @@ class Ingestor:
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._next_sequence: int | None = None
+        self._known_types: Mapping[str, list[ox.NamedNode]] = {}
 
     def ingest(
         self,
@@ -76,9 +77,15 @@ class Ingestor:
         cursor_key: str | None = None,
         cursor_value: Callable[[int], str] = str,
         on_batch: Callable[[IngestResult], None] | None = None,
+        known_types: Mapping[str, list[ox.NamedNode]] | None = None,
     ) -> IngestResult:
         """Ingest records in batches; after each batch the cursor becomes ``cursor_value(n)``,
-        n being the number of records consumed so far."""
+        n being the number of records consumed so far.
+
+        ``known_types`` gives the classes of nodes that arrive in the same run (a whole file, a
+        whole harvest), so a link to a record of a later batch is not refused for want of a type.
+        """
+        self._known_types = known_types or {}
         total = IngestResult()
         consumed = 0
         for batch in _batches(records, self.batch_size):
@@ -187,18 +194,33 @@ class Ingestor:
             and t.predicate.value != RDF_TYPE
             and t.object.value not in own
         }
-        types: list[ox.Triple] = []
-        linked_list = sorted(linked)
+        rdf_type = ox.NamedNode(RDF_TYPE)
+        types = [
+            ox.Triple(ox.NamedNode(node), rdf_type, cls)
+            for node in linked
+            for cls in self._known_types.get(node, ())
+        ]
+        linked_list = sorted(linked - self._known_types.keys())
         for start in range(0, len(linked_list), 500):
             values = " ".join(f"<{iri}>" for iri in linked_list[start : start + 500])
             rows = self.store.select(
                 f"SELECT ?s ?t WHERE {{ VALUES ?s {{ {values} }} ?s <{RDF_TYPE}> ?t }}"
             )
             types.extend(
-                ox.Triple(row["s"], ox.NamedNode(RDF_TYPE), row["t"])  # type: ignore[arg-type]
+                ox.Triple(row["s"], rdf_type, row["t"])  # type: ignore[arg-type]
                 for row in rows
             )
         return types
+
+
+def types_of(records: Iterable[Record]) -> dict[str, list[ox.NamedNode]]:
+    """The classes each subject of the records declares, for :meth:`Ingestor.ingest`."""
+    types: dict[str, list[ox.NamedNode]] = {}
+    for record in records:
+        for t in record.triples:
+            if t.predicate.value == RDF_TYPE and isinstance(t.object, ox.NamedNode):
+                types.setdefault(t.subject.value, []).append(t.object)
+    return types
 
 
 def _latest_per_graph(records: list[Record], base: str) -> dict[str, Record]:

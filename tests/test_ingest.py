@@ -164,3 +164,26 @@ def test_cursor_commits_with_the_batch(store: Store, ingestor: Ingestor,
                     cursor_value=lambda n: f"page-{n}")
     assert read_cursor(store, BASE, "src") == "page-120"
     assert last_sequence(store) == 120
+
+
+def test_links_to_records_of_a_later_batch_in_the_same_run_are_accepted(
+    store: Store, ingestor: Ingestor
+) -> None:
+    from hub.ingest import types_of
+
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    members = [
+        Record(source="test", source_id=f"m{i}", triples=(
+            ox.Triple(iri(f"m{i}"), rdf_type, mlg("Organization")),
+            ox.Triple(iri(f"m{i}"), mlg("name"), lit(f"Membre {i}")),
+            ox.Triple(iri(f"m{i}"), mlg("memberOf"), iri("network")),
+        ))
+        for i in range(60)
+    ]
+    network = Record(source="test", source_id="network", triples=(
+        ox.Triple(iri("network"), rdf_type, mlg("Organization")),
+        ox.Triple(iri("network"), mlg("name"), lit("Réseau")),
+    ))
+    records = [*members, network]  # the network comes in the second batch of 50
+    result = ingestor.ingest(records, known_types=types_of(records))
+    assert (result.created, result.quarantined) == (61, 0)

@@ -1,0 +1,5 @@
+"""``python -m hub`` is the ``maillage`` command."""
+
+from hub.cli import app
+
+app()

@@ -42,7 +42,7 @@ class ApiSettings:
     port: int = 8000
     token_env: str = TOKEN_ENV
     query_timeout: float = 10.0
-    max_results: int = 100_000
+    max_result_bytes: int = 200_000_000
     max_request_bytes: int = 10_000_000
     query_workers: int = 2
     cors_origins: list[str] = field(default_factory=list)

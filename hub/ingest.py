@@ -23,7 +23,7 @@ from hub.quarantine import quarantine_record, release
 from hub.records import Record, now
 from hub.store.base import Store
 from hub.transaction import Transaction
-from hub.validation import Report, Validator
+from hub.validation import Report, Validator, Violation
 from hub.vocab import META_GRAPH, RDF_TYPE, term
 
 
@@ -178,6 +178,21 @@ class Ingestor:
         )
         return rows[0]["e"].value if rows else None
 
+    def check(self, records: list[Record]) -> list[Report]:
+        """Validate without committing: a report per record (deletions always conform)."""
+        reports = [Report() for _ in records]
+        live = [(i, r) for i, r in enumerate(records) if not r.deleted]
+        for (index, record), report in zip(
+            live, self._validate([r for _, r in live]), strict=True
+        ):
+            problem = record.problem()
+            reports[index] = report
+            if problem is not None:
+                report.violations.append(
+                    Violation(record.source_id, None, None, "Violation", {"en": problem})
+                )
+        return reports
+
     def _validate(self, records: list[Record]) -> list[Report]:
         if not records:
             return []
@@ -225,7 +240,7 @@ def types_of(records: Iterable[Record]) -> dict[str, list[ox.NamedNode]]:
 
 def _latest_per_graph(records: list[Record], base: str) -> dict[str, Record]:
     """Key records by graph; when a batch holds a record twice, the later one wins."""
-    return {graph_iri(base, r.source, r.source_id): r for r in records}
+    return {r.graph or graph_iri(base, r.source, r.source_id): r for r in records}
 
 
 def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 import pyoxigraph as ox
 import rdflib
 
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
 
 def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> rdflib.term.Node:
     if isinstance(term, ox.NamedNode):
@@ -20,6 +22,9 @@ def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> rdf
     if isinstance(term, ox.Literal):
         if term.language:
             return rdflib.Literal(term.value, lang=term.language)
+        if term.datatype.value == XSD_STRING:
+            # rdflib keeps "x" and "x"^^xsd:string apart (RDF 1.0 style); shapes write the former
+            return rdflib.Literal(term.value)
         return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
     raise TypeError("RDF-star triples are not supported here")
 

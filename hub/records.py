@@ -40,6 +40,8 @@ class Record:
     connector: str = "import"
     source_url: str | None = None
     deleted: bool = False
+    graph: str | None = None
+    """An explicit graph IRI, for graphs not named by the hub (SPARQL Update, Graph Store)."""
 
     @property
     def content_hash(self) -> str:

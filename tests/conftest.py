@@ -16,6 +16,7 @@ from hub.validation import Validator
 from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
 from tests.servers import virtuoso as virtuoso_server
 from tests.servers.common import unavailable
+from tests.servers.hub import ServedHub
 
 BASE = DEFAULT_BASE_IRI
 
@@ -101,3 +102,12 @@ def place_record() -> RecordFactory:
         )
 
     return build
+
+
+@pytest.fixture(scope="session")
+def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHub]:
+    """A real ``maillage serve`` over the demo data, shared by read-mostly HTTP tests."""
+    from tests.servers.hub import serving
+
+    with serving(tmp_path_factory.mktemp("hub") / "data") as served:
+        yield served

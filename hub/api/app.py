@@ -1,0 +1,121 @@
+"""Build the FastAPI application around one store."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hub.api import changes, graph_store, ops, rest, sparql_endpoint, update, void
+from hub.api.metrics import MetricsMiddleware
+from hub.api.query_runner import QueryRunner
+from hub.api.state import HubState
+from hub.config import Config
+from hub.ingest import Ingestor
+from hub.store import open_store
+from hub.store.base import StoreError
+
+log = logging.getLogger("maillage.api")
+
+
+class BodyLimit:
+    """Refuse request bodies over the configured size before anything reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            response = JSONResponse(
+                {"error": f"request body over the {self.max_bytes:,}-byte limit"}, status_code=413
+            )
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> dict[str, object]:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b"") or b"")
+            if received > self.max_bytes:
+                raise StarletteHTTPException(413, f"request body over the {self.max_bytes:,}-byte limit")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def create_app(config: Config) -> FastAPI:
+    """The app; the store opens at startup and closes at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = open_store(config)
+        runner = QueryRunner(
+            store_path=config.data_dir / "store",
+            workers=config.api.query_workers,
+            timeout=config.api.query_timeout,
+            max_bytes=config.api.max_result_bytes,
+            spool_dir=Path(config.data_dir) / "spool",
+        )
+        app.state.hub = HubState(
+            config=config,
+            store=store,
+            ingestor=Ingestor(store, config.base_iri, batch_size=config.batch_size),
+            runner=runner,
+        )
+        log.info("serving the store in %s", config.data_dir)
+        try:
+            yield
+        finally:
+            runner.close()
+            store.close()
+
+    app = FastAPI(
+        title="Maillage",
+        version="0.1.0",
+        description=(
+            "Linked-data hub for territorial and commons communities: SPARQL 1.1, Graph Store "
+            "Protocol, REST with JSON-LD, change feed and dataset description."
+        ),
+        lifespan=lifespan,
+    )
+    for module in (sparql_endpoint, update, graph_store, rest, changes, void, ops):
+        app.include_router(module.router)
+    app.add_middleware(MetricsMiddleware)
+    if config.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=config.api.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+        )
+    app.add_middleware(BodyLimit, max_bytes=config.api.max_request_bytes)
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError) -> Response:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        return JSONResponse({"error": "invalid request", "detail": exc.errors()}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return JSONResponse(
+            {"error": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    return app

@@ -1,0 +1,43 @@
+"""What every request handler needs: the store, the ingest pipeline, the query runner."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from hub.api.query_runner import QueryRunner
+from hub.config import Config
+from hub.ingest import IngestResult, Ingestor
+from hub.records import Record
+from hub.store.base import Store
+
+
+@dataclass
+class HubState:
+    """One per app. Writes are serialised by the ingestor; reads go to the query runner."""
+
+    config: Config
+    store: Store
+    ingestor: Ingestor
+    runner: QueryRunner
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ingest(self, records: list[Record]) -> IngestResult:
+        """Commit records and flush them so that the read-only query workers see them."""
+        with self.write_lock:
+            result = self.ingestor.ingest(records)
+            self.after_write()
+        return result
+
+    def after_write(self) -> None:
+        flush = getattr(getattr(self.store, "native", None), "flush", None)
+        if flush is not None:
+            flush()
+
+
+def hub_state(request: Request) -> HubState:
+    """FastAPI dependency: the app's :class:`HubState`."""
+    state: HubState = request.app.state.hub
+    return state

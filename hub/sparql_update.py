@@ -1,0 +1,126 @@
+"""SPARQL Update through the ingest pipeline: validated, logged, all or nothing.
+
+An update is first applied to an in-memory copy of the graphs it names; the resulting graphs
+become records that are validated together, and only if every one conforms are they committed
+(one transaction, one change-log entry per graph). Updates must name their graphs (``GRAPH <g>``
+or ``WITH <g>``): the default graph is the read-only union of all record graphs, and the
+``WHERE`` part of an update sees only the graphs the update names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+import rdflib
+from rdflib.plugins.sparql.algebra import translateUpdate
+from rdflib.plugins.sparql.parser import parseUpdate
+
+from hub.ingest import IngestResult, Ingestor
+from hub.records import Record
+from hub.store.base import Store
+from hub.validation import Report
+from hub.vocab import META_GRAPH, term
+
+SOURCE = "sparql-update"
+
+
+class UpdateRefused(Exception):
+    """The update cannot be applied as written; the message says what to change."""
+
+
+@dataclass
+class UpdateOutcome:
+    result: IngestResult | None
+    invalid: dict[str, Report]
+
+
+def affected_graphs(update: str) -> list[str]:
+    """The graphs an update writes, or :class:`UpdateRefused`."""
+    try:
+        operations = translateUpdate(parseUpdate(update)).algebra
+    except Exception as exc:  # pyparsing raises several types; all mean "not SPARQL Update"
+        raise UpdateRefused(f"invalid SPARQL Update: {exc}") from exc
+    graphs: list[str] = []
+    for op in operations:
+        graphs.extend(_graphs_of(op))
+    if META_GRAPH in graphs:
+        raise UpdateRefused(f"<{META_GRAPH}> holds the hub's own state and cannot be updated")
+    return list(dict.fromkeys(graphs))
+
+
+def _graphs_of(op: rdflib.plugins.sparql.parserutils.CompValue) -> Iterable[str]:
+    name = op.name
+    if name == "Load":
+        raise UpdateRefused("LOAD is not allowed: it would fetch arbitrary URLs")
+    if name in ("Drop", "Clear", "Create"):
+        return [_iri(op.graphiri, name)]
+    if name in ("Add", "Move", "Copy"):
+        return [_iri(g, name) for g in op.graph]
+    if name in ("InsertData", "DeleteData", "DeleteWhere"):
+        return _template_graphs(op, None, name)
+    if name == "Modify":
+        found: list[str] = []
+        for clause in (op.delete, op.insert):
+            if clause is not None:
+                found += _template_graphs(clause, op.withClause, name)
+        return found
+    raise UpdateRefused(f"unsupported update operation {name}")
+
+
+def _template_graphs(
+    clause: rdflib.plugins.sparql.parserutils.CompValue, default: object, name: str
+) -> list[str]:
+    graphs = [_iri(g, name) for g in (clause.quads or {})]
+    if clause.triples:
+        if default is None:
+            raise UpdateRefused(
+                "name the graph to write: GRAPH <g> { ... } or WITH <g> (the default graph is the "
+                "read-only union of all record graphs)"
+            )
+        graphs.append(_iri(default, name))
+    return graphs
+
+
+def _iri(graph: object, operation: str) -> str:
+    if isinstance(graph, rdflib.URIRef):
+        return str(graph)
+    raise UpdateRefused(
+        f"{operation}: the graph must be one IRI (not ALL, DEFAULT, NAMED or a variable)"
+    )
+
+
+def _provenance(store: Store, graphs: list[str]) -> dict[str, tuple[str, str]]:
+    values = " ".join(f"<{g}>" for g in graphs)
+    rows = store.select(
+        f"SELECT ?g ?src ?id WHERE {{ GRAPH <{META_GRAPH}> {{ VALUES ?g {{ {values} }} "
+        f"?g <{term('source')}> ?src ; <{term('sourceId')}> ?id }} }}"
+    )
+    return {r["g"].value: (r["src"].value, r["id"].value) for r in rows}
+
+
+def apply_update(ingestor: Ingestor, update: str) -> UpdateOutcome:
+    """Validate then commit an update; nothing is written when any graph would be invalid."""
+    graphs = affected_graphs(update)
+    scratch = ox.Store()
+    for graph in graphs:
+        scratch.extend(ingestor.store.quads(graph))
+    try:
+        scratch.update(update)
+    except (SyntaxError, OSError, ValueError) as exc:
+        raise UpdateRefused(f"the update failed: {exc}") from exc
+    known = _provenance(ingestor.store, graphs) if graphs else {}
+    records = []
+    for graph in graphs:
+        triples = tuple(q.triple for q in scratch.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+        source, source_id = known.get(graph, (SOURCE, graph))
+        records.append(
+            Record(source=source, source_id=source_id, triples=triples, graph=graph,
+                   connector=SOURCE, deleted=not triples)
+        )
+    reports = ingestor.check(records)
+    invalid = {r.graph or "": rep for r, rep in zip(records, reports, strict=True) if not rep.conforms}
+    if invalid:
+        return UpdateOutcome(result=None, invalid=invalid)
+    return UpdateOutcome(result=ingestor.ingest(records), invalid={})

@@ -13,7 +13,7 @@ import pyoxigraph as ox
 
 from hub.identity import change_iri
 from hub.store.base import Store
-from hub.transaction import Transaction, integer, iri, text, timestamp
+from hub.transaction import Node, Transaction, integer, iri, text, timestamp
 from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
 
 OPERATIONS = ("create", "update", "delete")
@@ -40,7 +40,7 @@ class Change:
 
 
 def append_change(tx: Transaction, base: str, change: Change) -> None:
-    statements = [
+    statements: list[tuple[str, Node]] = [
         (RDF_TYPE, iri(term("Change"))),
         (term("sequence"), integer(change.sequence)),
         (PROV + "atTime", timestamp(change.time)),

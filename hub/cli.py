@@ -20,7 +20,7 @@ from rich.table import Table
 
 from hub.config import Config, ConfigError, load_config
 from hub.cursors import read_cursor
-from hub.ingest import IngestResult, Ingestor, types_of
+from hub.ingest import Ingestor, IngestResult, types_of
 from hub.quarantine import quarantined_records
 from hub.rdfio import ParseOptions, RdfInputError, guess_format, read_records, serialize
 from hub.resources import DEMO_DIR
@@ -162,7 +162,7 @@ def export(
     with opened(ctx, read_only=True) as (_, store):
         if fmt is None:
             raise ValueError("--format must be nquads or trig")
-        quads = [q for q in store.quads() if not (data_only and q.graph_name.value == META_GRAPH)]
+        quads = [q for q in store.quads() if not (data_only and str(q.graph_name) == f"<{META_GRAPH}>")]
         data = serialize(quads, fmt)
         if output is None:
             sys.stdout.buffer.write(data)

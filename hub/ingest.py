@@ -233,7 +233,11 @@ def types_of(records: Iterable[Record]) -> dict[str, list[ox.NamedNode]]:
     types: dict[str, list[ox.NamedNode]] = {}
     for record in records:
         for t in record.triples:
-            if t.predicate.value == RDF_TYPE and isinstance(t.object, ox.NamedNode):
+            if (
+                t.predicate.value == RDF_TYPE
+                and isinstance(t.object, ox.NamedNode)
+                and isinstance(t.subject, ox.NamedNode)
+            ):
                 types.setdefault(t.subject.value, []).append(t.object)
     return types
 

@@ -15,7 +15,7 @@ import pyoxigraph as ox
 from hub.identity import quarantine_iri
 from hub.records import Record, now
 from hub.store.base import Store
-from hub.transaction import Transaction, iri, text, timestamp
+from hub.transaction import Node, Transaction, iri, text, timestamp
 from hub.vocab import META_GRAPH, RDF_TYPE, term
 
 MAX_PAYLOAD_CHARS = 2_000_000
@@ -45,7 +45,7 @@ def quarantine_record(tx: Transaction, base: str, record: Record, reason: str, r
     payload = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in record.triples)
     if len(payload) > MAX_PAYLOAD_CHARS:
         payload = ""  # too big to keep; the reason says why, and the source still has it
-    statements = [
+    statements: list[tuple[str, Node]] = [
         (RDF_TYPE, iri(term("QuarantinedRecord"))),
         (term("source"), text(record.source)),
         (term("sourceId"), text(record.source_id)),

@@ -120,20 +120,25 @@ def _group_by_subject(triples: list[ox.Triple]) -> dict[str, list[ox.Triple]]:
     while changed:  # propagate ownership along chains of blank nodes
         changed = False
         for t in pending:
+            if not isinstance(t.subject, ox.NamedNode | ox.BlankNode):
+                continue
             subject_owner = (
                 t.subject.value
                 if isinstance(t.subject, ox.NamedNode)
                 else owner.get(t.subject.value)
             )
-            if subject_owner is not None and t.object.value not in owner:
-                owner[t.object.value] = subject_owner
+            target = t.object.value  # type: ignore[union-attr]  # a blank node, filtered above
+            if subject_owner is not None and target not in owner:
+                owner[target] = subject_owner
                 changed = True
     groups: dict[str, list[ox.Triple]] = defaultdict(list)
     for t in triples:
         if isinstance(t.subject, ox.BlankNode):
             key = owner.get(t.subject.value, "_:" + t.subject.value)
-        else:
+        elif isinstance(t.subject, ox.NamedNode):
             key = t.subject.value
+        else:
+            continue  # RDF-star quoted subjects are not supported
         groups[key].append(t)
     return groups
 

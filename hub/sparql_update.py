@@ -17,7 +17,7 @@ import rdflib
 from rdflib.plugins.sparql.algebra import translateUpdate
 from rdflib.plugins.sparql.parser import parseUpdate
 
-from hub.ingest import IngestResult, Ingestor
+from hub.ingest import Ingestor, IngestResult
 from hub.records import Record
 from hub.store.base import Store
 from hub.validation import Report

@@ -85,7 +85,7 @@ class Validator:
         data = graph_of(t for r in records for t in r.triples)
         for t in neighbour_types:
             data.add(
-                (rdflib.URIRef(t.subject.value), RDF.type, rdflib.URIRef(t.object.value))
+                (rdflib.URIRef(str(t.subject)[1:-1]), RDF.type, rdflib.URIRef(str(t.object)[1:-1]))
             )
         owner: dict[str, int] = {}
         for index, record in enumerate(records):
@@ -103,11 +103,10 @@ class Validator:
         assert isinstance(results_graph, rdflib.Graph)
         for result in results_graph.subjects(RDF.type, SH.ValidationResult):
             violation = _violation(results_graph, result)
-            index = owner.get(violation.focus)
-            if index is None:
-                continue
-            reports[index].violations.append(violation)
-            _copy_result(results_graph, result, reports[index].graph)
+            found = owner.get(violation.focus)
+            if found is not None:
+                reports[found].violations.append(violation)
+                _copy_result(results_graph, result, reports[found].graph)
         return reports
 
 

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.api import changes, graph_store, ops, rest, sparql_endpoint, update, void
 from hub.api.metrics import MetricsMiddleware
@@ -46,7 +46,7 @@ class BodyLimit:
             return
         received = 0
 
-        async def limited() -> dict[str, object]:
+        async def limited() -> Message:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b"") or b"")

@@ -6,6 +6,8 @@ graph written here is validated, gets provenance and appears in the change feed 
 
 from __future__ import annotations
 
+import io
+
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
@@ -68,22 +70,10 @@ async def _body_triples(request: Request, graph: str, base: str) -> list[ox.Trip
         raise HTTPException(415, f"send the graph as one of: {', '.join(TRIPLE_TYPES)}")
     body = await request.body()
     try:
-        quads = parse_quads(_Bytes(body), fmt, graph, "request body")
+        quads = parse_quads(io.BytesIO(body), fmt, graph, "request body")
     except RdfInputError as exc:
         raise HTTPException(400, str(exc)) from exc
     return skolemize([q.triple for q in quads], base, graph)
-
-
-class _Bytes:
-    """A minimal binary reader over request bytes for the streaming parser."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data, self._pos = data, 0
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self._data) if size < 0 else self._pos + size
-        chunk, self._pos = self._data[self._pos : end], min(end, len(self._data))
-        return chunk
 
 
 def _record(state: HubState, graph: str, triples: tuple[ox.Triple, ...], deleted: bool) -> Record:

@@ -77,7 +77,9 @@ def _parse_accept(header: str) -> list[tuple[str, float]]:
     return sorted(entries, key=lambda e: -e[1])
 
 
-def choose(accept: str | None, offered: tuple[str, ...], *, extra_aliases: dict[str, str] | None = None) -> str:
+def choose(
+    accept: str | None, offered: tuple[str, ...], *, extra_aliases: dict[str, str] | None = None
+) -> str:
     """The best offered type for ``accept`` (the first offered one when anything goes)."""
     if not accept:
         return offered[0]

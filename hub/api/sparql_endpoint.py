@@ -96,7 +96,7 @@ async def answer_query(request: Request, state: HubState) -> Response:
         raise HTTPException(400, str(exc)) from exc
     form = query_form(query)
     offered = GRAPH_TYPES if form in ("CONSTRUCT", "DESCRIBE") else SELECT_TYPES
-    format_param = (params.get("format") or params.get("output") or [None])[0]
+    format_param = next(iter(params.get("format") or params.get("output") or []), None)
     accept = requested_type(format_param, request.headers.get("accept"))
     try:
         media = choose(accept, offered)

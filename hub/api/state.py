@@ -9,7 +9,7 @@ from fastapi import Request
 
 from hub.api.query_runner import QueryRunner
 from hub.config import Config
-from hub.ingest import IngestResult, Ingestor
+from hub.ingest import Ingestor, IngestResult
 from hub.records import Record
 from hub.store.base import Store
 

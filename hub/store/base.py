@@ -13,7 +13,8 @@ from typing import TypeAlias
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Triple
 
-Term: TypeAlias = NamedNode | BlankNode | Literal | Triple
+Term: TypeAlias = NamedNode | BlankNode | Literal
+"""A bound value; the hub does not use RDF-star, so quoted triples never appear in its rows."""
 Row: TypeAlias = dict[str, Term]
 
 

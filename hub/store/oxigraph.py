@@ -47,7 +47,7 @@ class OxigraphStore(Store):
             row: Row = {}
             for name in names:
                 value = solution[name]
-                if value is not None:
+                if value is not None and not isinstance(value, ox.Triple):
                     row[name] = value
             rows.append(row)
         return rows

@@ -1,0 +1,180 @@
+"""Operations: health, metrics, sources, quarantine, conflicts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from hub.api.metrics import REGISTRY
+from hub.api.state import HubState, hub_state
+from hub.changelog import last_sequence
+from hub.quarantine import list_quarantine
+from hub.status import class_counts, source_counts
+from hub.store.base import Store
+from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
+
+router = APIRouter(tags=["operations"])
+
+METRICS_MEDIA_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@router.get("/health", summary="Liveness and store reachability")
+def health(state: HubState = Depends(hub_state)) -> dict[str, object]:
+    """200 when the store answers; load balancers and the test fixtures poll it."""
+    return {"status": "ok", "last_sequence": last_sequence(state.store)}
+
+
+def _source_param(request: Request) -> str | None:
+    values = request.query_params.getlist("source")
+    if len(values) > 1:
+        raise HTTPException(400, "at most one source parameter is allowed")
+    return values[0] if values and values[0] else None
+
+
+def cursor_times(store: Store) -> dict[str, datetime]:
+    """When each cursor (by key) was last written."""
+    rows = store.select(
+        f"SELECT ?key ?at WHERE {{ GRAPH <{META_GRAPH}> {{ ?c <{RDF_TYPE}> <{term('Cursor')}> ; "
+        f"<{term('source')}> ?key ; <{PROV}generatedAtTime> ?at }} }}"
+    )
+    times: dict[str, datetime] = {}
+    for row in rows:
+        try:
+            at = datetime.fromisoformat(row["at"].value)
+        except ValueError:
+            continue
+        key = row["key"].value
+        if key not in times or at > times[key]:
+            times[key] = at
+    return times
+
+
+def _latest_for_source(times: dict[str, datetime], name: str) -> datetime | None:
+    """The newest cursor of a source: keyed by its name, or by ``<name>:<detail>``."""
+    matching = [at for key, at in times.items() if key == name or key.startswith(f"{name}:")]
+    return max(matching) if matching else None
+
+
+@router.get("/sources", summary="Configured sources with their record counts and last sync")
+def sources(state: HubState = Depends(hub_state)) -> list[dict[str, object]]:
+    """The ``[[sources]]`` of the configuration (credentials left out), each with ``records``
+    (its record graphs in the store) and ``last_cursor_update`` (when its sync cursor was last
+    committed, ISO 8601, or null if it never ran)."""
+    counts = source_counts(state.store)
+    times = cursor_times(state.store)
+    listed = []
+    for source in state.config.sources:
+        latest = _latest_for_source(times, source.name)
+        listed.append(
+            {
+                "name": source.name,
+                "kind": source.kind,
+                "url": source.url,
+                "direction": source.direction,
+                "schedule": source.schedule,
+                "records": counts.get(source.name, 0),
+                "last_cursor_update": latest.isoformat() if latest else None,
+            }
+        )
+    return listed
+
+
+@router.get("/quarantine", summary="Records refused by the shapes, with their SHACL report")
+def quarantine(request: Request, state: HubState = Depends(hub_state)) -> list[dict[str, object]]:
+    """Quarantined records (``source=`` to keep one source), each with ``reason`` (a readable
+    summary) and ``report`` (the SHACL validation report as Turtle)."""
+    return [entry.as_dict() for entry in list_quarantine(state.store, _source_param(request))]
+
+
+@router.get("/conflicts", summary="Conflicts found while synchronising sources")
+def conflicts(request: Request, state: HubState = Depends(hub_state)) -> list[dict[str, object]]:
+    """``mlg:Conflict`` records of the meta graph (``source=`` to keep one source): ``id``,
+    ``entity``, ``source``, ``reason`` and ``time`` (``prov:generatedAtTime``), newest first."""
+    source = _source_param(request)
+    source_filter = f"FILTER(?source = {ox.Literal(source)})" if source else ""
+    rows = state.store.select(
+        f"""SELECT ?c ?entity ?source ?reason ?at WHERE {{ GRAPH <{META_GRAPH}> {{
+            ?c <{RDF_TYPE}> <{term('Conflict')}> .
+            OPTIONAL {{ ?c <{term('entity')}> ?entity }}
+            OPTIONAL {{ ?c <{term('source')}> ?source }}
+            OPTIONAL {{ ?c <{term('reason')}> ?reason }}
+            OPTIONAL {{ ?c <{PROV}generatedAtTime> ?at }}
+            {source_filter} }} }} ORDER BY DESC(?at) ?c"""
+    )
+    return [
+        {
+            "id": row["c"].value,
+            "entity": row["entity"].value if "entity" in row else None,
+            "source": row["source"].value if "source" in row else None,
+            "reason": row["reason"].value if "reason" in row else None,
+            "time": row["at"].value if "at" in row else None,
+        }
+        for row in rows
+    ]
+
+
+def store_bytes(path: Path) -> int:
+    """Size on disk of the files under ``path`` (0 when it does not exist)."""
+    total = 0
+    for directory, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(directory, name)).st_size
+            except OSError:
+                continue  # a file the store compacted away while we walked
+    return total
+
+
+class HubCollector(Collector):
+    """Gauges computed from the store when Prometheus scrapes."""
+
+    def __init__(self, state: HubState) -> None:
+        self.state = state
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        store = self.state.store
+        entities = GaugeMetricFamily(
+            "maillage_entities", "Entities per hub class (subclasses with their parent)",
+            labels=["class"],
+        )
+        for local, count in class_counts(store).items():
+            entities.add_metric([local], count)
+        yield entities
+        records = GaugeMetricFamily("maillage_records", "Record graphs per source", labels=["source"])
+        for name, count in source_counts(store).items():
+            records.add_metric([name], count)
+        yield records
+        yield GaugeMetricFamily(
+            "maillage_quarantined_records", "Records waiting in the quarantine",
+            value=len(list_quarantine(store)),
+        )
+        yield GaugeMetricFamily(
+            "maillage_change_log_sequence", "Newest change-log sequence number",
+            value=last_sequence(store),
+        )
+        config = self.state.config
+        if config.store.backend == "oxigraph" and not config.in_memory:
+            yield GaugeMetricFamily(
+                "maillage_store_bytes", "Size on disk of the embedded store",
+                value=store_bytes(Path(config.data_dir) / "store"),
+            )
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+def metrics(state: HubState = Depends(hub_state)) -> Response:
+    """Request counters and latencies by route, plus hub gauges computed at scrape time:
+    ``maillage_entities{class}``, ``maillage_records{source}``, ``maillage_quarantined_records``,
+    ``maillage_change_log_sequence`` and ``maillage_store_bytes``."""
+    hub_registry = CollectorRegistry(auto_describe=False)
+    hub_registry.register(HubCollector(state))
+    body = generate_latest(REGISTRY) + generate_latest(hub_registry)
+    return Response(body, media_type=METRICS_MEDIA_TYPE)

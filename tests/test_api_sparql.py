@@ -215,3 +215,20 @@ def test_graph_store_protocol(writable_hub: ServedHub) -> None:
     assert httpx.delete(url, params=graph, headers=writable_hub.auth).status_code == 204
     assert httpx.get(url, params=graph).status_code == 404
     assert ask(writable_hub, "ASK { ?s ?p ?o }")  # the rest of the data is still there
+
+
+def test_the_api_serves_a_remote_virtuoso_store(tmp_path: Path, virtuoso: object) -> None:
+    config = (f'[store]\nbackend = "sparql"\nquery_url = "{virtuoso.sparql_url}"\n'  # type: ignore[attr-defined]
+              f'gsp_url = "{virtuoso.gsp_url}"\ngsp_graph_param = "graph-uri"\n')  # type: ignore[attr-defined]
+    with serving(tmp_path / "data", config, demo=False) as hub:
+        graph = {"graph": "https://example.org/graph/remote"}
+        turtle = f'<https://example.org/remote> a <{MLG}Place> ; <{MLG}name> "Lieu distant"@fr .'
+        put = httpx.put(f"{hub.url}/store", params=graph, content=turtle,
+                        headers={"Content-Type": "text/turtle", **hub.auth})
+        assert put.status_code == 201, put.text
+        found = httpx.get(f"{hub.url}/sparql", params={
+            "query": f'SELECT ?n WHERE {{ <https://example.org/remote> <{MLG}name> ?n }}'},
+            headers={"Accept": "application/sparql-results+json"})
+        assert found.status_code == 200, found.text
+        assert [b["n"]["value"] for b in found.json()["results"]["bindings"]] == ["Lieu distant"]
+        assert httpx.delete(f"{hub.url}/store", params=graph, headers=hub.auth).status_code == 204

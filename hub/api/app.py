@@ -16,12 +16,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.api import changes, graph_store, ops, rest, sparql_endpoint, update, void
 from hub.api.metrics import MetricsMiddleware
+from hub.api.query_remote import RemoteQueryRunner
 from hub.api.query_runner import QueryRunner
 from hub.api.state import HubState
 from hub.config import Config
 from hub.ingest import Ingestor
 from hub.store import open_store
-from hub.store.base import StoreError
+from hub.store.base import Store, StoreError
+from hub.store.remote import RemoteStore
 
 log = logging.getLogger("maillage.api")
 
@@ -57,19 +59,30 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+def make_runner(config: Config, store: Store) -> QueryRunner | RemoteQueryRunner:
+    """Killable worker processes for the embedded store; the server itself for a remote one."""
+    spool = Path(config.data_dir) / "spool"
+    if isinstance(store, RemoteStore):
+        return RemoteQueryRunner(
+            store.query_url, config.api.query_timeout, config.api.max_result_bytes, spool,
+            auth=store.auth,
+        )
+    return QueryRunner(
+        store_path=config.data_dir / "store",
+        workers=config.api.query_workers,
+        timeout=config.api.query_timeout,
+        max_bytes=config.api.max_result_bytes,
+        spool_dir=spool,
+    )
+
+
 def create_app(config: Config) -> FastAPI:
     """The app; the store opens at startup and closes at shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(config)
-        runner = QueryRunner(
-            store_path=config.data_dir / "store",
-            workers=config.api.query_workers,
-            timeout=config.api.query_timeout,
-            max_bytes=config.api.max_result_bytes,
-            spool_dir=Path(config.data_dir) / "spool",
-        )
+        runner = make_runner(config, store)
         app.state.hub = HubState(
             config=config,
             store=store,

@@ -116,10 +116,18 @@ def conflicts(request: Request, state: HubState = Depends(hub_state)) -> list[di
             "entity": row["entity"].value if "entity" in row else None,
             "source": row["source"].value if "source" in row else None,
             "reason": row["reason"].value if "reason" in row else None,
-            "time": row["at"].value if "at" in row else None,
+            "time": _iso(row["at"].value) if "at" in row else None,
         }
         for row in rows
     ]
+
+
+def _iso(value: str) -> str:
+    """An ``xsd:dateTime`` the way the other endpoints write times (``+00:00``, not ``Z``)."""
+    try:
+        return datetime.fromisoformat(value).isoformat()
+    except ValueError:
+        return value
 
 
 def store_bytes(path: Path) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from hub.api.query_remote import RemoteQueryRunner
 from hub.api.query_runner import QueryRunner
 from hub.config import Config
 from hub.ingest import Ingestor, IngestResult
@@ -21,7 +22,7 @@ class HubState:
     config: Config
     store: Store
     ingestor: Ingestor
-    runner: QueryRunner
+    runner: QueryRunner | RemoteQueryRunner
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def ingest(self, records: list[Record]) -> IngestResult:

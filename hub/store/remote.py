@@ -49,6 +49,7 @@ class RemoteStore(Store):
         self.update_url = update_url or query_url
         self.gsp_url = gsp_url
         self.gsp_graph_param = gsp_graph_param
+        self.auth = auth if isinstance(auth, httpx.Auth) else None
         self._client = httpx.Client(auth=auth, timeout=timeout)
 
     def _post(self, url: str, data: dict[str, str], accept: str) -> httpx.Response:

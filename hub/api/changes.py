@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,9 +21,11 @@ from starlette.concurrency import run_in_threadpool
 from hub.api.state import HubState, hub_state
 from hub.changelog import Change, last_sequence, read_changes
 from hub.identity import change_iri
+from hub.store.base import StoreError
 from hub.vocab import MLG, XSD
 
 router = APIRouter(tags=["changes"])
+log = logging.getLogger("maillage.api.changes")
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -169,8 +172,14 @@ async def changes_stream(request: Request, state: HubState = Depends(hub_state))
     async def events() -> AsyncIterator[ServerSentEvent]:
         cursor = since
         yield ServerSentEvent(comment=f"maillage change stream after sequence {cursor}", retry=2000)
-        while True:
-            changes = await run_in_threadpool(read_changes, state.store, cursor, STREAM_BATCH, source)
+        while True:  # sse-starlette cancels this generator when the client goes away
+            try:
+                changes = await run_in_threadpool(
+                    read_changes, state.store, cursor, STREAM_BATCH, source
+                )
+            except StoreError as exc:  # end the stream; the client resumes with Last-Event-ID
+                log.warning("change stream stopped: %s", exc)
+                return
             for change in changes:
                 yield ServerSentEvent(
                     id=str(change.sequence),
@@ -178,8 +187,6 @@ async def changes_stream(request: Request, state: HubState = Depends(hub_state))
                 )
                 cursor = change.sequence
             if len(changes) < STREAM_BATCH:
-                if await request.is_disconnected():
-                    return
                 await asyncio.sleep(POLL_SECONDS)
 
     return EventSourceResponse(

@@ -71,7 +71,7 @@ def sources(state: HubState = Depends(hub_state)) -> list[dict[str, object]]:
     committed, ISO 8601, or null if it never ran)."""
     counts = source_counts(state.store)
     times = cursor_times(state.store)
-    listed = []
+    listed: list[dict[str, object]] = []
     for source in state.config.sources:
         latest = _latest_for_source(times, source.name)
         listed.append(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hub.changelog import last_sequence, read_changes
 from hub.store.oxigraph import OxigraphStore
-from hub.vocab import MLG, META_GRAPH
+from hub.vocab import META_GRAPH, MLG
 
 RECORDS = 10_000
 MAILLAGE = [sys.executable, "-m", "hub"]

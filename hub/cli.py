@@ -116,7 +116,9 @@ def import_file(
             on_batch=advance,
             known_types=types_of(records),
         )
-    if done:
+    if done >= len(records):
+        console.print(f"{path.name} was already imported in full: nothing to do")
+    elif done:
         console.print(f"resumed after {done:,} records already committed by an earlier run")
     return result
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from hub.api.rest_entity import best_text
-from hub.api.rest_jsonld import null_properties, parse_jsonld
+from hub.api.rest_jsonld import node_key, null_properties, parse_jsonld
 from hub.identity import entity_iri, slug
 from hub.records import HUB_CLASSES, skolemize
 from hub.vocab import COLLECTIONS, MLG, RDF_TYPE, class_iris
@@ -80,7 +80,7 @@ def _mint(triples: list[ox.Triple], root: ox.BlankNode, collection: str, base: s
         if t.subject == root and t.predicate.value == MLG + "name"
         and isinstance(t.object, ox.Literal)
     ]
-    name = best_text(names)  # type: ignore[arg-type]
+    name = best_text(names)
     local = slug(name) if name else uuid.uuid4().hex
     candidate = entity_iri(base, COLLECTIONS[collection], "api", local)
     while exists(candidate):
@@ -102,6 +102,8 @@ def read_body(
     POST it is None and the IRI comes from ``id`` or is minted from the name."""
     base_iri = target or f"{base}{COLLECTIONS[collection].lower()}/"
     triples, removed = _parse(body, content_type, base_iri)
+    if any(isinstance(t.subject, ox.Triple) or isinstance(t.object, ox.Triple) for t in triples):
+        raise BodyError("quoted triples (RDF-star / RDF 1.2 reification) are not supported")
     named = {t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)}
     blank_objects = {t.object for t in triples if isinstance(t.object, ox.BlankNode)}
     roots = list(dict.fromkeys(
@@ -137,7 +139,7 @@ def with_type(triples: list[ox.Triple], iri: str, collection: str, add: bool = T
     allowed = class_iris(COLLECTIONS[collection])
     subject = ox.NamedNode(iri)
     types = [
-        t.object.value for t in triples
+        node_key(t.object) for t in triples
         if t.subject == subject and t.predicate.value == RDF_TYPE
     ]
     foreign = [t for t in types if t in HUB_CLASSES and t not in allowed]
@@ -153,7 +155,7 @@ def with_type(triples: list[ox.Triple], iri: str, collection: str, add: bool = T
     rest = [t for t in own if t.predicate.value != RDF_TYPE]
     if not any(t in allowed for t in types) and (add or type_triples):
         type_triples.insert(0, ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(allowed[0])))
-    hub_first = sorted(type_triples, key=lambda t: t.object.value not in allowed)
+    hub_first = sorted(type_triples, key=lambda t: node_key(t.object) not in allowed)
     return hub_first + rest + others
 
 
@@ -174,11 +176,11 @@ def merge(current: list[ox.Triple], patch: Body, base: str, collection: str
     while changed:
         changed = False
         for t in current:
-            if t.subject.value in reachable and isinstance(t.object, ox.NamedNode):
+            if node_key(t.subject) in reachable and isinstance(t.object, ox.NamedNode):
                 value = t.object.value
                 if value.startswith(genid) and value not in reachable:
                     reachable.add(value)
                     changed = True
-    kept += [t for t in current if t.subject.value in reachable]
+    kept += [t for t in current if node_key(t.subject) in reachable]
     merged = list(dict.fromkeys(kept + list(patch.triples)))
     return with_type(merged, patch.iri, collection)

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
+from hub.api.rest_jsonld import node_key
 from hub.store.base import Store
 from hub.vocab import COLLECTIONS, META_GRAPH, MLG, RDF_TYPE, class_iris
 
@@ -51,7 +52,7 @@ class Entity:
         return [
             t.object  # type: ignore[misc]
             for t in self.triples
-            if t.subject.value == self.iri and t.predicate.value == predicate
+            if node_key(t.subject) == self.iri and t.predicate.value == predicate
         ]
 
 
@@ -79,7 +80,7 @@ def load_entity(store: Store, base: str, iri: str) -> Entity | None:
             seen.add(key)
             triples.append(ox.Triple(subject, row["p"], row["o"]))  # type: ignore[arg-type]
     embedded = _embedded_nodes(store, base, triples)
-    types = [t.object.value for t in triples if t.predicate.value == RDF_TYPE]
+    types = [node_key(t.object) for t in triples if t.predicate.value == RDF_TYPE]
     return Entity(iri, triples, sorted(set(graphs)), types, embedded)
 
 
@@ -150,6 +151,16 @@ def provenance(store: Store, iri: str, graphs: list[str]) -> list[RecordGraph]:
             )
         )
     return result
+
+
+def incoming(store: Store, iri: str, limit: int = 200) -> list[tuple[str, str]]:
+    """(subject, predicate) of the statements of record graphs that point at ``iri``."""
+    rows = store.select(
+        f"SELECT DISTINCT ?s ?p WHERE {{ GRAPH ?g {{ ?s ?p {ox.NamedNode(iri)} }} "
+        f"FILTER(?g != {ox.NamedNode(META_GRAPH)} && isIRI(?s)) }} "
+        f"ORDER BY ?p ?s LIMIT {int(limit)}"
+    )
+    return [(row["s"].value, row["p"].value) for row in rows]
 
 
 def types_and_names(store: Store, iris: list[str]) -> dict[str, tuple[list[str], list[ox.Literal]]]:

@@ -13,7 +13,7 @@ from hub.api.rest_entity import (
     collection_of,
     entity_path,
 )
-from hub.api.rest_jsonld import hub_context
+from hub.api.rest_jsonld import hub_context, node_key
 from hub.vocab import MLG, RDF_TYPE
 
 STYLE = (
@@ -36,6 +36,7 @@ def render(
     base: str,
     records: list[RecordGraph],
     linked: dict[str, tuple[list[str], list[ox.Literal]]],
+    referrers: list[tuple[str, str]] | None = None,
 ) -> str:
     ctx = hub_context()
     names = [o for o in entity.values(MLG + "name") if isinstance(o, ox.Literal)]
@@ -60,7 +61,7 @@ def render(
     shown = (RDF_TYPE, MLG + "name", MLG + "shortDescription", MLG + "description")
     by_predicate: dict[str, list[str]] = {}
     for t in entity.triples:
-        if t.subject.value != entity.iri or t.predicate.value in shown:
+        if node_key(t.subject) != entity.iri or t.predicate.value in shown:
             continue
         obj = t.object
         if isinstance(obj, ox.Literal):
@@ -76,6 +77,10 @@ def render(
             f'<tr><th title="{escape(predicate)}">{escape(ctx.compact(predicate))}</th>'
             f"<td>{cells}</td></tr>"
         )
+    referrer_rows = [
+        f'<tr><th title="{escape(p)}">{escape(ctx.compact(p))}</th><td>{link(s)}</td></tr>'
+        for s, p in referrers or []
+    ]
     provenance_rows = [
         "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
             *(escape(v or "") for v in (
@@ -95,6 +100,10 @@ def render(
     parts += [f"<p>{_literal(d)}</p>" for d in long]
     if rows:
         parts.append("<h2>Propriétés / Properties</h2><table>" + "".join(rows) + "</table>")
+    if referrer_rows:
+        parts.append(
+            "<h2>Liens entrants / Referenced by</h2><table>" + "".join(referrer_rows) + "</table>"
+        )
     parts.append(
         "<h2>Provenance</h2><table><tr><th>graph</th><th>source</th><th>source id</th>"
         "<th>retrieved at</th><th>revision</th></tr>" + "".join(provenance_rows) + "</table>"

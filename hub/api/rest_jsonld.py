@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -19,6 +20,12 @@ from hub.vocab import RDF_TYPE, XSD
 
 XSD_STRING = XSD + "string"
 JsonValue = Any
+MAX_DEPTH = 64
+
+
+def node_key(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> str:
+    """The lexical value of a term (RDF-star triples, never stored here, by their syntax)."""
+    return str(term) if isinstance(term, ox.Triple) else term.value
 
 
 @dataclass(frozen=True)
@@ -121,7 +128,7 @@ def compact_node(
     ctx = ctx or hub_context()
     by_subject: dict[str, list[ox.Triple]] = {}
     for t in triples:
-        by_subject.setdefault(t.subject.value, []).append(t)
+        by_subject.setdefault(node_key(t.subject), []).append(t)
     return _node(ctx, iri, by_subject, embeddable or set(), {iri})
 
 
@@ -176,6 +183,10 @@ def parse_jsonld(body: bytes | str, base_iri: str) -> list[ox.Triple]:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ValueError(f"the body nests deeper than {MAX_DEPTH} levels") from exc
+    if _depth(data) > MAX_DEPTH:
+        raise ValueError(f"the body nests deeper than {MAX_DEPTH} levels")
     if not isinstance(data, dict):
         raise ValueError("send one JSON object describing one entity")
     if "@graph" in data:
@@ -187,7 +198,7 @@ def parse_jsonld(body: bytes | str, base_iri: str) -> list[ox.Triple]:
                 "unknown properties (not in the hub context, not a compact or absolute IRI): "
                 + ", ".join(unknown)
             )
-        data = {"@context": hub_context().inline, **data}
+        data = {"@context": hub_context().inline, **_lexical_numbers(data)}
     try:
         quads = ox.parse(json.dumps(data), format=ox.RdfFormat.JSON_LD, base_iri=base_iri)
         return [q.triple for q in quads]
@@ -195,6 +206,53 @@ def parse_jsonld(body: bytes | str, base_iri: str) -> list[ox.Triple]:
         raise ValueError(f"invalid JSON-LD: {exc.msg}") from exc
     except (ValueError, OSError) as exc:
         raise ValueError(f"invalid JSON-LD: {exc}") from exc
+
+
+def _depth(data: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict | list):
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _number_text(value: int | float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return format(Decimal(repr(value)), "f")
+
+
+def _lexical_numbers(data: Any, depth: int = 0) -> Any:
+    """JSON numbers under a term typed xsd:decimal, xsd:integer... become their lexical form:
+    JSON-LD would otherwise write 44.75 as "4.475E1"^^xsd:decimal, an ill-typed literal."""
+    if depth > 20:
+        return data
+    if isinstance(data, list):
+        return [_lexical_numbers(item, depth + 1) for item in data]
+    if not isinstance(data, dict):
+        return data
+    terms = hub_context().terms
+    result: dict[str, Any] = {}
+    for key, value in data.items():
+        definition = terms.get(key)
+        if definition is not None and definition.coerce and definition.coerce != "@id":
+            items = value if isinstance(value, list) else [value]
+            fixed = [
+                _number_text(v) if isinstance(v, int | float) and not isinstance(v, bool)
+                and v == v and v not in (float("inf"), float("-inf")) else v
+                for v in items
+            ]
+            result[key] = fixed if isinstance(value, list) else fixed[0]
+        else:
+            result[key] = _lexical_numbers(value, depth + 1)
+    return result
 
 
 def _unknown_keys(data: dict[str, Any], depth: int = 0) -> set[str]:
@@ -217,7 +275,7 @@ def null_properties(body: bytes | str) -> set[str]:
     """IRIs of the top-level properties set to null or [] in a JSON body (PATCH removes them)."""
     try:
         data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return set()
     if not isinstance(data, dict):
         return set()

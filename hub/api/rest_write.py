@@ -1,0 +1,157 @@
+"""REST writes through the ingest pipeline, keeping one record graph per entity.
+
+A write to an entity first seen in another source (the demo, a harvest) is written as a record of
+that same source and source id, so it replaces the same graph instead of adding a twin; other
+graphs that held the entity lose its statements. Invalid data is quarantined by the pipeline and
+reported to the client with the SHACL violations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyoxigraph as ox
+
+from hub.api.rest_jsonld import node_key
+from hub.api.state import HubState
+from hub.identity import graph_iri
+from hub.records import Record
+from hub.store.base import Store
+from hub.validation import Violation
+from hub.vocab import META_GRAPH, MLG
+
+API_SOURCE = "api"
+CONNECTOR = "rest"
+
+
+class InvalidEntity(Exception):
+    """The pipeline refused the record; ``violations`` says why (empty for non-SHACL reasons)."""
+
+    def __init__(self, message: str, violations: list[Violation] | None = None) -> None:
+        super().__init__(message)
+        self.violations = violations or []
+
+    def as_json(self) -> dict[str, Any]:
+        return {"error": str(self), "violations": [violation_json(v) for v in self.violations]}
+
+
+def violation_json(violation: Violation) -> dict[str, Any]:
+    fr = violation.messages.get("fr") or violation.message("en")
+    en = violation.messages.get("en") or violation.message("fr")
+    return {
+        "focus": violation.focus,
+        "path": violation.path,
+        "value": violation.value,
+        "severity": violation.severity,
+        "message": {"fr": fr, "en": en},
+    }
+
+
+@dataclass(frozen=True)
+class GraphInfo:
+    graph: str
+    source: str
+    source_id: str
+    entity: str | None
+
+
+def graph_infos(store: Store, iri: str, graphs: list[str]) -> list[GraphInfo]:
+    """Record graphs whose entity is ``iri`` or that hold statements about it."""
+    meta = ox.NamedNode(META_GRAPH)
+    values = " ".join(str(ox.NamedNode(g)) for g in graphs)
+    selector = f"{{ VALUES ?g {{ {values} }} }} UNION " if graphs else ""
+    rows = store.select(
+        f"SELECT ?g ?src ?sid ?e WHERE {{ {selector}{{ GRAPH {meta} {{ ?g "
+        f"{ox.NamedNode(MLG + 'entity')} {ox.NamedNode(iri)} }} }} "
+        f"GRAPH {meta} {{ ?g {ox.NamedNode(MLG + 'source')} ?src ; "
+        f"{ox.NamedNode(MLG + 'sourceId')} ?sid . "
+        f"OPTIONAL {{ ?g {ox.NamedNode(MLG + 'entity')} ?e }} }} }}"
+    )
+    infos: dict[str, GraphInfo] = {}
+    for row in rows:
+        graph = row["g"].value
+        entity = row["e"].value if "e" in row else None
+        if graph not in infos or entity == iri:
+            infos[graph] = GraphInfo(graph, row["src"].value, row["sid"].value, entity)
+    return [infos[g] for g in sorted(infos)]
+
+
+def _owned(triples: list[ox.Triple], iri: str, base: str) -> set[str]:
+    """The entity and the anonymous (genid) nodes reachable from it within ``triples``."""
+    genid = f"{base}genid/"
+    owned = {iri}
+    changed = True
+    while changed:
+        changed = False
+        for t in triples:
+            if node_key(t.subject) in owned and isinstance(t.object, ox.NamedNode):
+                value = t.object.value
+                if value.startswith(genid) and value not in owned:
+                    owned.add(value)
+                    changed = True
+    return owned
+
+
+def _without_entity(store: Store, info: GraphInfo, iri: str, base: str) -> list[ox.Triple]:
+    old = store.graph_triples(info.graph)
+    owned = _owned(old, iri, base)
+    return [t for t in old if node_key(t.subject) not in owned]
+
+
+def _commit(state: HubState, record: Record) -> None:
+    problem = record.problem()
+    if problem is not None:
+        raise InvalidEntity(problem)
+    result = state.ingest([record])
+    graph = graph_iri(state.config.base_iri, record.source, record.source_id)
+    if result.quarantined:
+        report = result.reports.get(graph)
+        violations = [v for v in report.violations if v.severity == "Violation"] if report else []
+        raise InvalidEntity(
+            "the entity does not conform to the hub shapes; nothing was stored / "
+            "l'entité n'est pas conforme aux formes du hub ; rien n'a été enregistré",
+            violations or (report.violations if report else []),
+        )
+
+
+def write_entity(
+    state: HubState, iri: str, triples: list[ox.Triple], graphs: list[str]
+) -> None:
+    """Replace what the hub says about ``iri`` with ``triples`` (entity triples first)."""
+    base = state.config.base_iri
+    infos = graph_infos(state.store, iri, graphs)
+    mine = [i for i in infos if i.entity == iri]
+    primary = next((i for i in mine if i.source == API_SOURCE), mine[0] if mine else None)
+    if primary is None:
+        record = Record(API_SOURCE, iri, tuple(triples), connector=CONNECTOR)
+    else:
+        kept = _without_entity(state.store, primary, iri, base)
+        record = Record(
+            primary.source, primary.source_id, tuple(triples + kept), connector=CONNECTOR
+        )
+    _commit(state, record)
+    _detach(state, iri, [i for i in infos if i is not primary])
+
+
+def delete_entity(state: HubState, iri: str, graphs: list[str]) -> None:
+    """Remove the entity: its own graphs are deleted, its statements leave shared graphs."""
+    _detach(state, iri, graph_infos(state.store, iri, graphs))
+
+
+def _detach(state: HubState, iri: str, infos: list[GraphInfo]) -> None:
+    base = state.config.base_iri
+    records = []
+    for info in infos:
+        remaining = Record(
+            info.source, info.source_id, tuple(_without_entity(state.store, info, iri, base)),
+            connector=CONNECTOR,
+        )
+        if remaining.triples and remaining.entity() is not None:
+            records.append(remaining)
+        else:
+            records.append(
+                Record(info.source, info.source_id, (), connector=CONNECTOR, deleted=True)
+            )
+    if records:
+        state.ingest(records)

@@ -43,7 +43,9 @@ class RemoteQueryRunner:
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise QueryTooLarge(f"the result is larger than {self.max_bytes:,} bytes; add a LIMIT")
+                        raise QueryTooLarge(
+                            f"the result is larger than {self.max_bytes:,} bytes; add a LIMIT"
+                        )
                     out.write(chunk)
             return path
         except httpx.TimeoutException as exc:

@@ -1,0 +1,583 @@
+"""Ingest benchmarks that print ratios measured in one run (see bench/README.md).
+
+    .venv/bin/python bench/run.py            # full run: 100k-entity store, 10k-place file
+    .venv/bin/python bench/run.py --quick    # smaller sizes, same figures, under a minute
+
+Machines are noisy: read the ratios, not the absolute times. Nothing here asserts a figure; the
+script only stops when the synthetic data does not go through the pipeline as valid records,
+because the figures would then measure the quarantine instead of the ingest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+import pyshacl
+import rdflib
+
+import hub.ingest
+import hub.validation
+from hub.changelog import Change, append_change
+from hub.cursors import read_cursor
+from hub.identity import graph_iri
+from hub.ingest import Ingestor, IngestResult
+from hub.provenance import provenance_statements
+from hub.rdfio import ParseOptions, read_records
+from hub.rdflib_bridge import graph_of
+from hub.records import Record, now
+from hub.store.oxigraph import OxigraphStore
+from hub.transaction import Transaction
+from hub.validation import Validator, load_shapes
+from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE, XSD
+
+BASE = DEFAULT_BASE_IRI
+SOURCE = "bench"
+DATA = "https://example.org/bench/"
+COMMUNES = 100  # every place links to one of them with mlg:territory (an sh:class check)
+
+GOAL_SCALING = 1.5  # per-record ingest cost, big store / small store: at most
+GOAL_IMPORT = 0.5  # hub import rate / raw bulk_load rate: at least
+GOAL_VALIDATION = 1.5  # per-record batch validation / whole-graph pyshacl: at most (see README)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    small_store: int
+    big_store: int
+    new_records: int
+    rounds: int
+    file_places: int
+    validation_batch: int = 200
+    ingest_batch: int = 100
+
+
+FULL = Sizes(small_store=1_000, big_store=100_000, new_records=500, rounds=3, file_places=10_000)
+QUICK = Sizes(small_store=1_000, big_store=20_000, new_records=500, rounds=2, file_places=1_000)
+
+
+# --------------------------------------------------------------------------------------------
+# Synthetic data: valid mlg:Place entities (11 triples) and the mlg:Commune nodes they link to.
+
+NN = ox.NamedNode
+TYPE = NN(RDF_TYPE)
+PLACE = NN(MLG + "Place")
+COMMUNE = NN(MLG + "Commune")
+DECIMAL = NN(XSD + "decimal")
+DATE = NN(XSD + "date")
+P = {local: NN(MLG + local) for local in (
+    "name", "shortDescription", "postalCode", "latitude", "longitude", "keyword",
+    "dateModified", "territory", "inseeCode",
+)}
+
+
+def place_iri(key: str) -> str:
+    return f"{DATA}place/{key}"
+
+
+def commune_iri(k: int) -> str:
+    return f"{DATA}commune/{k}"
+
+
+def place_triples(key: str, i: int) -> tuple[ox.Triple, ...]:
+    s = NN(place_iri(key))
+    return (
+        ox.Triple(s, TYPE, PLACE),
+        ox.Triple(s, P["name"], ox.Literal(f"Lieu {key}", language="fr")),
+        ox.Triple(s, P["shortDescription"], ox.Literal(f"Tiers-lieu de test {key}", language="fr")),
+        ox.Triple(s, P["postalCode"], ox.Literal(f"{(i * 7919) % 100_000:05d}")),
+        ox.Triple(s, P["latitude"], ox.Literal(f"{41 + (i % 900) / 100:.2f}", datatype=DECIMAL)),
+        ox.Triple(s, P["longitude"], ox.Literal(f"{-4 + (i % 1200) / 100:.2f}", datatype=DECIMAL)),
+        ox.Triple(s, P["keyword"], ox.Literal(f"atelier {i % 37}")),
+        ox.Triple(s, P["keyword"], ox.Literal(f"réemploi {i % 41}")),
+        ox.Triple(s, P["keyword"], ox.Literal(f"mobilité {i % 43}")),
+        ox.Triple(s, P["dateModified"], ox.Literal("2025-06-01", datatype=DATE)),
+        ox.Triple(s, P["territory"], NN(commune_iri(i % COMMUNES))),
+    )
+
+
+def commune_triples(k: int) -> tuple[ox.Triple, ...]:
+    s = NN(commune_iri(k))
+    return (
+        ox.Triple(s, TYPE, COMMUNE),
+        ox.Triple(s, P["name"], ox.Literal(f"Commune {k}", language="fr")),
+        ox.Triple(s, P["inseeCode"], ox.Literal(f"01{k:03d}")),
+    )
+
+
+def record(triples: tuple[ox.Triple, ...]) -> Record:
+    """A record as ``read_records`` makes it: one per subject, the subject IRI as source id."""
+    return Record(source=SOURCE, source_id=triples[0].subject.value, triples=triples)
+
+
+def entity_triples(total: int) -> Iterator[tuple[ox.Triple, ...]]:
+    """``total`` entities: the communes first (so links resolve), then places."""
+    for k in range(COMMUNES):
+        yield commune_triples(k)
+    for i in range(total - COMMUNES):
+        yield place_triples(str(i), i)
+
+
+def new_places(tag: str, count: int) -> list[Record]:
+    return [record(place_triples(f"{tag}-{i}", i)) for i in range(count)]
+
+
+def committed_quads(rec: Record, sequence: int) -> Iterator[tuple[ox.Triple, str]]:
+    """What the Ingestor writes for a created record: its graph, provenance, one change entry.
+
+    Built with the hub's own functions (Transaction, provenance_statements, append_change).
+    """
+    graph = graph_iri(BASE, rec.source, rec.source_id)
+    entity = rec.entity()
+    entity_value = entity.value if entity is not None else None
+    tx = Transaction()
+    tx.replace_graph(graph, rec.triples)
+    tx.set_meta(graph, provenance_statements(rec, entity_value))
+    append_change(tx, BASE, Change(sequence, now(), entity_value, graph, "create", rec.source))
+    for name, triples in tx.inserts.items():
+        for t in triples:
+            yield t, name
+
+
+def write_nquads(path: Path, total: int) -> int:
+    """N-Quads of a store that already went through ``total`` created records."""
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        lines: list[str] = []
+        for sequence, triples in enumerate(entity_triples(total), 1):
+            for t, graph in committed_quads(record(triples), sequence):
+                lines.append(f"{t.subject} {t.predicate} {t.object} <{graph}> .\n")
+            if len(lines) > 50_000:
+                count += len(lines)
+                out.writelines(lines)
+                lines = []
+        count += len(lines)
+        out.writelines(lines)
+    return count
+
+
+def write_turtle(path: Path, places: int) -> int:
+    """A Turtle file of the communes then ``places`` places; returns its number of triples."""
+    prefixes = (
+        f"@prefix mlg: <{MLG}> .\n@prefix xsd: <{XSD}> .\n"
+        f"@prefix c: <{DATA}commune/> .\n@prefix p: <{DATA}place/> .\n\n"
+    )
+    chunks = [prefixes]
+    for k in range(COMMUNES):
+        chunks.append(
+            f'c:{k} a mlg:Commune ; mlg:name "Commune {k}"@fr ; mlg:inseeCode "01{k:03d}" .\n'
+        )
+    for i in range(places):
+        chunks.append(
+            f'p:{i} a mlg:Place ;\n  mlg:name "Lieu {i}"@fr ;\n'
+            f'  mlg:shortDescription "Tiers-lieu de test {i}"@fr ;\n'
+            f'  mlg:postalCode "{(i * 7919) % 100_000:05d}" ;\n'
+            f'  mlg:latitude "{41 + (i % 900) / 100:.2f}"^^xsd:decimal ;\n'
+            f'  mlg:longitude "{-4 + (i % 1200) / 100:.2f}"^^xsd:decimal ;\n'
+            f'  mlg:keyword "atelier {i % 37}", "réemploi {i % 41}", "mobilité {i % 43}" ;\n'
+            f'  mlg:dateModified "2025-06-01"^^xsd:date ;\n'
+            f"  mlg:territory c:{i % COMMUNES} .\n"
+        )
+    path.write_text("".join(chunks), encoding="utf-8")
+    return COMMUNES * 3 + places * 11
+
+
+# --------------------------------------------------------------------------------------------
+# Instrumentation: wrap the hub's stages (in this process only) to split the ingest time.
+
+STAGES = {
+    "sequence": "last_sequence (MAX over the change log)",
+    "hashes": "stored_hashes lookup",
+    "neighbours": "neighbour types lookup",
+    "validate": "Validator.validate",
+    "graph_of": "  of which rdflib conversion",
+    "pyshacl": "  of which pyshacl.validate",
+    "render": "Transaction.render (SPARQL text)",
+    "update": "store.update (commit)",
+}
+TOP_LEVEL = ("sequence", "hashes", "neighbours", "validate", "render", "update")
+
+
+@dataclass
+class Probe:
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - start
+
+        return timed
+
+
+@contextmanager
+def instrumented() -> Iterator[Probe]:
+    probe = Probe()
+    targets: list[tuple[Any, str, str]] = [
+        (hub.ingest, "last_sequence", "sequence"),
+        (hub.ingest, "stored_hashes", "hashes"),
+        (Ingestor, "_neighbour_types", "neighbours"),
+        (Validator, "validate", "validate"),
+        (hub.validation, "graph_of", "graph_of"),
+        (hub.validation, "shacl_validate", "pyshacl"),
+        (Transaction, "render", "render"),
+        (OxigraphStore, "update", "update"),
+    ]
+    saved = [(obj, attr, obj.__dict__[attr]) for obj, attr, _ in targets]
+    try:
+        for obj, attr, name in targets:
+            setattr(obj, attr, probe.wrap(name, obj.__dict__[attr]))
+        yield probe
+    finally:
+        for obj, attr, original in saved:
+            setattr(obj, attr, original)
+
+
+def breakdown_lines(probe: Probe, total: float, per: int, extra: dict[str, float] | None = None,
+                    indent: str = "    ") -> list[str]:
+    """Per-record µs of each stage, and its share of ``total``."""
+    rows: list[tuple[str, float]] = list((extra or {}).items())
+    rows += [(STAGES[k], probe.seconds.get(k, 0.0)) for k in STAGES]
+    accounted = sum((extra or {}).values()) + sum(probe.seconds.get(k, 0.0) for k in TOP_LEVEL)
+    rows.append(("other Python (planning, hashing, provenance, ...)", max(total - accounted, 0.0)))
+    return [
+        f"{indent}{label:<52} {us(seconds, per):>9} µs/record {100 * seconds / total:5.1f} %"
+        for label, seconds in rows
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def us(seconds: float, count: int) -> str:
+    return f"{1e6 * seconds / count:,.1f}"
+
+
+def rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:,.0f}"
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    gc.collect()
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def check_created(result: IngestResult, expected: int, what: str) -> None:
+    if result.created != expected or result.quarantined:
+        first = next(iter(result.reports.values()), None)
+        detail = first.summary() if first is not None else ""
+        sys.exit(
+            f"bench data did not ingest as {expected} valid new records ({what}): "
+            f"created={result.created} quarantined={result.quarantined}\n{detail}"
+        )
+
+
+def check_prefill(validator: Validator) -> None:
+    """The generated N-Quads equal what the Ingestor commits, timestamps aside."""
+
+    def normal(quads: Iterator[tuple[str, str, str, str]]) -> set[tuple[str, str, str, str]]:
+        return {
+            (s, p, "<time>" if o.endswith(f"<{XSD}dateTime>") else o, g) for s, p, o, g in quads
+        }
+
+    rec = record(commune_triples(0))
+    store = OxigraphStore(None)
+    Ingestor(store, BASE, validator=validator).ingest([rec])
+    stored = normal(
+        (str(q.subject), str(q.predicate), str(q.object), q.graph_name.value) for q in store.quads()
+    )
+    generated = normal(
+        (str(t.subject), str(t.predicate), str(t.object), g) for t, g in committed_quads(rec, 1)
+    )
+    if stored != generated:
+        sys.exit(
+            "the prefill does not match what the Ingestor writes; update bench/run.py\n"
+            f"only in the store: {sorted(stored - generated)[:5]}\n"
+            f"only generated: {sorted(generated - stored)[:5]}"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Per-record ingest cost, big store vs small store
+
+
+def prefilled_store(directory: Path, total: int) -> tuple[OxigraphStore, float]:
+    nq = directory / "prefill.nq"
+    write_nquads(nq, total)
+    store = OxigraphStore(directory / "store")
+    seconds, _ = timed(lambda: store.native.bulk_load(path=str(nq), format=ox.RdfFormat.N_QUADS))
+    nq.unlink()
+    return store, seconds
+
+
+def bench_scaling(sizes: Sizes, validator: Validator, workdir: Path) -> dict[str, float]:
+    print(f"\n1. Per-record ingest cost: store of {sizes.big_store:,} vs {sizes.small_store:,} "
+          f"entities")
+    print(f"   {sizes.new_records} new places per round, Ingestor(batch_size={sizes.ingest_batch}) "
+          f"with validation, on-disk OxigraphStore; {sizes.rounds} rounds, median")
+    check_prefill(validator)
+    big_dir = Path(tempfile.mkdtemp(dir=workdir, prefix="big-"))
+    start = time.perf_counter()
+    big, load_seconds = prefilled_store(big_dir, sizes.big_store)
+    quads = len(big.native)
+    print(f"   prefill of the big store: {quads:,} quads (record graphs + provenance + change "
+          f"log) in {time.perf_counter() - start:.1f} s, of which bulk_load {load_seconds:.1f} s")
+
+    def ingest(store: OxigraphStore, records: list[Record]) -> tuple[float, Probe]:
+        ingestor = Ingestor(store, BASE, validator=validator, batch_size=sizes.ingest_batch)
+        with instrumented() as probe:
+            seconds, result = timed(lambda: ingestor.ingest(records))
+        check_created(result, len(records), "scaling")
+        return seconds, probe
+
+    # Warm-up (imports, pyshacl's first call, the store caches); not measured.
+    ingest(big, new_places("warm", 50))
+
+    small_times: list[float] = []
+    big_times: list[float] = []
+    probes: dict[str, list[tuple[float, Probe]]] = {"small": [], "big": []}
+    for round_ in range(sizes.rounds):
+        records = new_places(f"r{round_}", sizes.new_records)
+        small_dir = Path(tempfile.mkdtemp(dir=workdir, prefix="small-"))
+        small, _ = prefilled_store(small_dir, sizes.small_store)
+        ingest(small, new_places("warm", 50))
+        order = [("small", small), ("big", big)]
+        if round_ % 2:
+            order.reverse()
+        for name, store in order:
+            seconds, probe = ingest(store, records)
+            (small_times if name == "small" else big_times).append(seconds)
+            probes[name].append((seconds, probe))
+        small.close()
+
+    n = sizes.new_records
+    small_us = 1e6 * statistics.median(small_times) / n
+    big_us = 1e6 * statistics.median(big_times) / n
+    ratio = big_us / small_us
+
+    def rounds_text(times: list[float]) -> str:
+        return ", ".join(us(t, n) for t in times)
+
+    print(f"   small store ({sizes.small_store:,}): {small_us:,.1f} µs/record "
+          f"(rounds: {rounds_text(small_times)})")
+    print(f"   big store ({sizes.big_store:,}): {big_us:,.1f} µs/record "
+          f"(rounds: {rounds_text(big_times)})")
+    print(f"   ratio big / small: {ratio:.2f} (goal <= {GOAL_SCALING})")
+    for name in ("small", "big"):
+        seconds, probe = sorted(probes[name], key=lambda item: item[0])[len(probes[name]) // 2]
+        print(f"   breakdown, {name} store (median round):")
+        print("\n".join(breakdown_lines(probe, seconds, n)))
+    big.close()
+    return {"scaling_ratio": ratio, "small_us": small_us, "big_us": big_us}
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Bulk import rate vs raw bulk_load
+
+
+def bench_import(sizes: Sizes, validator: Validator, workdir: Path, ttl: Path,
+                 triples: int) -> dict[str, float]:
+    print(f"\n2. Import of a Turtle file of {sizes.file_places:,} places + {COMMUNES} communes "
+          f"({triples:,} triples, {ttl.stat().st_size / 1e6:.1f} MB)")
+    print("   hub: the `maillage import` path (hash the file, read_records, read_cursor, "
+          "Ingestor.ingest with the default batch size and a cursor) into an on-disk store")
+
+    raw_disk: list[float] = []
+    raw_memory: list[float] = []
+    for attempt in range(3):
+        directory = Path(tempfile.mkdtemp(dir=workdir, prefix=f"raw-{attempt}-"))
+        disk = ox.Store(str(directory))
+        seconds, _ = timed(lambda s=disk: s.bulk_load(path=str(ttl), format=ox.RdfFormat.TURTLE))
+        raw_disk.append(seconds)
+        loaded = len(disk)
+        del disk
+        memory = ox.Store()
+        seconds, _ = timed(lambda s=memory: s.bulk_load(path=str(ttl), format=ox.RdfFormat.TURTLE))
+        raw_memory.append(seconds)
+        del memory
+    if loaded != triples:
+        sys.exit(f"bulk_load stored {loaded} triples, expected {triples}")
+
+    store = OxigraphStore(Path(tempfile.mkdtemp(dir=workdir, prefix="import-")) / "store")
+    options = ParseOptions(source=SOURCE, namespace=BASE)
+    extra: dict[str, float] = {}
+
+    def hub_import() -> IngestResult:
+        start = time.perf_counter()
+        records = read_records(ttl, options, ox.RdfFormat.TURTLE)
+        extra["read_records (parse + group + skolemize)"] = time.perf_counter() - start
+        start = time.perf_counter()
+        digest = hashlib.sha256(ttl.read_bytes()).hexdigest()[:16]
+        cursor_key = f"import:{SOURCE}:{digest}"
+        done = int(read_cursor(store, BASE, cursor_key) or 0)
+        ingestor = Ingestor(store, BASE, validator=validator)
+        extra["file hash, read_cursor, Ingestor()"] = time.perf_counter() - start
+        return ingestor.ingest(records[done:], cursor_key=cursor_key,
+                               cursor_value=lambda n: str(done + n))
+
+    with instrumented() as probe:
+        hub_seconds, result = timed(hub_import)
+    check_created(result, sizes.file_places + COMMUNES, "import")
+    records_count = sizes.file_places + COMMUNES
+    store.close()
+
+    disk_s = statistics.median(raw_disk)
+    memory_s = statistics.median(raw_memory)
+    hub_rate = triples / hub_seconds
+    disk_rate = triples / disk_s
+    memory_rate = triples / memory_s
+    print(f"   hub import:             {rate(triples, hub_seconds):>10} triples/s "
+          f"({hub_seconds:.2f} s, {us(hub_seconds, records_count)} µs/record)")
+    print(f"   raw bulk_load, on disk: {rate(triples, disk_s):>10} triples/s (median of 3)")
+    print(f"   raw bulk_load, memory:  {rate(triples, memory_s):>10} triples/s (median of 3)")
+    print(f"   ratio hub / raw on disk: {hub_rate / disk_rate:.3f} (goal >= {GOAL_IMPORT}); "
+          f"hub / raw in memory: {hub_rate / memory_rate:.3f}")
+    print("   breakdown of the hub import:")
+    print("\n".join(breakdown_lines(probe, hub_seconds, records_count, extra)))
+    share = probe.seconds["validate"] / hub_seconds
+    print(f"   without validation the ceiling would be about "
+          f"{rate(triples, hub_seconds - probe.seconds['validate'])} triples/s "
+          f"(validation is {100 * share:.0f} % of the time)")
+    return {"import_ratio": hub_rate / disk_rate, "import_ratio_memory": hub_rate / memory_rate,
+            "hub_rate": hub_rate, "raw_rate": disk_rate}
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Batch validation vs whole-graph pyshacl
+
+
+def bench_validation(sizes: Sizes, validator: Validator, ttl: Path) -> dict[str, float]:
+    records = read_records(ttl, ParseOptions(source=SOURCE, namespace=BASE), ox.RdfFormat.TURTLE)
+    count = len(records)
+    batch = sizes.validation_batch
+    print(f"\n3. Validation of {count:,} records: hub Validator in batches of {batch} (with "
+          f"neighbour types) vs one pyshacl.validate of the whole graph")
+    lookup = OxigraphStore(None)
+    lookup.native.bulk_load(path=str(ttl), format=ox.RdfFormat.TURTLE)
+    ingestor = Ingestor(lookup, BASE, validator=validator)
+    batches = [records[i : i + batch] for i in range(0, count, batch)]
+    neighbour_seconds, neighbours = timed(
+        lambda: [ingestor._neighbour_types(b) for b in batches]  # the Ingestor's own lookup
+    )
+
+    with instrumented() as probe:
+        hub_seconds, reports = timed(
+            lambda: [validator.validate(b, n) for b, n in zip(batches, neighbours, strict=True)]
+        )
+    violations = sum(len(r.violations) for rs in reports for r in rs)
+
+    whole_triples = [t for r in records for t in r.triples]
+    build_seconds, whole = timed(lambda: graph_of(whole_triples))
+    whole_seconds, (conforms, _, _) = timed(
+        lambda: pyshacl.validate(whole, shacl_graph=validator.shapes, inference="none")
+    )
+
+    # What a pyshacl call costs before any record: empty data graph (shapes graph set-up).
+    def shacl(graph: rdflib.Graph) -> float:
+        return timed(lambda: hub.validation.shacl_validate(
+            graph, shacl_graph=validator.shapes, inference="none", allow_warnings=True))[0]
+
+    fixed = statistics.median(shacl(rdflib.Graph()) for _ in range(5))
+    # The neighbours' rdf:type triples alone: targets of the shapes (sh:targetClass), so pyshacl
+    # validates each linked node, finds it incomplete, and the hub drops those results.
+    sample = neighbours[1] if len(neighbours) > 1 else neighbours[0]
+    linked = len({t.subject.value for t in sample})
+    alone = statistics.median(shacl(graph_of(sample)) for _ in range(3))
+    neighbour_share = (alone - fixed) * len(batches) / hub_seconds
+
+    hub_us = 1e6 * hub_seconds / count
+    whole_us = 1e6 * whole_seconds / count
+    ratio = hub_us / whole_us
+    pyshacl_only = probe.seconds["pyshacl"]
+    print(f"   hub, batches of {batch}:        {hub_us:8,.1f} µs/record "
+          f"({len(batches)} calls, {violations} violations)")
+    print(f"     of which pyshacl:          {1e6 * pyshacl_only / count:8,.1f} µs/record; "
+          f"rdflib conversion {us(probe.seconds['graph_of'], count)} µs/record")
+    print(f"     neighbour types lookup (not counted above): {us(neighbour_seconds, count)} "
+          f"µs/record")
+    print(f"   pyshacl, whole graph:        {whole_us:8,.1f} µs/record (conforms={conforms}; "
+          f"building its rdflib graph, not counted: {us(build_seconds, count)} µs/record)")
+    print(f"   ratio hub / whole graph: {ratio:.2f} (goal <= {GOAL_VALIDATION}); pyshacl part "
+          f"only: {pyshacl_only / whole_seconds:.2f}")
+    print(f"   fixed cost of one pyshacl call (empty data graph): {1e3 * fixed:.1f} ms, i.e. "
+          f"{1e6 * fixed / batch:,.1f} µs/record at batches of {batch}")
+    print(f"   pyshacl on the neighbour types of one batch alone ({linked} linked nodes): "
+          f"{1e3 * alone:.1f} ms, i.e. {1e6 * (alone - fixed) / linked:,.0f} µs per linked node "
+          f"beyond the fixed cost; about {100 * neighbour_share:.0f} % of the hub's validation "
+          f"time goes to validating linked nodes whose results are then dropped")
+    return {"validation_ratio": ratio, "hub_validation_us": hub_us, "whole_us": whole_us}
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"big store of {QUICK.big_store:,} entities instead of "
+                             f"{FULL.big_store:,}, file of {QUICK.file_places:,} places instead "
+                             f"of {FULL.file_places:,}")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    started = time.perf_counter()
+    print(f"maillage bench, {'QUICK' if args.quick else 'full'} run, "
+          f"{datetime.now(UTC).isoformat(timespec='seconds')}")
+    print(f"python {platform.python_version()}, pyoxigraph {ox.__version__}, rdflib "
+          f"{rdflib.__version__}, pyshacl {pyshacl.__version__}, {platform.machine()}")
+    if args.quick:
+        print(f"QUICK: big store {sizes.big_store:,} entities (full run: {FULL.big_store:,}), "
+              f"file of {sizes.file_places:,} places (full run: {FULL.file_places:,}), "
+              f"{sizes.rounds} rounds (full run: {FULL.rounds})")
+    validator = Validator(load_shapes())
+
+    with tempfile.TemporaryDirectory(prefix="maillage-bench-") as tmp:
+        workdir = Path(tmp)
+        scaling = bench_scaling(sizes, validator, workdir)
+        ttl = workdir / "places.ttl"
+        triples = write_turtle(ttl, sizes.file_places)
+        imported = bench_import(sizes, validator, workdir, ttl, triples)
+        validation = bench_validation(sizes, validator, ttl)
+
+    label = "QUICK, " if args.quick else ""
+    rows = [
+        (f"1. ingest µs/record, {sizes.big_store // 1000}k / {sizes.small_store // 1000}k store",
+         f"{scaling['scaling_ratio']:.2f}", f"<= {GOAL_SCALING}",
+         scaling["scaling_ratio"] <= GOAL_SCALING),
+        (f"2. import triples/s, hub / raw bulk_load ({sizes.file_places // 1000}k places)",
+         f"{imported['import_ratio']:.3f}", f">= {GOAL_IMPORT}",
+         imported["import_ratio"] >= GOAL_IMPORT),
+        ("2b. same, raw bulk_load into an in-memory store",
+         f"{imported['import_ratio_memory']:.3f}", f">= {GOAL_IMPORT}",
+         imported["import_ratio_memory"] >= GOAL_IMPORT),
+        (f"3. validation µs/record, batches / whole graph ({sizes.file_places // 1000}k)",
+         f"{validation['validation_ratio']:.2f}", f"<= {GOAL_VALIDATION}",
+         validation["validation_ratio"] <= GOAL_VALIDATION),
+    ]
+    print(f"\nSummary ({label}ratios from this run; {time.perf_counter() - started:.0f} s in all)")
+    print(f"{'figure':<58} {'ratio':>7} {'goal':>7}  met")
+    for name, value, goal, met in rows:
+        print(f"{name:<58} {value:>7} {goal:>7}  {'yes' if met else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()

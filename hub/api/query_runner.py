@@ -42,7 +42,27 @@ class QueryJob:
     named_graphs: tuple[str, ...] = ()
 
 
+READ_RACE_ATTEMPTS = 8
+
+
 def _execute(store_path: str, job: QueryJob, output: str) -> None:
+    """Run a job, retrying when the writer compacted away a file this read-only view opened.
+
+    A read-only RocksDB view lists the files of the store when it opens; a compaction in the
+    live writer may delete one of them before the query reads it ("No such file"). Nothing has
+    been sent yet, so opening a fresh view and running the query again is safe.
+    """
+    for attempt in range(READ_RACE_ATTEMPTS):
+        try:
+            _execute_once(store_path, job, output)
+            return
+        except (RuntimeError, OSError) as exc:
+            if "No such file" not in str(exc) or attempt == READ_RACE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+
+
+def _execute_once(store_path: str, job: QueryJob, output: str) -> None:
     store = ox.Store.read_only(store_path)
     kwargs: dict[str, object] = {}
     if job.default_graphs:

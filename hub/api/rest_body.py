@@ -159,6 +159,22 @@ def with_type(triples: list[ox.Triple], iri: str, collection: str, add: bool = T
     return hub_first + rest + others
 
 
+def anonymous_closure(triples: list[ox.Triple], start: set[str], base: str) -> set[str]:
+    """``start`` plus the anonymous (genid) nodes reachable from it within ``triples``."""
+    genid = f"{base}genid/"
+    found = set(start)
+    changed = True
+    while changed:
+        changed = False
+        for t in triples:
+            if node_key(t.subject) in found and isinstance(t.object, ox.NamedNode):
+                value = t.object.value
+                if value.startswith(genid) and value not in found:
+                    found.add(value)
+                    changed = True
+    return found
+
+
 def merge(current: list[ox.Triple], patch: Body, base: str, collection: str
           ) -> list[ox.Triple]:
     """PATCH: the patch's properties replace the stored values of those properties; properties
@@ -168,19 +184,11 @@ def merge(current: list[ox.Triple], patch: Body, base: str, collection: str
     replaced |= patch.removed
     kept = [t for t in current if t.subject == subject and t.predicate.value not in replaced]
     genid = f"{base}genid/"
-    reachable = {
+    starts = {
         t.object.value for t in kept
         if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(genid)
     }
-    changed = True
-    while changed:
-        changed = False
-        for t in current:
-            if node_key(t.subject) in reachable and isinstance(t.object, ox.NamedNode):
-                value = t.object.value
-                if value.startswith(genid) and value not in reachable:
-                    reachable.add(value)
-                    changed = True
+    reachable = anonymous_closure(current, starts, base)
     kept += [t for t in current if node_key(t.subject) in reachable]
     merged = list(dict.fromkeys(kept + list(patch.triples)))
     return with_type(merged, patch.iri, collection)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from hub.api.rest_body import anonymous_closure
 from hub.api.rest_jsonld import node_key
 from hub.api.state import HubState
 from hub.identity import graph_iri
@@ -77,25 +78,9 @@ def graph_infos(store: Store, iri: str, graphs: list[str]) -> list[GraphInfo]:
     return [infos[g] for g in sorted(infos)]
 
 
-def _owned(triples: list[ox.Triple], iri: str, base: str) -> set[str]:
-    """The entity and the anonymous (genid) nodes reachable from it within ``triples``."""
-    genid = f"{base}genid/"
-    owned = {iri}
-    changed = True
-    while changed:
-        changed = False
-        for t in triples:
-            if node_key(t.subject) in owned and isinstance(t.object, ox.NamedNode):
-                value = t.object.value
-                if value.startswith(genid) and value not in owned:
-                    owned.add(value)
-                    changed = True
-    return owned
-
-
 def _without_entity(store: Store, info: GraphInfo, iri: str, base: str) -> list[ox.Triple]:
     old = store.graph_triples(info.graph)
-    owned = _owned(old, iri, base)
+    owned = anonymous_closure(old, {iri}, base)
     return [t for t in old if node_key(t.subject) not in owned]
 
 

@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Debian packages the test suite starts for real (Virtuoso as the remote SPARQL store).
-DEBIAN_PACKAGES := virtuoso-opensource-7-bin
+# Debian packages the test suite starts for real: Virtuoso (remote SPARQL store), MediaWiki on
+# SQLite served by PHP's built-in server.
+DEBIAN_PACKAGES := virtuoso-opensource-7-bin mediawiki php-cli php-sqlite3
 
 .PHONY: setup system-deps demo serve test lint bench clean
 

@@ -22,7 +22,7 @@ from hub.provenance import provenance_statements, stored_hashes
 from hub.quarantine import quarantine_record, release
 from hub.records import Record, now
 from hub.store.base import Store
-from hub.transaction import Transaction
+from hub.transaction import Node, Transaction
 from hub.validation import Report, Validator, Violation
 from hub.vocab import META_GRAPH, RDF_TYPE, term
 
@@ -55,6 +55,8 @@ class IngestResult:
 
 Cursor = tuple[str, str]
 """(cursor key, value) committed with a batch."""
+MetaUpdate = tuple[str, list[tuple[str, Node]]]
+"""(subject in the meta graph, its new statements; none to forget the subject)."""
 
 
 class Ingestor:
@@ -69,7 +71,7 @@ class Ingestor:
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._next_sequence: int | None = None
-        self._known_types: Mapping[str, list[ox.NamedNode]] = {}
+        self.known_types: Mapping[str, list[ox.NamedNode]] = {}
 
     def ingest(
         self,
@@ -85,7 +87,7 @@ class Ingestor:
         ``known_types`` gives the classes of nodes that arrive in the same run (a whole file, a
         whole harvest), so a link to a record of a later batch is not refused for want of a type.
         """
-        self._known_types = known_types or {}
+        self.known_types = known_types or {}
         total = IngestResult()
         consumed = 0
         for batch in _batches(records, self.batch_size):
@@ -97,7 +99,10 @@ class Ingestor:
                 on_batch(result)
         return total
 
-    def ingest_batch(self, records: list[Record], cursor: Cursor | None = None) -> IngestResult:
+    def ingest_batch(
+        self, records: list[Record], cursor: Cursor | None = None, state: Iterable[MetaUpdate] = ()
+    ) -> IngestResult:
+        """Commit one batch; ``state`` (sync state, conflicts) commits in the same transaction."""
         with self._lock:
             if self._next_sequence is None:
                 self._next_sequence = last_sequence(self.store) + 1
@@ -106,6 +111,11 @@ class Ingestor:
             sequence = self._plan(_latest_per_graph(records, self.base), tx, result)
             if cursor is not None:
                 write_cursor(tx, self.base, *cursor)
+            for subject, statements in state:
+                if statements:
+                    tx.set_meta(subject, statements)
+                else:
+                    tx.clear_meta(subject)
             if not tx.empty:
                 self.store.update(tx.render())
             self._next_sequence = sequence
@@ -213,9 +223,9 @@ class Ingestor:
         types = [
             ox.Triple(ox.NamedNode(node), rdf_type, cls)
             for node in linked
-            for cls in self._known_types.get(node, ())
+            for cls in self.known_types.get(node, ())
         ]
-        linked_list = sorted(linked - self._known_types.keys())
+        linked_list = sorted(linked - self.known_types.keys())
         for start in range(0, len(linked_list), 500):
             values = " ".join(f"<{iri}>" for iri in linked_list[start : start + 500])
             rows = self.store.select(

@@ -43,8 +43,10 @@ class QuarantineEntry:
 
 def quarantine_record(tx: Transaction, base: str, record: Record, reason: str, report: str) -> None:
     payload = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in record.triples)
-    if len(payload) > MAX_PAYLOAD_CHARS:
-        payload = ""  # too big to keep; the reason says why, and the source still has it
+    if len(payload) > MAX_PAYLOAD_CHARS or record.error:
+        # Too big to keep, or not a faithful copy of the source (a mapping error): the reason
+        # says why, and the next sync reads the source again.
+        payload = ""
     statements: list[tuple[str, Node]] = [
         (RDF_TYPE, iri(term("QuarantinedRecord"))),
         (term("source"), text(record.source)),
@@ -96,6 +98,8 @@ def quarantined_records(store: Store, source: str | None = None) -> list[Record]
     """The quarantined records themselves, ready to go through the pipeline again."""
     records = []
     for row in _select(store, source, "?payload ?conn"):
+        if not row["payload"].value:
+            continue  # only the source can provide it again (see quarantine_record)
         triples = tuple(
             q.triple
             for q in ox.parse(io.BytesIO(row["payload"].value.encode()), ox.RdfFormat.N_TRIPLES)

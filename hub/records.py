@@ -42,6 +42,8 @@ class Record:
     deleted: bool = False
     graph: str | None = None
     """An explicit graph IRI, for graphs not named by the hub (SPARQL Update, Graph Store)."""
+    error: str | None = None
+    """Why the source could not be mapped (malformed page, bad value): the record is quarantined."""
 
     @property
     def content_hash(self) -> str:
@@ -73,6 +75,8 @@ class Record:
         """A reason to refuse the record before SHACL runs, or None."""
         if self.deleted:
             return None
+        if self.error:
+            return self.error
         if not self.triples:
             return "the record holds no triples"
         for t in self.triples:

@@ -3,16 +3,19 @@
 A connector reads its source incrementally and hands the hub :class:`~hub.records.Record` batches
 together with the cursor that resumes *after* them; the hub commits each batch and its cursor in
 one transaction (``hub.ingest``), so a crash never loses or replays a change. Writing back to a
-source goes through :meth:`Connector.write` with the revision the hub last saw, so a concurrent
-human edit is detected instead of overwritten.
+source goes through :meth:`Connector.push`, which bases every write on the revision the hub last
+saw, so a concurrent human edit is detected (and merged or recorded as a conflict) instead of
+overwritten.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from hub.changelog import Change
+from hub.ingest import MetaUpdate
 from hub.records import Record
 
 
@@ -22,15 +25,8 @@ class Batch:
 
     records: list[Record]
     cursor: str
-
-
-@dataclass(frozen=True)
-class WriteOutcome:
-    """What happened to one outbound write."""
-
-    written: bool
-    revision: str | None = None
-    conflict: str | None = None
+    state: list[MetaUpdate] = field(default_factory=list)
+    """Sync state to commit with the records (pages the hub wrote, conflicts...)."""
 
 
 class Connector(Protocol):
@@ -38,10 +34,19 @@ class Connector(Protocol):
 
     name: str
 
-    def read(self, cursor: str | None) -> Iterator[Batch]:
-        """Batches of records changed since ``cursor`` (everything when None)."""
+    def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:
+        """Batches of records changed since ``cursor`` (everything when None or ``full``)."""
         ...
 
-    def write(self, record: Record, base_revision: str | None) -> WriteOutcome:
-        """Write one record back; refuse (conflict) if the source moved past ``base_revision``."""
+    def known_types(self) -> Mapping[str, list[str]]:
+        """Entity IRI -> hub class local names, for entities the current read will deliver."""
+        ...
+
+    def push(self, changes: list[Change]) -> Iterator[Batch]:
+        """Write the hub's changes to the source; each batch carries the records as the source
+        now holds them, the sync state, and (as its cursor) the last change sequence handled."""
+        ...
+
+    def close(self) -> None:
+        """Log out, close connections."""
         ...

@@ -1,0 +1,78 @@
+"""MediaWiki connector: wiki pages ⇄ hub entities through each wiki's own templates."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from pathlib import Path
+
+from connectors.base import Batch
+from connectors.mediawiki.client import ClientSettings, WikiClient
+from connectors.mediawiki.mapping import load_mapping
+from connectors.mediawiki.pagemap import PageMapper, WikiIdentity, file_url_for, page_url_for
+from connectors.mediawiki.reader import WikiReader
+from connectors.mediawiki.writer import WikiWriter
+from hub.changelog import Change
+from hub.config import Config, ConfigError, SourceSettings
+from hub.store.base import Store
+
+CLIENT_OPTIONS = {"user_agent", "timeout", "max_retries", "retry_wait", "edit_interval", "maxlag"}
+
+
+class MediaWikiConnector:
+    """Reads and writes one wiki as configured by a ``[[sources]]`` table of kind mediawiki."""
+
+    def __init__(self, config: Config, source: SourceSettings, store: Store) -> None:
+        self.name = source.name
+        if not source.mapping:
+            raise ConfigError(f"source {source.name!r}: a mediawiki source needs a mapping file")
+        mapping_path = Path(source.mapping)
+        if not mapping_path.is_absolute() and config.path is not None:
+            mapping_path = config.path.parent / mapping_path
+        self.mapping = load_mapping(mapping_path)
+        options = dict(source.options)
+        settings = ClientSettings(**{k: v for k, v in options.items() if k in CLIENT_OPTIONS})
+        user = _secret(source, "user_env")
+        password = _secret(source, "password_env")
+        self.client = WikiClient(source.url, user, password, settings)
+        identity = WikiIdentity(config.base_iri, source.name)
+        self.mapper = PageMapper(
+            self.mapping, identity, page_url_for(source.url, self.mapping.page_url), file_url_for(source.url)
+        )
+        self.reader = WikiReader(
+            self.client,
+            self.mapping,
+            self.mapper,
+            store,
+            timedelta(days=float(options.get("reconcile_days", 7))),
+            user,
+        )
+        self.writer = WikiWriter(self.client, self.mapping, self.mapper, self.reader, store)
+
+    def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:
+        return self.reader.read(cursor, full)
+
+    def known_types(self) -> Mapping[str, list[str]]:
+        return self.reader.known_types
+
+    def push(self, changes: list[Change]) -> Iterator[Batch]:
+        return self.writer.push(changes)
+
+    def close(self) -> None:
+        self.client.site.connection.close()
+
+
+def _secret(source: SourceSettings, key: str) -> str | None:
+    name = source.credentials.get(key)
+    if not name:
+        return None
+    value = os.environ.get(name)
+    if value is None:
+        raise ConfigError(f"source {source.name!r}: environment variable {name} is not set")
+    return value
+
+
+def connector(config: Config, source: SourceSettings, store: Store) -> MediaWikiConnector:
+    """Entry point the sync engine looks up by the source's kind."""
+    return MediaWikiConnector(config, source, store)

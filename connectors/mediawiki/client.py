@@ -1,0 +1,216 @@
+"""A careful MediaWiki API client on mwclient: bot login, User-Agent, maxlag, retries, edit pace.
+
+mwclient already retries HTTP 5xx, timeouts and lag headers (``max_retries`` times, waiting
+``retry_wait`` seconds more each time); this wrapper adds the API-level errors that mean "later"
+(``maxlag``, ``ratelimited``, ``readonly``), a minimum interval between edits, and messages a
+person can act on when the wiki answers HTML, refuses the password or the URL is wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import mwclient
+import mwclient.errors
+import requests
+
+log = logging.getLogger("maillage.mediawiki")
+USER_AGENT = "Maillage/0.1 (linked-data hub for territorial commons; MediaWiki connector)"
+RETRY_LATER = {"maxlag", "ratelimited", "readonly", "internal_api_error_DBQueryError"}
+PAGE_BATCH = 50
+
+
+class WikiError(Exception):
+    """The wiki cannot be used as configured; the message says why."""
+
+
+class EditConflict(Exception):
+    """Someone else changed the page since the revision the edit was based on."""
+
+
+@dataclass(frozen=True)
+class PageRevision:
+    """The latest revision of a page as read from the API."""
+
+    pageid: int
+    title: str
+    revid: int
+    timestamp: str
+    text: str
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    user_agent: str = USER_AGENT
+    timeout: float = 30.0
+    max_retries: int = 5
+    retry_wait: float = 2.0
+    edit_interval: float = 1.0  # seconds between two edits
+    maxlag: int = 5
+
+
+class WikiClient:
+    """One logged-in session with one wiki."""
+
+    def __init__(
+        self, api_url: str, user: str | None, password: str | None, settings: ClientSettings | None = None
+    ) -> None:
+        self.settings = settings or ClientSettings()
+        parts = urlsplit(api_url)
+        if not parts.scheme or not parts.netloc or not parts.path.endswith("api.php"):
+            raise WikiError(f"{api_url!r} is not an api.php URL (e.g. https://wiki.example.org/api.php)")
+        self.api_url = api_url
+        self.user = user
+        path = parts.path[: -len("api.php")]
+        try:
+            self.site = mwclient.Site(
+                parts.netloc,
+                path=path,
+                scheme=parts.scheme,
+                clients_useragent=self.settings.user_agent,
+                max_retries=self.settings.max_retries,
+                retry_timeout=self.settings.retry_wait,
+                connection_options={"timeout": self.settings.timeout},
+                force_login=bool(user),
+                do_init=False,
+            )
+            if user:
+                self.site.login(user, password or "")
+            self.site.site_init()
+        except mwclient.errors.LoginError as exc:
+            raise WikiError(f"the wiki refused the login of {user!r}: {exc}") from exc
+        except (ValueError, mwclient.errors.InvalidResponse) as exc:
+            raise WikiError(f"{api_url} did not answer as a MediaWiki API (HTML instead of JSON?)") from exc
+        except (requests.RequestException, mwclient.errors.MaximumRetriesExceeded) as exc:
+            raise WikiError(f"cannot reach {api_url}: {exc}") from exc
+        self._last_edit = 0.0
+
+    def call(self, action: str, http_method: str = "GET", **params: Any) -> dict[str, Any]:
+        """One API call, waiting and retrying while the wiki says "later"."""
+        params.setdefault("formatversion", 2)
+        wait = self.settings.retry_wait
+        for attempt in range(self.settings.max_retries + 1):
+            try:
+                return dict(self.site.api(action, http_method, **params))
+            except mwclient.errors.APIError as exc:
+                if exc.code not in RETRY_LATER or attempt == self.settings.max_retries:
+                    raise
+                log.warning("wiki says %s; retrying in %.1f s", exc.code, wait)
+            except (ValueError, mwclient.errors.InvalidResponse) as exc:
+                raise WikiError(
+                    f"{self.api_url} answered something that is not JSON (an HTML error page?)"
+                ) from exc
+            except (requests.RequestException, mwclient.errors.MaximumRetriesExceeded) as exc:
+                if attempt == self.settings.max_retries:
+                    raise WikiError(f"{self.api_url} failed {attempt + 1} times: {exc}") from exc
+                log.warning("wiki request failed (%s); retrying in %.1f s", exc, wait)
+            time.sleep(wait)
+            wait *= 2
+        raise WikiError("unreachable")  # the loop always returns or raises
+
+    def query(self, **params: Any) -> Iterator[dict[str, Any]]:
+        """``action=query`` with continuation: one result per batch."""
+        params = {k: v for k, v in params.items() if v is not None}
+        while True:
+            result = self.call("query", **params)
+            yield result
+            if "continue" not in result:
+                return
+            params.update(result["continue"])
+
+    def pages(self, **selector: Any) -> Iterator[list[PageRevision]]:
+        """Pages with their latest content, 50 a request, for a generator or titles/pageids."""
+        merged: dict[int, dict[str, Any]] = {}
+        for result in self.query(
+            prop="revisions|categories",
+            rvprop="ids|timestamp|content",
+            rvslots="main",
+            cllimit="max",
+            clshow="!hidden",
+            **selector,
+        ):
+            for page in result.get("query", {}).get("pages", []):
+                entry = (
+                    merged.setdefault(page["pageid"], {"page": page, "categories": []})
+                    if "pageid" in page
+                    else None
+                )
+                if entry is None:
+                    continue
+                entry["categories"] += [c["title"].split(":", 1)[-1] for c in page.get("categories", [])]
+                if "revisions" in page:
+                    entry["page"] = {**entry["page"], "revisions": page["revisions"]}
+            if result.get("batchcomplete"):
+                yield [
+                    _revision(e["page"], e["categories"]) for e in merged.values() if "revisions" in e["page"]
+                ]
+                merged = {}
+
+    def edit(
+        self,
+        title: str,
+        text: str,
+        summary: str,
+        *,
+        base_revid: int | None,
+        base_timestamp: str | None,
+        start_timestamp: str | None,
+        create: bool,
+        tag: str | None,
+    ) -> tuple[int, str]:
+        """Save a page; returns (new revid, timestamp). Conflicts raise :class:`EditConflict`."""
+        pause = self.settings.edit_interval - (time.monotonic() - self._last_edit)
+        if pause > 0:
+            time.sleep(pause)
+        params: dict[str, Any] = {
+            "title": title,
+            "text": text,
+            "summary": summary,
+            "bot": 1,
+            "token": self.site.get_token("csrf"),
+            "maxlag": self.settings.maxlag,
+            "watchlist": "nochange",
+        }
+        if self.user:
+            params["assert"] = "user"
+        if create:
+            params["createonly"] = 1
+        else:
+            params["nocreate"] = 1
+            params.update(baserevid=base_revid, basetimestamp=base_timestamp, starttimestamp=start_timestamp)
+        if tag:
+            params["tags"] = tag
+        try:
+            result = self.call("edit", "POST", **{k: v for k, v in params.items() if v is not None})
+        except mwclient.errors.APIError as exc:
+            if exc.code in ("editconflict", "articleexists", "missingtitle", "pagedeleted"):
+                raise EditConflict(f"{title}: {exc.code}") from exc
+            raise WikiError(f"the wiki refused the edit of {title!r}: {exc.code} ({exc.info})") from exc
+        finally:
+            self._last_edit = time.monotonic()
+        edit = result.get("edit", {})
+        if edit.get("result") != "Success":
+            raise WikiError(f"the wiki did not save {title!r}: {edit}")
+        return int(edit.get("newrevid") or base_revid or 0), str(edit.get("newtimestamp", ""))
+
+    def now(self) -> str:
+        """The wiki's clock (curtimestamp), for ``starttimestamp``."""
+        return str(self.call("query", curtimestamp=1)["curtimestamp"])
+
+
+def _revision(page: dict[str, Any], categories: list[str]) -> PageRevision:
+    revision = page["revisions"][0]
+    return PageRevision(
+        pageid=int(page["pageid"]),
+        title=str(page["title"]),
+        revid=int(revision["revid"]),
+        timestamp=str(revision["timestamp"]),
+        text=str(revision["slots"]["main"].get("content", "")),
+        categories=tuple(dict.fromkeys(categories)),
+    )

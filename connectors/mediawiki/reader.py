@@ -1,0 +1,271 @@
+"""Reading a wiki: a full harvest, then increments from ``recentchanges``.
+
+The cursor is JSON: the ``recentchanges`` position (timestamp and rcid) and when the last full
+harvest started. A full harvest also runs when the position is older than the wiki keeps
+recent changes, or when the reconciliation period has passed: it catches what recentchanges
+no longer holds, and pages deleted meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connectors.base import Batch
+from connectors.mediawiki.client import PageRevision, WikiClient
+from connectors.mediawiki.mapping import WikiMapping
+from connectors.mediawiki.pagemap import PageMapper, WikiIdentity, normal_title, page_links
+from connectors.mediawiki.wikitext import WikitextError, read_page
+from hub.records import Record
+from hub.store.base import Store
+from hub.syncstate import states_by_source_id
+from hub.vocab import META_GRAPH, PROV, term
+
+log = logging.getLogger("maillage.mediawiki")
+RC_RETENTION = timedelta(days=85)  # MediaWiki keeps 90 days by default; keep a margin
+
+
+@dataclass
+class Position:
+    rc_timestamp: str | None = None
+    rcid: int = 0
+    full_at: str | None = None
+
+    @classmethod
+    def parse(cls, cursor: str | None) -> Position:
+        if not cursor:
+            return cls()
+        raw = json.loads(cursor)
+        return cls(raw.get("rc"), int(raw.get("rcid", 0)), raw.get("full_at"))
+
+    def dump(self) -> str:
+        return json.dumps({"rc": self.rc_timestamp, "rcid": self.rcid, "full_at": self.full_at})
+
+
+def _age(timestamp: str | None) -> timedelta:
+    if not timestamp:
+        return timedelta.max
+    return datetime.now(UTC) - datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+
+
+class WikiReader:
+    """Turns a wiki's pages into record batches for the hub."""
+
+    def __init__(
+        self,
+        client: WikiClient,
+        mapping: WikiMapping,
+        mapper: PageMapper,
+        store: Store,
+        reconcile_every: timedelta = timedelta(days=7),
+        bot_user: str | None = None,
+    ) -> None:
+        self.client = client
+        self.mapping = mapping
+        self.mapper = mapper
+        self.store = store
+        self.identity: WikiIdentity = mapper.identity
+        self.reconcile_every = reconcile_every
+        self.bot_user = (bot_user or "").split("@", 1)[0] or None
+        self.known_types: dict[str, list[str]] = {}
+
+    # -- entry point -------------------------------------------------------------------------
+    def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:
+        position = Position.parse(cursor)
+        if (
+            full
+            or _age(position.rc_timestamp) > RC_RETENTION
+            or _age(position.full_at) > self.reconcile_every
+        ):
+            yield from self.harvest()
+        else:
+            yield from self.increments(position)
+
+    # -- full harvest ------------------------------------------------------------------------
+    def harvest(self) -> Iterator[Batch]:
+        started = self.client.now()
+        listed = self._listing()
+        self.known_types = {self.identity.page_iri(pageid): [cls] for pageid, (_, cls) in listed.items()}
+        position = Position(started, 0, None)
+        for template in self.mapping.templates:
+            for ns in self.mapping.namespaces:
+                for pages in self.client.pages(
+                    generator="embeddedin",
+                    geititle=_template_title(template.template),
+                    geinamespace=ns,
+                    geilimit=50,
+                ):
+                    yield Batch(self._records(pages), position.dump())
+        gone = [sid for sid in self._stored_ids() if int(sid) not in listed]
+        position.full_at = started
+        yield Batch([self._deleted(sid) for sid in gone], position.dump())
+
+    def _listing(self) -> dict[int, tuple[str, str]]:
+        """Every page that uses a mapped template: pageid -> (title, hub class)."""
+        listed: dict[int, tuple[str, str]] = {}
+        for template in self.mapping.templates:
+            for ns in self.mapping.namespaces:
+                for result in self.client.query(
+                    list="embeddedin",
+                    eititle=_template_title(template.template),
+                    einamespace=ns,
+                    eilimit="max",
+                ):
+                    for page in result.get("query", {}).get("embeddedin", []):
+                        listed[int(page["pageid"])] = (page["title"], template.hub_class)
+        return listed
+
+    # -- increments --------------------------------------------------------------------------
+    def increments(self, position: Position) -> Iterator[Batch]:
+        changes = self._recent_changes(position)
+        if not changes:
+            return
+        titles: dict[str, None] = {}
+        for change in (c for c in changes if not self._own_edit(c)):
+            titles[normal_title(change["title"])] = None
+            target = (change.get("logparams") or {}).get("target_title")
+            if target:
+                titles[normal_title(target)] = None
+        last = changes[-1]
+        new_position = Position(last["timestamp"], int(last["rcid"]), position.full_at)
+        title_list = list(titles)
+        if not title_list:
+            yield Batch([], new_position.dump())
+        for start in range(0, len(title_list), 50):
+            chunk = title_list[start : start + 50]
+            pages = [p for batch in self.client.pages(titles="|".join(chunk)) for p in batch]
+            records = self._records(pages)
+            present = {normal_title(p.title) for p in pages}
+            records += self._deleted_titles([t for t in chunk if t not in present], {p.pageid for p in pages})
+            cursor = new_position.dump() if start + 50 >= len(title_list) else position.dump()
+            yield Batch(records, cursor)
+
+    def _recent_changes(self, position: Position) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for result in self.client.query(
+            list="recentchanges",
+            rcstart=position.rc_timestamp,
+            rcdir="newer",
+            rcnamespace="|".join(str(n) for n in self.mapping.namespaces),
+            rctype="edit|new|log",
+            rcprop="title|ids|timestamp|loginfo|user|tags",
+            rclimit="max",
+        ):
+            for change in result.get("query", {}).get("recentchanges", []):
+                if change["timestamp"] == position.rc_timestamp and int(change["rcid"]) <= position.rcid:
+                    continue
+                found.append(change)
+        return found
+
+    def _own_edit(self, change: dict[str, Any]) -> bool:
+        """The hub's own edits come back here: already in the hub, nothing to read."""
+        tag = self.mapping.change_tag
+        return bool(
+            tag
+            and tag in change.get("tags", [])
+            and self.bot_user
+            and change.get("user") == self.bot_user
+            and change.get("type") != "log"
+        )
+
+    # -- pages to records --------------------------------------------------------------------
+    def _records(self, pages: list[PageRevision]) -> list[Record]:
+        entities = self._entities([p.pageid for p in pages])
+        readings: list[tuple[PageRevision, Any]] = []
+        link_names: set[str] = set()
+        for page in pages:
+            try:
+                data = read_page(page.text, self.mapping)
+            except WikitextError as exc:
+                readings.append((page, exc))
+                continue
+            readings.append((page, data))
+            if data is not None:
+                link_names |= page_links(data)
+        links = self.resolve_links(link_names)
+        records: list[Record] = []
+        for page, data in readings:
+            entity = entities.get(page.pageid) or self.identity.page_iri(page.pageid)
+            if isinstance(data, WikitextError):
+                records.append(
+                    Record(
+                        source=self.identity.source,
+                        source_id=str(page.pageid),
+                        triples=(),
+                        revision=str(page.revid),
+                        connector="mediawiki",
+                        source_url=self.mapper.page_url(page.title),
+                        error=f"{page.title}: {data}",
+                    )
+                )
+            elif data is None:
+                if str(page.pageid) in self._stored_ids([str(page.pageid)]):
+                    records.append(self._deleted(str(page.pageid)))  # the data template was removed
+            else:
+                records.append(self.mapper.record(page, data, entity, links))
+        return records
+
+    def _entities(self, pageids: Iterable[int]) -> dict[int, str]:
+        """Pages the hub created for entities of other sources keep those entities' IRIs."""
+        states = states_by_source_id(self.store, self.identity.source, [str(p) for p in pageids])
+        return {int(sid): state.entity for sid, state in states.items()}
+
+    def resolve_links(self, titles: set[str]) -> Callable[[str], str]:
+        """Title -> hub IRI for link targets: resolved by the wiki (redirects too), red links kept."""
+        resolved: dict[str, str] = {}
+        title_list = sorted(titles)
+        for start in range(0, len(title_list), 50):
+            chunk = title_list[start : start + 50]
+            result = self.client.call("query", titles="|".join(chunk), redirects=1)
+            query = result.get("query", {})
+            renamed = {
+                normal_title(n["from"]): normal_title(n["to"])
+                for n in query.get("normalized", []) + query.get("redirects", [])
+            }
+            ids = {
+                normal_title(p["title"]): int(p["pageid"]) for p in query.get("pages", []) if "pageid" in p
+            }
+            entities = self._entities(ids.values())
+            for title in chunk:
+                final = renamed.get(renamed.get(title, title), renamed.get(title, title))
+                pageid = ids.get(final)
+                resolved[title] = (
+                    (entities.get(pageid) or self.identity.page_iri(pageid))
+                    if pageid
+                    else self.identity.missing_iri(title)
+                )
+        return lambda title: resolved.get(normal_title(title)) or self.identity.missing_iri(title)
+
+    # -- deletions ---------------------------------------------------------------------------
+    def _stored_ids(self, only: list[str] | None = None) -> set[str]:
+        values = f"VALUES ?id {{ {' '.join(json.dumps(i) for i in only)} }}" if only else ""
+        source = json.dumps(self.identity.source)
+        rows = self.store.select(
+            f"""SELECT ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{term("Record")}> ;
+                <{term("source")}> {source} ; <{term("sourceId")}> ?id . {values} }} }}"""
+        )
+        return {r["id"].value for r in rows}
+
+    def _deleted_titles(self, titles: list[str], alive: set[int]) -> list[Record]:
+        if not titles:
+            return []
+        urls = " ".join(f"<{self.mapper.page_url(t)}>" for t in titles)
+        source = json.dumps(self.identity.source)
+        rows = self.store.select(
+            f"""SELECT ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{term("source")}> {source} ;
+                <{term("sourceId")}> ?id ; <{PROV}hadPrimarySource> ?url . VALUES ?url {{ {urls} }} }} }}"""
+        )
+        return [self._deleted(r["id"].value) for r in rows if int(r["id"].value) not in alive]
+
+    def _deleted(self, source_id: str) -> Record:
+        return Record(
+            source=self.identity.source, source_id=source_id, triples=(), connector="mediawiki", deleted=True
+        )
+
+
+def _template_title(name: str) -> str:
+    return name if ":" in name else f"Template:{name}"

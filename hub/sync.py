@@ -1,0 +1,126 @@
+"""The sync engine: read a source into the hub, then push the hub's changes out to it.
+
+Connectors are found by kind (``connectors.<kind>.connector``), so a new kind of source is a new
+folder. Every batch a connector yields commits with its cursor and sync state in one
+transaction; a failure stops that source's sync with its reason recorded, never the others'.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from connectors.base import Batch, Connector
+from hub.changelog import read_changes
+from hub.config import Config, ConfigError, SourceSettings
+from hub.cursors import read_cursor
+from hub.ingest import Ingestor, IngestResult
+from hub.records import now
+from hub.transaction import Node, text, timestamp
+from hub.vocab import MLG, PROV, RDF_TYPE, term
+
+log = logging.getLogger("maillage.sync")
+PUSH_PAGE = 500
+
+
+@dataclass
+class SyncReport:
+    source: str
+    read: IngestResult = field(default_factory=IngestResult)
+    pushed: IngestResult = field(default_factory=IngestResult)
+    error: str | None = None
+
+    def summary(self) -> str:
+        if self.error:
+            return f"{self.source}: failed: {self.error}"
+        r, p = self.read, self.pushed
+        return (
+            f"{self.source}: read {r.created} new, {r.updated} updated, {r.deleted} deleted, "
+            f"{r.unchanged} unchanged, {r.quarantined} quarantined; wrote {p.updated + p.created} page(s)"
+        )
+
+
+def load_connector(config: Config, source: SourceSettings, ingestor: Ingestor) -> Connector:
+    try:
+        module = importlib.import_module(f"connectors.{source.kind}")
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"source {source.name!r}: no connector for kind {source.kind!r}") from exc
+    factory: Callable[[Config, SourceSettings, object], Connector] = module.connector
+    return factory(config, source, ingestor.store)
+
+
+def sync_source(
+    config: Config,
+    ingestor: Ingestor,
+    name: str,
+    full: bool = False,
+    on_batch: Callable[[IngestResult], None] | None = None,
+) -> SyncReport:
+    """Read then (if the direction allows) push one source; errors end up in the report."""
+    source = config.source(name)
+    report = SyncReport(name)
+    try:
+        connector = load_connector(config, source, ingestor)
+        try:
+            if source.direction in ("read", "both"):
+                _read(connector, ingestor, name, full, report, on_batch)
+            if source.direction in ("write", "both"):
+                _push(connector, ingestor, name, report)
+        finally:
+            connector.close()
+    except Exception as exc:  # one source's failure must not stop the others
+        log.exception("sync of %s failed", name)
+        report.error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ConfigError) else str(exc)
+    _record_status(ingestor, report)
+    return report
+
+
+def _commit(ingestor: Ingestor, batch: Batch, cursor_key: str) -> IngestResult:
+    return ingestor.ingest_batch(batch.records, (cursor_key, batch.cursor), batch.state)
+
+
+def _read(
+    connector: Connector,
+    ingestor: Ingestor,
+    name: str,
+    full: bool,
+    report: SyncReport,
+    on_batch: Callable[[IngestResult], None] | None,
+) -> None:
+    cursor = read_cursor(ingestor.store, ingestor.base, name)
+    for batch in connector.read(cursor, full):
+        ingestor.known_types = {
+            entity: [ox.NamedNode(MLG + c) for c in classes]
+            for entity, classes in connector.known_types().items()
+        }
+        result = _commit(ingestor, batch, name)
+        report.read.add(result)
+        if on_batch is not None:
+            on_batch(result)
+    ingestor.known_types = {}
+
+
+def _push(connector: Connector, ingestor: Ingestor, name: str, report: SyncReport) -> None:
+    key = f"{name}:outbound"
+    since = int(read_cursor(ingestor.store, ingestor.base, key) or 0)
+    while changes := read_changes(ingestor.store, since=since, limit=PUSH_PAGE):
+        for batch in connector.push(changes):
+            report.pushed.add(_commit(ingestor, batch, key))
+        since = changes[-1].sequence
+
+
+def _record_status(ingestor: Ingestor, report: SyncReport) -> None:
+    """Last sync time, outcome and error per source, for /sources and ``maillage status``."""
+    statements: list[tuple[str, Node]] = [
+        (RDF_TYPE, ox.NamedNode(term("SourceStatus"))),
+        (term("source"), text(report.source)),
+        (PROV + "endedAtTime", timestamp(now())),
+        (term("summary"), text(report.summary())),
+    ]
+    if report.error:
+        statements.append((term("lastError"), text(report.error)))
+    ingestor.ingest_batch([], None, [(f"urn:maillage:source:{report.source}", statements)])

@@ -205,9 +205,16 @@ class PageMapper:
 
 
 def _plain(item: str) -> str:
-    """Readable text from a wikitext value: markup removed, the words kept."""
+    """Readable text from a wikitext value: a template stands for its first argument (link
+    templates such as ``{{Lien|text|target}}``), footnotes go, links keep their label."""
     code = mwparserfromhell.parse(item)
-    text = code.strip_code(normalize=True, collapse=True, keep_template_params=True).strip()
+    for tag in code.filter_tags(recursive=True):
+        if str(tag.tag).lower() == "ref" and code.contains(tag):
+            code.remove(tag)
+    for template in code.filter_templates(recursive=False):
+        first = next((p for p in template.params if not p.showkey), None)
+        code.replace(template, str(first.value) if first is not None else "")
+    text = code.strip_code(normalize=True, collapse=True).strip()
     return text or item.strip()
 
 

@@ -201,7 +201,7 @@ def write_turtle(path: Path, places: int) -> int:
 
 STAGES = {
     "sequence": "last_sequence (MAX over the change log)",
-    "hashes": "stored_hashes lookup",
+    "hashes": "stored records lookup",
     "neighbours": "neighbour types lookup",
     "validate": "Validator.validate",
     "graph_of": "  of which rdflib conversion",
@@ -232,7 +232,7 @@ def instrumented() -> Iterator[Probe]:
     probe = Probe()
     targets: list[tuple[Any, str, str]] = [
         (hub.ingest, "last_sequence", "sequence"),
-        (hub.ingest, "stored_hashes", "hashes"),
+        (hub.ingest, "stored_records", "hashes"),
         (Ingestor, "_neighbour_types", "neighbours"),
         (Validator, "validate", "validate"),
         (hub.validation, "graph_of", "graph_of"),

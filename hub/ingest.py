@@ -18,7 +18,7 @@ import pyoxigraph as ox
 from hub.changelog import Change, append_change, last_sequence
 from hub.cursors import write_cursor
 from hub.identity import graph_iri
-from hub.provenance import provenance_statements, stored_hashes
+from hub.provenance import provenance_statements, stored_records
 from hub.quarantine import quarantine_record, release
 from hub.records import Record, now
 from hub.store.base import Store
@@ -124,7 +124,7 @@ class Ingestor:
     def _plan(self, records: dict[str, Record], tx: Transaction, result: IngestResult) -> int:
         """Fill ``tx`` for the batch; returns the next free sequence number."""
         sequence = self._next_sequence or 1
-        stored = stored_hashes(self.store, records)
+        stored = stored_records(self.store, records)
         to_validate: dict[str, Record] = {}
         for graph, record in records.items():
             problem = record.problem()
@@ -140,9 +140,13 @@ class Ingestor:
                     result.deleted += 1
                 else:
                     result.unchanged += 1
-            elif stored.get(graph) == record.content_hash:
+            elif graph in stored and stored[graph].content_hash == record.content_hash:
                 release(tx, self.base, record)
                 result.unchanged += 1
+                if record.source_url and stored[graph].source_url != record.source_url:
+                    # same content at a new address (a renamed page): provenance follows, no change
+                    entity = record.entity()
+                    tx.set_meta(graph, provenance_statements(record, entity.value if entity else None))
             else:
                 to_validate[graph] = record
         reports = self._validate(list(to_validate.values()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from hub.records import Record, now
 from hub.store.base import Store
@@ -30,15 +31,25 @@ def provenance_statements(record: Record, entity: str | None) -> list[tuple[str,
     return statements
 
 
-def stored_hashes(store: Store, graphs: Iterable[str]) -> dict[str, str]:
-    """Content hash of each record graph already stored, by graph IRI."""
-    result: dict[str, str] = {}
+@dataclass(frozen=True)
+class Stored:
+    """What the meta graph says of a record graph already stored."""
+
+    content_hash: str
+    source_url: str | None
+
+
+def stored_records(store: Store, graphs: Iterable[str]) -> dict[str, Stored]:
+    """Content hash and primary source of each record graph already stored, by graph IRI."""
+    result: dict[str, Stored] = {}
     graph_list = list(dict.fromkeys(graphs))
     for start in range(0, len(graph_list), 500):
         values = " ".join(f"<{g}>" for g in graph_list[start : start + 500])
         rows = store.select(
-            f"SELECT ?g ?h WHERE {{ GRAPH <{META_GRAPH}> {{ VALUES ?g {{ {values} }} "
-            f"?g <{term('contentHash')}> ?h }} }}"
+            f"SELECT ?g ?h ?url WHERE {{ GRAPH <{META_GRAPH}> {{ VALUES ?g {{ {values} }} "
+            f"?g <{term('contentHash')}> ?h OPTIONAL {{ ?g <{PROV}hadPrimarySource> ?url }} }} }}"
         )
-        result.update({row["g"].value: row["h"].value for row in rows})
+        result.update(
+            {row["g"].value: Stored(row["h"].value, row["url"].value if "url" in row else None) for row in rows}
+        )
     return result

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from connectors.base import Batch, Connector
-from hub.changelog import read_changes
+from hub.changelog import last_sequence, read_changes
 from hub.config import Config, ConfigError, SourceSettings
 from hub.cursors import read_cursor
 from hub.ingest import Ingestor, IngestResult
@@ -66,10 +66,12 @@ def sync_source(
     try:
         connector = load_connector(config, source, ingestor)
         try:
-            if source.direction in ("read", "both"):
-                _read(connector, ingestor, name, full, report, on_batch)
+            # Push first: the merge base is then still the source as the hub last read it, so a
+            # person's edit made since shows up as theirs (kept, or a conflict), never as ours.
             if source.direction in ("write", "both"):
                 _push(connector, ingestor, name, report)
+            if source.direction in ("read", "both"):
+                _read(connector, ingestor, name, full, report, on_batch)
         finally:
             connector.close()
     except Exception as exc:  # one source's failure must not stop the others
@@ -106,7 +108,12 @@ def _read(
 
 def _push(connector: Connector, ingestor: Ingestor, name: str, report: SyncReport) -> None:
     key = f"{name}:outbound"
-    since = int(read_cursor(ingestor.store, ingestor.base, key) or 0)
+    stored = read_cursor(ingestor.store, ingestor.base, key)
+    if stored is None:
+        # a newly connected source receives what changes from now on, not the hub's whole past
+        ingestor.ingest_batch([], (key, str(last_sequence(ingestor.store))))
+        return
+    since = int(stored)
     while changes := read_changes(ingestor.store, since=since, limit=PUSH_PAGE):
         for batch in connector.push(changes):
             report.pushed.add(_commit(ingestor, batch, key))

@@ -17,6 +17,7 @@ from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
 from tests.servers import virtuoso as virtuoso_server
 from tests.servers.common import unavailable
 from tests.servers.hub import ServedHub
+from tests.servers.mediawiki import Wiki
 
 BASE = DEFAULT_BASE_IRI
 
@@ -111,3 +112,15 @@ def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHub]:
 
     with serving(tmp_path_factory.mktemp("hub") / "data") as served:
         yield served
+
+
+@pytest.fixture(scope="session")
+def wiki() -> Iterator[Wiki]:
+    """A real MediaWiki 1.39 (Debian package, SQLite, php -S) with the fixture pages."""
+    from tests.servers import mediawiki
+
+    reason = mediawiki.available()
+    if reason:
+        unavailable(reason)
+    with mediawiki.running_wiki() as running:
+        yield running

@@ -21,7 +21,7 @@ PAGE = """<!-- fiche importée en 2021 -->
 {{Ressource
 |Title=Registre de preuve de covoiturage
 |Main_Picture=Logo RPC.png
-|shortDescription=Outil public pour certifier les trajets {{Lien|covoiturés|Covoiturage}}.
+|shortDescription=Outil public pour certifier les trajets {{Lien|Covoiturage|covoiturés}}.
 |description=Le registre permet aux territoires
 de vérifier les trajets déclarés.<ref>Source : beta.gouv.fr</ref>
 |Tags=covoiturage, preuve,API
@@ -81,14 +81,15 @@ def test_page_to_triples_and_back() -> None:
     assert data is not None
     page = PageRevision(42, "Registre de preuve de covoiturage", 7, "2024-01-01T00:00:00Z", PAGE)
     entity = m.identity.page_iri(42)
-    record = m.record(page, data, entity, lambda title: m.identity.missing_iri(title))
+    known = {"La Fabrique des Mobilités": m.identity.page_iri(7)}
+    record = m.record(page, data, entity, known.get)
     assert record.error is None
     values = {(t.predicate.value.removeprefix(MLG), t.object.value) for t in record.triples}
     assert ("keyword", "API") in values and ("keyword", "preuve") in values
     assert ("shortDescription", "Outil public pour certifier les trajets covoiturés.") in values
     users = [t.object.value for t in record.triples if t.predicate.value == MLG + "usedBy"]
-    assert users == [m.identity.missing_iri("La Fabrique des Mobilités"),
-                     m.identity.missing_iri("L'Établi/Atelier vélo")]
+    assert users == [m.identity.page_iri(7)]
+    assert ("unresolvedLink", "L'Établi/Atelier vélo") in values, "a link to no entity is kept as text"
     assert record.source_url == "http://wiki.test/index.php?title=Registre_de_preuve_de_covoiturage"
     assert m.title_from_url(record.source_url) == "Registre de preuve de covoiturage"
     projection = m.project(MAPPING.templates[0], record.triples, entity, lambda iri: None)
@@ -101,7 +102,7 @@ def test_values_that_cannot_be_mapped_make_the_record_carry_the_reason() -> None
     text = "{{Evénement\n|Titre=Rencontre\n|startDate=demain\n|endDate=15/06/2021\n}}"
     data = read_page(text, MAPPING)
     assert data is not None
-    record = m.record(PageRevision(1, "Rencontre", 1, "t", text), data, m.identity.page_iri(1), str)
+    record = m.record(PageRevision(1, "Rencontre", 1, "t", text), data, m.identity.page_iri(1), {}.get)
     assert record.error is not None and "startDate" in record.error and "demain" in record.error
     assert ox.Literal("2021-06-15", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date")) in {
         t.object for t in record.triples}

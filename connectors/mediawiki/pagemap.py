@@ -96,7 +96,9 @@ class PageMapper:
         prefix = self.page_url("X")[:-1]
         return normal_title(unquote(url.removeprefix(prefix)))
 
-    def record(self, page: PageRevision, data: PageData, entity: str, links: Callable[[str], str]) -> Record:
+    def record(
+        self, page: PageRevision, data: PageData, entity: str, links: Callable[[str], str | None]
+    ) -> Record:
         """The page as a record; a value that cannot be mapped makes the record carry an error."""
         subject = ox.NamedNode(entity)
         triples = [ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + data.mapping.hub_class))]
@@ -110,6 +112,14 @@ class PageMapper:
                     ox.Triple(subject, ox.NamedNode(MLG + param.property), value)
                     for value in self.values(param, raw, links)
                 ]
+                if param.datatype == "page":
+                    # links to pages that are no hub entity (red links, unmapped kinds) are kept
+                    # as text, so nothing the page says is lost and the record stays valid
+                    triples += [
+                        ox.Triple(subject, ox.NamedNode(MLG + "unresolvedLink"), ox.Literal(title))
+                        for title in link_titles(raw, param)
+                        if links(title) is None
+                    ]
             except MappingError as exc:
                 errors.append(f"parameter {name!r}: {exc}")
         for category in data.categories:
@@ -134,10 +144,10 @@ class PageMapper:
         )
 
     def values(
-        self, param: ParamMapping, raw: str, links: Callable[[str], str]
+        self, param: ParamMapping, raw: str, links: Callable[[str], str | None]
     ) -> list[ox.NamedNode | ox.Literal]:
         if param.datatype == "page":
-            return [ox.NamedNode(links(title)) for title in link_titles(raw, param)]
+            return [ox.NamedNode(iri) for iri in map(links, link_titles(raw, param)) if iri]
         return [self._literal(param, item) for item in split_values(raw, param)]
 
     def _literal(self, param: ParamMapping, item: str) -> ox.NamedNode | ox.Literal:
@@ -205,15 +215,16 @@ class PageMapper:
 
 
 def _plain(item: str) -> str:
-    """Readable text from a wikitext value: a template stands for its first argument (link
-    templates such as ``{{Lien|text|target}}``), footnotes go, links keep their label."""
+    """Readable text from a wikitext value: a template stands for its last positional argument
+    (the label of link templates such as ``{{Lien|url|label}}``), footnotes and comments go,
+    links keep their label."""
     code = mwparserfromhell.parse(item)
     for tag in code.filter_tags(recursive=True):
         if str(tag.tag).lower() == "ref" and code.contains(tag):
             code.remove(tag)
     for template in code.filter_templates(recursive=False):
-        first = next((p for p in template.params if not p.showkey), None)
-        code.replace(template, str(first.value) if first is not None else "")
+        positional = [p for p in template.params if not p.showkey]
+        code.replace(template, str(positional[-1].value) if positional else "")
     text = code.strip_code(normalize=True, collapse=True).strip()
     return text or item.strip()
 

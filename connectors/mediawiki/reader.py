@@ -91,15 +91,11 @@ class WikiReader:
         listed = self._listing()
         self.known_types = {self.identity.page_iri(pageid): [cls] for pageid, (_, cls) in listed.items()}
         position = Position(started, 0, None)
-        for template in self.mapping.templates:
-            for ns in self.mapping.namespaces:
-                for pages in self.client.pages(
-                    generator="embeddedin",
-                    geititle=_template_title(template.template),
-                    geinamespace=ns,
-                    geilimit=50,
-                ):
-                    yield Batch(self._records(pages), position.dump())
+        for ns in self.mapping.namespaces:
+            # every page, not only those the wiki lists as using a template: a page whose data
+            # template is broken (unclosed) transcludes nothing, yet must reach the quarantine
+            for pages in self.client.pages(generator="allpages", gapnamespace=ns, gaplimit=50):
+                yield Batch(self._records(pages), position.dump())
         gone = [sid for sid in self._stored_ids() if int(sid) not in listed]
         position.full_at = started
         yield Batch([self._deleted(sid) for sid in gone], position.dump())
@@ -138,6 +134,8 @@ class WikiReader:
         for start in range(0, len(title_list), 50):
             chunk = title_list[start : start + 50]
             pages = [p for batch in self.client.pages(titles="|".join(chunk)) for p in batch]
+            order = {title: index for index, title in enumerate(chunk)}
+            pages.sort(key=lambda p: order.get(normal_title(p.title), len(order)))  # the wiki's order
             records = self._records(pages)
             present = {normal_title(p.title) for p in pages}
             records += self._deleted_titles([t for t in chunk if t not in present], {p.pageid for p in pages})
@@ -186,7 +184,12 @@ class WikiReader:
             readings.append((page, data))
             if data is not None:
                 link_names |= page_links(data)
-        links = self.resolve_links(link_names)
+        in_batch = {
+            p.pageid: entities.get(p.pageid) or self.identity.page_iri(p.pageid)
+            for p, d in readings
+            if d is not None and not isinstance(d, WikitextError)
+        }
+        links = self.resolve_links(link_names, in_batch)
         records: list[Record] = []
         for page, data in readings:
             entity = entities.get(page.pageid) or self.identity.page_iri(page.pageid)
@@ -214,14 +217,16 @@ class WikiReader:
         states = states_by_source_id(self.store, self.identity.source, [str(p) for p in pageids])
         return {int(sid): state.entity for sid, state in states.items()}
 
-    def resolve_links(self, titles: set[str]) -> Callable[[str], str]:
-        """Title -> hub IRI for link targets: resolved by the wiki (redirects too), red links kept."""
-        resolved: dict[str, str] = {}
+    def resolve_links(
+        self, titles: set[str], batch: dict[int, str] | None = None
+    ) -> Callable[[str], str | None]:
+        """Title -> hub IRI for link targets that are hub entities (known from the harvest, the
+        batch being read, or the store); None for red links and pages of unmapped kinds."""
+        resolved: dict[str, str | None] = {}
         title_list = sorted(titles)
         for start in range(0, len(title_list), 50):
             chunk = title_list[start : start + 50]
-            result = self.client.call("query", titles="|".join(chunk), redirects=1)
-            query = result.get("query", {})
+            query = self.client.call("query", titles="|".join(chunk), redirects=1).get("query", {})
             renamed = {
                 normal_title(n["from"]): normal_title(n["to"])
                 for n in query.get("normalized", []) + query.get("redirects", [])
@@ -230,15 +235,21 @@ class WikiReader:
                 normal_title(p["title"]): int(p["pageid"]) for p in query.get("pages", []) if "pageid" in p
             }
             entities = self._entities(ids.values())
+            iris = {pageid: entities.get(pageid) or self.identity.page_iri(pageid) for pageid in ids.values()}
+            typed = self._typed(set(iris.values())) | set(self.known_types) | set((batch or {}).values())
             for title in chunk:
                 final = renamed.get(renamed.get(title, title), renamed.get(title, title))
                 pageid = ids.get(final)
-                resolved[title] = (
-                    (entities.get(pageid) or self.identity.page_iri(pageid))
-                    if pageid
-                    else self.identity.missing_iri(title)
-                )
-        return lambda title: resolved.get(normal_title(title)) or self.identity.missing_iri(title)
+                iri = iris.get(pageid) if pageid else None
+                resolved[title] = iri if iri in typed else None
+        return lambda title: resolved.get(normal_title(title))
+
+    def _typed(self, iris: set[str]) -> set[str]:
+        if not iris:
+            return set()
+        values = " ".join(f"<{i}>" for i in iris)
+        rows = self.store.select(f"SELECT DISTINCT ?s WHERE {{ VALUES ?s {{ {values} }} ?s a ?t }}")
+        return {r["s"].value for r in rows}
 
     # -- deletions ---------------------------------------------------------------------------
     def _stored_ids(self, only: list[str] | None = None) -> set[str]:

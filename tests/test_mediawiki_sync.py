@@ -1,0 +1,174 @@
+"""The MediaWiki connector against a real MediaWiki 1.39: harvest, increments, writes, conflicts."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from connectors.mediawiki.pagemap import page_url_for
+from hub.changelog import last_sequence, read_changes
+from hub.config import Config, SourceSettings
+from hub.ingest import Ingestor
+from hub.quarantine import list_quarantine
+from hub.records import Record
+from hub.store.oxigraph import OxigraphStore
+from hub.sync import SyncReport, sync_source
+from hub.vocab import DEFAULT_BASE_IRI, META_GRAPH, MLG, PROV, RDF_TYPE
+from tests.servers.mediawiki import Wiki
+
+MAPPING = str(Path("mappings/fabmob.toml").resolve())
+USER_ENV, PASSWORD_ENV = "MAILLAGE_TEST_WIKI_USER", "MAILLAGE_TEST_WIKI_PASSWORD"
+
+
+class Hub:
+    """A hub in memory with one wiki source, as `maillage sync` runs it."""
+
+    def __init__(self, wiki: Wiki, monkeypatch: pytest.MonkeyPatch, url: str | None = None,
+                 direction: str = "both") -> None:
+        monkeypatch.setenv(USER_ENV, wiki.bot_user)
+        monkeypatch.setenv(PASSWORD_ENV, wiki.bot_password)
+        self.wiki = wiki
+        self.store = OxigraphStore(None)
+        self.config = Config(in_memory=True, sources=[SourceSettings(
+            name="fabmob", kind="mediawiki", url=url or wiki.api_url, mapping=MAPPING,
+            direction=direction, credentials={"user_env": USER_ENV, "password_env": PASSWORD_ENV},
+            options={"retry_wait": 0.2, "edit_interval": 0, "max_retries": 3, "timeout": 5},
+        )])
+        self.ingestor = Ingestor(self.store, DEFAULT_BASE_IRI, batch_size=50)
+
+    def sync(self, full: bool = False) -> SyncReport:
+        report = sync_source(self.config, self.ingestor, "fabmob", full)
+        assert report.error is None, report.error
+        return report
+
+    def entity(self, title: str) -> str:
+        url = page_url_for(self.wiki.api_url, None)(title)
+        rows = self.store.select(
+            f"""SELECT ?e WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{MLG}entity> ?e ; <{MLG}source> "fabmob" ;
+                <{PROV}hadPrimarySource> <{url}> }} }}"""
+        )
+        assert rows, f"no entity for the page {title!r}"
+        return rows[0]["e"].value
+
+    def values(self, entity: str, prop: str) -> set[str]:
+        rows = self.store.select(f"SELECT ?v WHERE {{ <{entity}> <{MLG}{prop}> ?v }}")
+        return {r["v"].value for r in rows}
+
+    def other_source_says(self, entity: str, **values: str) -> None:
+        """Another source (say a community platform) states values about the entity."""
+        subject = ox.NamedNode(entity)
+        cls = self.store.select(f"SELECT ?t WHERE {{ <{entity}> <{RDF_TYPE}> ?t }}")[0]["t"]
+        triples = [ox.Triple(subject, ox.NamedNode(RDF_TYPE), cls)]
+        for prop, value in values.items():
+            lang = "fr" if prop in ("name", "shortDescription", "description") else None
+            triples.append(ox.Triple(subject, ox.NamedNode(MLG + prop), ox.Literal(value, language=lang)))
+        result = self.ingestor.ingest([Record(source="plateforme", source_id=entity, triples=tuple(triples))])
+        assert result.quarantined == 0, result.reports
+
+
+@pytest.fixture
+def hub(wiki: Wiki, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
+    h = Hub(wiki, monkeypatch)
+    h.sync()
+    yield h
+    h.store.close()
+
+
+def test_full_harvest_reads_every_data_page(hub: Hub) -> None:
+    registre = hub.entity("Registre de preuve de covoiturage")
+    assert hub.values(registre, "name") == {"Registre de preuve de covoiturage"}
+    assert {"covoiturage", "preuve", "API"} <= hub.values(registre, "keyword")
+    fabmob = hub.entity("La Fabrique des Mobilités")
+    assert fabmob in hub.values(registre, "usedBy"), "page links become links between entities"
+    assert hub.store.ask(f"ASK {{ <{fabmob}> a <{MLG}Organization> }}")
+    assert any("Texte libre" in t for t in hub.values(registre, "pageText"))
+    reasons = {q.reason for q in list_quarantine(hub.store, "fabmob")}
+    assert any("not closed" in r for r in reasons), reasons
+    assert any("broken table" in r for r in reasons), reasons
+    again = hub.sync()
+    assert (again.read.created, again.read.updated) == (0, 0), "nothing changed, nothing logged"
+
+
+def test_incremental_sync_sees_creations_and_edits(hub: Hub, wiki: Wiki) -> None:
+    before = last_sequence(hub.store)
+    wiki.edit_as_human("Atelier réparation d'Évry", "{{Ressource\n|Title=Atelier réparation d'Évry\n"
+                       "|shortDescription=Un atelier partagé.\n|Tags=vélo, réparation\n}}\nTexte.", "création")
+    text = wiki.page_text("La Fabrique des Mobilités")
+    wiki.edit_as_human("La Fabrique des Mobilités", text.replace("Paris, Lyon", "Paris, Lyon, Nantes"), "ville")
+    report = hub.sync()
+    assert (report.read.created, report.read.updated) == (1, 1)
+    assert [c.operation for c in read_changes(hub.store, since=before)] == ["create", "update"]
+    assert "Nantes" in hub.values(hub.entity("La Fabrique des Mobilités"), "locality")
+
+
+def test_rename_keeps_the_entity_and_delete_restore(hub: Hub, wiki: Wiki) -> None:
+    wiki.edit_as_human("Plateforme de test", "{{Ressource\n|Title=Plateforme de test\n|Tags=test\n}}", "new")
+    hub.sync()
+    entity = hub.entity("Plateforme de test")
+    wiki.move("Plateforme de test", "Plateforme de test/renommée")
+    hub.sync()
+    assert hub.entity("Plateforme de test/renommée") == entity
+    wiki.delete("Plateforme de test/renommée", "test")
+    report = hub.sync()
+    assert report.read.deleted == 1
+    assert not hub.store.ask(f"ASK {{ <{entity}> ?p ?o }}")
+    wiki.undelete("Plateforme de test/renommée")
+    hub.sync()
+    assert hub.values(hub.entity("Plateforme de test/renommée"), "name") == {"Plateforme de test"}
+
+
+def test_hub_change_is_written_byte_exactly_and_not_echoed(hub: Hub, wiki: Wiki) -> None:
+    title = "Registre de preuve de covoiturage"
+    entity = hub.entity(title)
+    before = wiki.page_text(title)
+    name = next(iter(hub.values(entity, "name")))
+    hub.other_source_says(entity, name=name, shortDescription="Guide pour former des formateurs vélo.")
+    report = hub.sync()
+    assert report.pushed.updated == 1
+    after = wiki.page_text(title)
+    changed = [line for line in difflib.ndiff(before.splitlines(), after.splitlines())
+               if line.startswith(("+ ", "- "))]
+    assert len(changed) == 2 and all("shortDescription" in line for line in changed), changed
+    sequence = last_sequence(hub.store)
+    echo = hub.sync()
+    assert last_sequence(hub.store) == sequence, "the hub's own edit must not come back as a change"
+    assert (echo.read.updated, echo.pushed.updated) == (0, 0)
+
+
+def test_concurrent_human_edits_merge_or_conflict(hub: Hub, wiki: Wiki) -> None:
+    title = "Covoiturage du quotidien"
+    entity = hub.entity(title)
+    name = next(iter(hub.values(entity, "name")))
+    text = wiki.page_text(title)
+    # a person edits the wiki while another source changes the same and another parameter
+    human = text.replace("|shortDescription=", "|shortDescription=Modifié par un humain. ", 1)
+    wiki.edit_as_human(title, human, "humain")
+    hub.other_source_says(entity, name=name, shortDescription="Texte de la plateforme.",
+                          keyword="covoiturage")
+    hub.sync()
+    page = wiki.page_text(title)
+    assert "Modifié par un humain." in page, "the human text stays"
+    assert "Texte de la plateforme." not in page
+    conflicts = hub.store.select(
+        f"""SELECT ?param ?hub ?wiki WHERE {{ GRAPH <{META_GRAPH}> {{ ?c a <{MLG}Conflict> ;
+            <{MLG}entity> <{entity}> ; <{MLG}parameter> ?param ; <{MLG}hubValue> ?hub ; <{MLG}sourceValue> ?wiki }} }}"""
+    )
+    assert [(r["param"].value, r["hub"].value) for r in conflicts] == [
+        ("shortDescription", "Texte de la plateforme.")]
+    assert "Modifié par un humain." in conflicts[0]["wiki"].value
+
+
+def test_wrong_password_and_html_answers_are_clear_errors(wiki: Wiki, monkeypatch: pytest.MonkeyPatch) -> None:
+    h = Hub(wiki, monkeypatch)
+    monkeypatch.setenv(PASSWORD_ENV, "wrong")
+    report = sync_source(h.config, h.ingestor, "fabmob")
+    assert report.error is not None and "login" in report.error
+    status = h.store.select(f"SELECT ?e WHERE {{ GRAPH <{META_GRAPH}> {{ ?s <{MLG}lastError> ?e }} }}")
+    assert status and "login" in status[0]["e"].value
+    html = Hub(wiki, monkeypatch, url=wiki.api_url.replace("api.php", "index.php/api.php"))
+    report = sync_source(html.config, html.ingestor, "fabmob")
+    assert report.error is not None

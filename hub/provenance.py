@@ -49,7 +49,7 @@ def stored_records(store: Store, graphs: Iterable[str]) -> dict[str, Stored]:
             f"SELECT ?g ?h ?url WHERE {{ GRAPH <{META_GRAPH}> {{ VALUES ?g {{ {values} }} "
             f"?g <{term('contentHash')}> ?h OPTIONAL {{ ?g <{PROV}hadPrimarySource> ?url }} }} }}"
         )
-        result.update(
-            {row["g"].value: Stored(row["h"].value, row["url"].value if "url" in row else None) for row in rows}
-        )
+        for row in rows:
+            url = row["url"].value if "url" in row else None
+            result[row["g"].value] = Stored(row["h"].value, url)
     return result

@@ -7,7 +7,7 @@ import hashlib
 import io
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -265,6 +265,12 @@ def status(
     for name, count in state.sources.items():
         sources.add_row(name, str(count))
     out.print(sources)
+    if state.syncs:
+        syncs = Table("source", "last sync", "outcome", title="syncs")
+        for name, info in state.syncs.items():
+            outcome = f"[red]{info['last_error']}[/]" if info["last_error"] else (info["last_summary"] or "")
+            syncs.add_row(name, info["last_sync"] or "", outcome)
+        out.print(syncs)
     out.print(f"change log: {state.last_sequence} changes")
     if state.quarantine:
         quarantine = Table("source", "record", "reason", title=f"quarantine ({len(state.quarantine)})")
@@ -288,60 +294,6 @@ def retry(
             f"{len(records)} retried: {result.created + result.updated} accepted, "
             f"{result.quarantined} still quarantined"
         )
-
-
-def _advancer(progress: Progress, description: str) -> Callable[[IngestResult], None]:
-    task = progress.add_task(description, total=None, detail="")
-    return lambda result: progress.advance(task, result.seen)
-
-
-@app.command()
-def sync(
-    ctx: typer.Context,
-    source: Annotated[str | None, typer.Argument(help="A [[sources]] name (default: all)")] = None,
-    full: Annotated[bool, typer.Option(help="Full harvest and reconciliation")] = False,
-) -> None:
-    """Read each source into the hub, then write the hub's changes back where allowed."""
-    from hub.sync import sync_source
-
-    with opened(ctx) as (config, store):
-        names = [source] if source else [s.name for s in config.sources]
-        if not names:
-            raise ValueError("no [[sources]] in the configuration")
-        for name in names:
-            config.source(name)  # unknown names fail before any work
-        ingestor = Ingestor(store, config.base_iri, batch_size=config.batch_size)
-        failed = False
-        for name in names:
-            with progress_bar() as progress:
-                report = sync_source(config, ingestor, name, full, _advancer(progress, f"syncing {name}"))
-            failed = failed or report.error is not None
-            out.print(("[red]✗[/] " if report.error else "[green]✓[/] ") + report.summary(),
-                      highlight=False)
-    if failed:
-        raise typer.Exit(1)
-
-
-@app.command()
-def discover(
-    ctx: typer.Context,
-    source: Annotated[str, typer.Argument(help="A [[sources]] name of kind mediawiki")],
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the draft mapping here")
-    ] = None,
-) -> None:
-    """List a wiki's templates and their parameters, and draft a mapping file to finish by hand."""
-    from connectors.mediawiki.discover import discover_wiki
-
-    config: Config = ctx.obj
-    with user_errors():
-        settings = config.source(source)
-        draft = discover_wiki(settings)
-    if output is None:
-        sys.stdout.write(draft)
-    else:
-        output.write_text(draft, encoding="utf-8")
-        console.print(f"draft mapping written to {output}: check each [[templates]] entry")
 
 
 def load_demo(config: Config, store: Store) -> IngestResult:
@@ -377,3 +329,8 @@ def _serve(config: Config, host: str | None, port: int | None) -> None:
 
     with user_errors():
         run(config, host or config.api.host, port or config.api.port)
+
+
+from hub import cli_sync  # noqa: E402  (registers sync, discover and conflicts on the app)
+
+__all__ = ["app", "cli_sync"]

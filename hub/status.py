@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from hub.changelog import Change, last_sequence, read_changes
 from hub.quarantine import QuarantineEntry, list_quarantine
 from hub.store.base import Store
-from hub.vocab import COLLECTIONS, META_GRAPH, RDF_TYPE, class_iris, term
+from hub.vocab import COLLECTIONS, META_GRAPH, PROV, RDF_TYPE, class_iris, term
 
 
 @dataclass
@@ -15,6 +15,7 @@ class Status:
     classes: dict[str, int] = field(default_factory=dict)
     sources: dict[str, int] = field(default_factory=dict)
     quarantine: list[QuarantineEntry] = field(default_factory=list)
+    syncs: dict[str, dict[str, str | None]] = field(default_factory=dict)
     last_sequence: int = 0
     recent: list[Change] = field(default_factory=list)
 
@@ -23,6 +24,7 @@ class Status:
             "classes": self.classes,
             "sources": self.sources,
             "quarantine": [q.as_dict() for q in self.quarantine],
+            "syncs": self.syncs,
             "last_sequence": self.last_sequence,
             "recent_changes": [c.as_dict() for c in self.recent],
         }
@@ -50,12 +52,30 @@ def source_counts(store: Store) -> dict[str, int]:
     return {row["src"].value: int(row["n"].value) for row in rows}
 
 
+def source_statuses(store: Store) -> dict[str, dict[str, str | None]]:
+    """Per source: when its last sync ended, its summary and, if it failed, why."""
+    rows = store.select(
+        f"""SELECT ?src ?at ?summary ?error WHERE {{ GRAPH <{META_GRAPH}> {{
+            ?s a <{term('SourceStatus')}> ; <{term('source')}> ?src ; <{PROV}endedAtTime> ?at ;
+               <{term('summary')}> ?summary . OPTIONAL {{ ?s <{term('lastError')}> ?error }} }} }}"""
+    )
+    return {
+        row["src"].value: {
+            "last_sync": row["at"].value,
+            "last_summary": row["summary"].value,
+            "last_error": row["error"].value if "error" in row else None,
+        }
+        for row in rows
+    }
+
+
 def hub_status(store: Store, recent: int = 10) -> Status:
     last = last_sequence(store)
     return Status(
         classes=class_counts(store),
         sources=source_counts(store),
         quarantine=list_quarantine(store),
+        syncs=source_statuses(store),
         last_sequence=last,
         recent=read_changes(store, since=max(0, last - recent), limit=recent),
     )

@@ -214,7 +214,7 @@ GOOD = """@prefix mlg: <https://w3id.org/maillage/ontology#> .
 BAD = """@prefix mlg: <https://w3id.org/maillage/ontology#> .
 <https://example.org/lieu-sans-nom> a mlg:Place .
 """
-CONFLICT = f"{DEFAULT_BASE_IRI}conflict/test-1"
+CONFLICT = "urn:maillage:conflict:test-1"
 CONFLICT_ENTITY = "https://example.org/lieu-du-wiki"
 
 
@@ -236,6 +236,7 @@ def prepared_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHub
             f"""INSERT DATA {{ GRAPH <{META_GRAPH}> {{
                 <{CONFLICT}> a <{MLG}Conflict> ; <{MLG}entity> <{CONFLICT_ENTITY}> ;
                     <{MLG}source> "wiki" ; <{MLG}reason> "edited on both sides" ;
+                    <{MLG}parameter> "nom" ; <{MLG}hubValue> "Nom du hub" ; <{MLG}sourceValue> "Nom du wiki" ;
                     <{PROV}generatedAtTime> "2025-01-02T03:04:05+00:00"^^<{XSD}dateTime> }} }}"""
         )
     with serving(data_dir, config=CONFIG, demo=False) as served:
@@ -280,9 +281,12 @@ def test_conflicts_lists_stored_conflicts(prepared_hub: ServedHub) -> None:
     conflicts = httpx.get(f"{prepared_hub.url}/conflicts").json()
     assert conflicts == [
         {
-            "id": CONFLICT,
+            "id": "test-1",
             "entity": CONFLICT_ENTITY,
             "source": "wiki",
+            "parameter": "nom",
+            "hub_value": "Nom du hub",
+            "source_value": "Nom du wiki",
             "reason": "edited on both sides",
             "time": "2025-01-02T03:04:05+00:00",
         }

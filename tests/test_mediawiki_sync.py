@@ -9,15 +9,18 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from connectors.mediawiki.client import WikiClient
 from connectors.mediawiki.pagemap import page_url_for
 from hub.changelog import last_sequence, read_changes
 from hub.config import Config, SourceSettings
+from hub.conflicts import list_conflicts, resolve
 from hub.ingest import Ingestor
 from hub.quarantine import list_quarantine
 from hub.records import Record
 from hub.store.oxigraph import OxigraphStore
 from hub.sync import SyncReport, sync_source
 from hub.vocab import DEFAULT_BASE_IRI, META_GRAPH, MLG, PROV, RDF_TYPE
+from tests.servers.faulty_proxy import FaultyProxy
 from tests.servers.mediawiki import Wiki
 
 MAPPING = str(Path("mappings/fabmob.toml").resolve())
@@ -32,6 +35,7 @@ class Hub:
         monkeypatch.setenv(USER_ENV, wiki.bot_user)
         monkeypatch.setenv(PASSWORD_ENV, wiki.bot_password)
         self.wiki = wiki
+        self.api_url = url or wiki.api_url
         self.store = OxigraphStore(None)
         self.config = Config(in_memory=True, sources=[SourceSettings(
             name="fabmob", kind="mediawiki", url=url or wiki.api_url, mapping=MAPPING,
@@ -46,7 +50,7 @@ class Hub:
         return report
 
     def entity(self, title: str) -> str:
-        url = page_url_for(self.wiki.api_url, None)(title)
+        url = page_url_for(self.api_url, None)(title)
         rows = self.store.select(
             f"""SELECT ?e WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{MLG}entity> ?e ; <{MLG}source> "fabmob" ;
                 <{PROV}hadPrimarySource> <{url}> }} }}"""
@@ -172,3 +176,100 @@ def test_wrong_password_and_html_answers_are_clear_errors(wiki: Wiki, monkeypatc
     html = Hub(wiki, monkeypatch, url=wiki.api_url.replace("api.php", "index.php/api.php"))
     report = sync_source(html.config, html.ingestor, "fabmob")
     assert report.error is not None
+
+
+def test_faults_are_retried_and_the_sync_completes(wiki: Wiki, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FaultyProxy(wiki.api_url, timeout_delay=8.0) as proxy:
+        h = Hub(wiki, monkeypatch, url=proxy.url)
+        h.sync()
+        title = "Rencontre des fabriques 2021"
+        text = wiki.page_text(title)
+        wiki.edit_as_human(title, text.replace("|Lieu=", "|Lieu=Grande salle, ", 1), "lieu")
+        is_query = lambda method, params: params.get("action") == "query"  # noqa: E731
+        proxy.fail_next("5xx", count=2, when=is_query)
+        proxy.fail_next("maxlag", count=1, when=is_query)
+        proxy.fail_next("ratelimited", count=1, when=is_query)
+        proxy.fail_next("timeout", count=1, when=is_query)
+        report = h.sync()
+        assert proxy.pending() == 0, "every injected fault was met"
+        assert {kind for kind, *_ in proxy.faults_served} >= {"5xx", "maxlag", "ratelimited", "timeout"}
+        assert report.read.updated == 1
+        assert any("Grande salle" in v for v in h.values(h.entity(title), "locality"))
+
+
+def test_a_new_hub_entity_gets_a_page_from_the_template(hub: Hub, wiki: Wiki) -> None:
+    entity = "https://example.org/commun/observatoire-des-tiers-lieux"
+    subject = ox.NamedNode(entity)
+    record = Record(source="plateforme", source_id="observatoire", triples=(
+        ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + "Commons")),
+        ox.Triple(subject, ox.NamedNode(MLG + "name"), ox.Literal("Observatoire des tiers-lieux", language="fr")),
+        ox.Triple(subject, ox.NamedNode(MLG + "shortDescription"),
+                  ox.Literal("Données ouvertes sur les tiers-lieux.", language="fr")),
+        ox.Triple(subject, ox.NamedNode(MLG + "keyword"), ox.Literal("observatoire")),
+    ))
+    assert hub.ingestor.ingest([record]).created == 1
+    report = hub.sync()
+    assert report.pushed.created == 1
+    text = wiki.page_text("Observatoire des tiers-lieux")
+    assert text.startswith("{{Ressource") and "|shortDescription=Données ouvertes sur les tiers-lieux." in text
+    assert hub.entity("Observatoire des tiers-lieux") == entity, "the page is the same entity, not a twin"
+    again = hub.sync()
+    assert (again.read.created, again.pushed.created) == (0, 0)
+
+
+def test_an_edit_racing_the_hub_is_retried_on_fresh_text(hub: Hub, wiki: Wiki,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    title = "La Fabrique des Mobilités"
+    entity = hub.entity(title)
+    name = next(iter(hub.values(entity, "name")))
+    hub.other_source_says(entity, name=name, shortDescription="Accélérateur de communs (plateforme).")
+    real_edit = WikiClient.edit
+    raced: list[str] = []
+
+    def racing_edit(self: WikiClient, page_title: str, text: str, *args: object, **kwargs: object) -> object:
+        if not raced:  # a person saves the same line just before the hub
+            raced.append(page_title)
+            current = wiki.page_text(page_title)
+            human = current.replace("Accélérateur de communs pour les mobilités.",
+                                    "Accélérateur (édition humaine).", 1)
+            wiki.edit_as_human(page_title, human, "course")
+        return real_edit(self, page_title, text, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(WikiClient, "edit", racing_edit)
+    hub.sync()
+    assert raced == [title]
+    page = wiki.page_text(title)
+    assert "Accélérateur (édition humaine)." in page, "the racing human edit survives"
+    conflicts = list_conflicts(hub.store, "fabmob")
+    assert [c.parameter for c in conflicts if c.entity == entity] == ["shortDescription"]
+
+
+def test_resolving_a_conflict_for_the_hub_writes_its_value(hub: Hub, wiki: Wiki) -> None:
+    title = "Beta.gouv"
+    entity = hub.entity(title)
+    name = next(iter(hub.values(entity, "name")))
+    text = wiki.page_text(title)
+    wiki.edit_as_human(title, text.replace("|shortDescription=", "|shortDescription=Humain : ", 1), "h")
+    hub.other_source_says(entity, name=name, shortDescription="Valeur de la plateforme.")
+    hub.sync()
+    [conflict] = [c for c in list_conflicts(hub.store, "fabmob") if c.entity == entity]
+    resolve(hub.ingestor, conflict.id, "hub")
+    hub.sync()
+    assert "|shortDescription=Valeur de la plateforme." in wiki.page_text(title)
+    assert not [c for c in list_conflicts(hub.store, "fabmob") if c.entity == entity]
+
+
+def test_discover_drafts_a_usable_mapping(wiki: Wiki, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from connectors.mediawiki.discover import discover_wiki
+    from connectors.mediawiki.mapping import load_mapping
+
+    h = Hub(wiki, monkeypatch)
+    draft = discover_wiki(h.config.sources[0])
+    path = tmp_path / "draft.toml"
+    path.write_text(draft)
+    mapping = load_mapping(path)
+    ressource = mapping.template("Ressource")
+    assert ressource is not None and ressource.hub_class == "Commons"
+    title = ressource.param("Title")
+    assert title is not None and title.property == "name"
+    assert "Tiers-lieu" in draft

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import mwclient
@@ -23,6 +23,7 @@ log = logging.getLogger("maillage.mediawiki")
 USER_AGENT = "Maillage/0.1 (linked-data hub for territorial commons; MediaWiki connector)"
 RETRY_LATER = {"maxlag", "ratelimited", "readonly", "internal_api_error_DBQueryError"}
 PAGE_BATCH = 50
+T = TypeVar("T")
 
 
 class WikiError(Exception):
@@ -67,39 +68,41 @@ class WikiClient:
             raise WikiError(f"{api_url!r} is not an api.php URL (e.g. https://wiki.example.org/api.php)")
         self.api_url = api_url
         self.user = user
-        path = parts.path[: -len("api.php")]
+        self._site_options = dict(
+            host=parts.netloc,
+            path=parts.path[: -len("api.php")],
+            scheme=parts.scheme,
+            clients_useragent=self.settings.user_agent,
+            max_retries=self.settings.max_retries,
+            retry_timeout=self.settings.retry_wait,
+            connection_options={"timeout": self.settings.timeout},
+            force_login=bool(user),
+            do_init=False,
+        )
+        self._last_edit = 0.0
+        self.site = self._retrying(lambda: self._connect(user, password), "connect to")
+
+    def _connect(self, user: str | None, password: str | None) -> mwclient.Site:
+        """A fresh session each attempt: a half-done bot-password login cannot be resumed."""
+        site = mwclient.Site(**self._site_options)
         try:
-            self.site = mwclient.Site(
-                parts.netloc,
-                path=path,
-                scheme=parts.scheme,
-                clients_useragent=self.settings.user_agent,
-                max_retries=self.settings.max_retries,
-                retry_timeout=self.settings.retry_wait,
-                connection_options={"timeout": self.settings.timeout},
-                force_login=bool(user),
-                do_init=False,
-            )
             if user:
-                self.site.login(user, password or "")
-            self.site.site_init()
+                site.login(user, password or "")
+            site.site_init()
         except mwclient.errors.LoginError as exc:
             raise WikiError(f"the wiki refused the login of {user!r}: {exc}") from exc
-        except (ValueError, mwclient.errors.InvalidResponse) as exc:
-            raise WikiError(f"{api_url} did not answer as a MediaWiki API (HTML instead of JSON?)") from exc
-        except (requests.RequestException, mwclient.errors.MaximumRetriesExceeded) as exc:
-            raise WikiError(f"cannot reach {api_url}: {exc}") from exc
-        self._last_edit = 0.0
+        return site
 
-    def call(self, action: str, http_method: str = "GET", **params: Any) -> dict[str, Any]:
-        """One API call, waiting and retrying while the wiki says "later"."""
-        params.setdefault("formatversion", 2)
+    def _retrying(self, attempt: Callable[[], T], what: str) -> T:
+        """Run ``attempt``, waiting and retrying (doubling the wait) while the wiki says "later"
+        or the network fails; other errors go through, with a message when the answer is not JSON."""
         wait = self.settings.retry_wait
-        for attempt in range(self.settings.max_retries + 1):
+        for number in range(self.settings.max_retries + 1):
+            last = number == self.settings.max_retries
             try:
-                return dict(self.site.api(action, http_method, **params))
+                return attempt()
             except mwclient.errors.APIError as exc:
-                if exc.code not in RETRY_LATER or attempt == self.settings.max_retries:
+                if exc.code not in RETRY_LATER or last:
                     raise
                 log.warning("wiki says %s; retrying in %.1f s", exc.code, wait)
             except (ValueError, mwclient.errors.InvalidResponse) as exc:
@@ -107,12 +110,17 @@ class WikiClient:
                     f"{self.api_url} answered something that is not JSON (an HTML error page?)"
                 ) from exc
             except (requests.RequestException, mwclient.errors.MaximumRetriesExceeded) as exc:
-                if attempt == self.settings.max_retries:
-                    raise WikiError(f"{self.api_url} failed {attempt + 1} times: {exc}") from exc
+                if last:
+                    raise WikiError(f"cannot {what} {self.api_url} ({number + 1} attempts): {exc}") from exc
                 log.warning("wiki request failed (%s); retrying in %.1f s", exc, wait)
             time.sleep(wait)
             wait *= 2
         raise WikiError("unreachable")  # the loop always returns or raises
+
+    def call(self, action: str, http_method: str = "GET", **params: Any) -> dict[str, Any]:
+        """One API call, waiting and retrying while the wiki says "later"."""
+        params.setdefault("formatversion", 2)
+        return self._retrying(lambda: dict(self.site.api(action, http_method, **params)), "query")
 
     def query(self, **params: Any) -> Iterator[dict[str, Any]]:
         """``action=query`` with continuation: one result per batch."""

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import pyoxigraph as ox
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, generate_latest
@@ -17,8 +16,9 @@ from prometheus_client.registry import Collector
 from hub.api.metrics import REGISTRY
 from hub.api.state import HubState, hub_state
 from hub.changelog import last_sequence
+from hub.conflicts import list_conflicts
 from hub.quarantine import list_quarantine
-from hub.status import class_counts, source_counts
+from hub.status import class_counts, source_counts, source_statuses
 from hub.store.base import Store
 from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
 
@@ -71,6 +71,7 @@ def sources(state: HubState = Depends(hub_state)) -> list[dict[str, object]]:
     committed, ISO 8601, or null if it never ran)."""
     counts = source_counts(state.store)
     times = cursor_times(state.store)
+    statuses = source_statuses(state.store)
     listed: list[dict[str, object]] = []
     for source in state.config.sources:
         latest = _latest_for_source(times, source.name)
@@ -83,6 +84,7 @@ def sources(state: HubState = Depends(hub_state)) -> list[dict[str, object]]:
                 "schedule": source.schedule,
                 "records": counts.get(source.name, 0),
                 "last_cursor_update": latest.isoformat() if latest else None,
+                **statuses.get(source.name, {"last_sync": None, "last_summary": None, "last_error": None}),
             }
         )
     return listed
@@ -97,37 +99,10 @@ def quarantine(request: Request, state: HubState = Depends(hub_state)) -> list[d
 
 @router.get("/conflicts", summary="Conflicts found while synchronising sources")
 def conflicts(request: Request, state: HubState = Depends(hub_state)) -> list[dict[str, object]]:
-    """``mlg:Conflict`` records of the meta graph (``source=`` to keep one source): ``id``,
-    ``entity``, ``source``, ``reason`` and ``time`` (``prov:generatedAtTime``), newest first."""
-    source = _source_param(request)
-    source_filter = f"FILTER(?source = {ox.Literal(source)})" if source else ""
-    rows = state.store.select(
-        f"""SELECT ?c ?entity ?source ?reason ?at WHERE {{ GRAPH <{META_GRAPH}> {{
-            ?c <{RDF_TYPE}> <{term('Conflict')}> .
-            OPTIONAL {{ ?c <{term('entity')}> ?entity }}
-            OPTIONAL {{ ?c <{term('source')}> ?source }}
-            OPTIONAL {{ ?c <{term('reason')}> ?reason }}
-            OPTIONAL {{ ?c <{PROV}generatedAtTime> ?at }}
-            {source_filter} }} }} ORDER BY DESC(?at) ?c"""
-    )
-    return [
-        {
-            "id": row["c"].value,
-            "entity": row["entity"].value if "entity" in row else None,
-            "source": row["source"].value if "source" in row else None,
-            "reason": row["reason"].value if "reason" in row else None,
-            "time": _iso(row["at"].value) if "at" in row else None,
-        }
-        for row in rows
-    ]
-
-
-def _iso(value: str) -> str:
-    """An ``xsd:dateTime`` the way the other endpoints write times (``+00:00``, not ``Z``)."""
-    try:
-        return datetime.fromisoformat(value).isoformat()
-    except ValueError:
-        return value
+    """Values changed both in the hub and in a source (``source=`` to keep one source), newest
+    first: ``id`` (for ``maillage conflicts resolve``), ``entity``, ``source``, ``parameter``,
+    ``hub_value``, ``source_value`` (the one kept), ``reason`` and ``time``."""
+    return [c.as_dict() for c in list_conflicts(state.store, _source_param(request))]
 
 
 def store_bytes(path: Path) -> int:

@@ -1,0 +1,85 @@
+"""Conflicts: a value changed both in the hub and in a source. The source's value was kept; a
+person decides, with ``maillage conflicts resolve``, whether the hub's value should win after all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyoxigraph as ox
+
+from hub.identity import graph_iri
+from hub.ingest import Ingestor, MetaUpdate
+from hub.store.base import Store
+from hub.syncstate import state_for_entity
+from hub.vocab import META_GRAPH, PROV, term
+
+PREFIX = "urn:maillage:conflict:"
+RESOLVER = "conflict-resolution"
+FORCE = "\u0000"  # a pushed value nothing equals: the hub's value is pushed again
+
+
+class ConflictError(Exception):
+    """No such conflict, or it cannot be resolved as asked."""
+
+
+@dataclass(frozen=True)
+class Conflict:
+    id: str
+    source: str
+    entity: str
+    parameter: str
+    hub_value: str
+    source_value: str
+    reason: str
+    time: datetime
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id, "source": self.source, "entity": self.entity, "parameter": self.parameter,
+            "hub_value": self.hub_value, "source_value": self.source_value, "reason": self.reason,
+            "time": self.time.isoformat(),
+        }
+
+
+def list_conflicts(store: Store, source: str | None = None, conflict_id: str | None = None) -> list[Conflict]:
+    filters = f"FILTER(?src = {ox.Literal(source)})" if source else ""
+    if conflict_id:
+        filters += f" FILTER(?c = <{PREFIX}{conflict_id}>)"
+    rows = store.select(
+        f"""SELECT ?c ?src ?e ?param ?hub ?val ?reason ?t WHERE {{ GRAPH <{META_GRAPH}> {{
+            ?c a <{term('Conflict')}> ; <{term('source')}> ?src ; <{term('entity')}> ?e ;
+               <{term('parameter')}> ?param ; <{term('hubValue')}> ?hub ; <{term('sourceValue')}> ?val ;
+               <{term('reason')}> ?reason ; <{PROV}generatedAtTime> ?t . {filters} }} }}
+           ORDER BY DESC(?t) ?c"""
+    )
+    return [
+        Conflict(
+            id=r["c"].value.removeprefix(PREFIX), source=r["src"].value, entity=r["e"].value,
+            parameter=r["param"].value, hub_value=r["hub"].value, source_value=r["val"].value,
+            reason=r["reason"].value, time=datetime.fromisoformat(r["t"].value),
+        )
+        for r in rows
+    ]
+
+
+def resolve(ingestor: Ingestor, conflict_id: str, keep: str) -> Conflict:
+    """``keep="source"``: forget the conflict. ``keep="hub"``: push the hub's value at next sync."""
+    found = list_conflicts(ingestor.store, conflict_id=conflict_id)
+    if not found:
+        raise ConflictError(f"no conflict {conflict_id!r} (see `maillage conflicts`)")
+    conflict = found[0]
+    forget: MetaUpdate = (PREFIX + conflict_id, [])
+    if keep == "source":
+        ingestor.ingest_batch([], None, [forget])
+    elif keep == "hub":
+        state = state_for_entity(ingestor.store, conflict.source, conflict.entity)
+        if state is None:
+            raise ConflictError(f"no sync state for {conflict.entity} in {conflict.source}")
+        state.pushed[conflict.parameter] = FORCE
+        graph = graph_iri(ingestor.base, conflict.source, state.source_id)
+        ingestor.touch(conflict.entity, graph, RESOLVER, [forget, state.update()])
+    else:
+        raise ConflictError("keep must be 'source' or 'hub'")
+    return conflict

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from connectors.base import Batch, Connector
+from connectors.base import Batch, Connector, ConnectorError
 from hub.changelog import last_sequence, read_changes
 from hub.config import Config, ConfigError, SourceSettings
 from hub.cursors import read_cursor
@@ -75,8 +75,10 @@ def sync_source(
         finally:
             connector.close()
     except Exception as exc:  # one source's failure must not stop the others
-        log.exception("sync of %s failed", name)
-        report.error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ConfigError) else str(exc)
+        known = isinstance(exc, ConfigError | ConnectorError)
+        report.error = str(exc) if known else f"{type(exc).__name__}: {exc}"
+        log.warning("sync of %s failed: %s", name, report.error)
+        log.debug("sync of %s failed", name, exc_info=True)
     _record_status(ingestor, report)
     return report
 

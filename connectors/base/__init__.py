@@ -19,6 +19,11 @@ from hub.ingest import MetaUpdate
 from hub.records import Record
 
 
+class ConnectorError(Exception):
+    """A source cannot be used as configured (unreachable, login refused, not the expected API);
+    the message is for the person running the sync."""
+
+
 @dataclass(frozen=True)
 class Batch:
     """Records read from a source and the cursor to resume after them."""

@@ -19,6 +19,8 @@ import mwclient
 import mwclient.errors
 import requests
 
+from connectors.base import ConnectorError
+
 log = logging.getLogger("maillage.mediawiki")
 USER_AGENT = "Maillage/0.1 (linked-data hub for territorial commons; MediaWiki connector)"
 RETRY_LATER = {"maxlag", "ratelimited", "readonly", "internal_api_error_DBQueryError"}
@@ -26,7 +28,7 @@ PAGE_BATCH = 50
 T = TypeVar("T")
 
 
-class WikiError(Exception):
+class WikiError(ConnectorError):
     """The wiki cannot be used as configured; the message says why."""
 
 

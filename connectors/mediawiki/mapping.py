@@ -43,7 +43,6 @@ class TemplateMapping:
     title_param: str | None = None  # the parameter that names the entity, for new pages
     title_pattern: str = "{name}"
     create_text: str | None = None
-    delete_pages: bool = False
 
     def param(self, name: str) -> ParamMapping | None:
         normal = normalise_param(name)
@@ -123,7 +122,6 @@ def _template(raw: dict[str, Any], index: int) -> TemplateMapping:
         title_param=title_param,
         title_pattern=raw.get("title_pattern", "{name}"),
         create_text=raw.get("create_text"),
-        delete_pages=bool(raw.get("delete_pages", False)),
     )
 
 

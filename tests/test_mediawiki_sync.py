@@ -173,9 +173,11 @@ def test_wrong_password_and_html_answers_are_clear_errors(wiki: Wiki, monkeypatc
     assert report.error is not None and "login" in report.error
     status = h.store.select(f"SELECT ?e WHERE {{ GRAPH <{META_GRAPH}> {{ ?s <{MLG}lastError> ?e }} }}")
     assert status and "login" in status[0]["e"].value
-    html = Hub(wiki, monkeypatch, url=wiki.api_url.replace("api.php", "index.php/api.php"))
-    report = sync_source(html.config, html.ingestor, "fabmob")
-    assert report.error is not None
+    with FaultyProxy(wiki.api_url) as proxy:
+        proxy.fail_next("html", count=50)
+        html = Hub(wiki, monkeypatch, url=proxy.url)
+        report = sync_source(html.config, html.ingestor, "fabmob")
+    assert report.error is not None and "not JSON" in report.error, report.error
 
 
 def test_faults_are_retried_and_the_sync_completes(wiki: Wiki, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,14 +11,14 @@ edit that raced with a human one (the writer then reads again and retries).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pyoxigraph as ox
 
 from connectors.base import Batch
+from connectors.base.hubview import entity_triples, hub_classes, source_id_of
+from connectors.base.merge import conflict, plan
 from connectors.mediawiki.client import EditConflict, PageRevision, WikiClient
 from connectors.mediawiki.mapping import TemplateMapping, WikiMapping
 from connectors.mediawiki.pagemap import PageMapper, Projection, normal_title, page_links
@@ -26,33 +26,13 @@ from connectors.mediawiki.reader import WikiReader
 from connectors.mediawiki.wikitext import WikitextError, new_page, read_page, set_params
 from hub.changelog import Change
 from hub.ingest import MetaUpdate
-from hub.records import Record, now
+from hub.records import Record
 from hub.store.base import Store
 from hub.syncstate import SyncState, state_for_entity
-from hub.transaction import iri, text, timestamp
-from hub.vocab import META_GRAPH, MLG, PROV, RDF_TYPE, term
+from hub.vocab import META_GRAPH, MLG, PROV, term
 
 log = logging.getLogger("maillage.mediawiki")
 ATTEMPTS = 3
-
-
-@dataclass
-class Plan:
-    updates: dict[str, str]
-    conflicts: list[tuple[str, str, str]]  # parameter, hub value, wiki value
-
-
-def plan(hub: Projection, pushed: Projection, base: Projection, wiki: Projection) -> Plan:
-    """The three-way merge per parameter (hub values that are absent never erase wiki text)."""
-    result = Plan({}, [])
-    for param, value in hub.items():
-        if value == pushed.get(param) or value == wiki.get(param):
-            continue
-        if wiki.get(param) == base.get(param):
-            result.updates[param] = value
-        else:
-            result.conflicts.append((param, value, wiki.get(param, "")))
-    return result
 
 
 class WikiWriter:
@@ -181,30 +161,18 @@ class WikiWriter:
         return next(iter(p for batch in self.client.pages(pageids=str(pageid)) for p in batch), None)
 
     def _template_for(self, entity: str) -> TemplateMapping | None:
-        rows = self.store.select(f"SELECT DISTINCT ?t WHERE {{ <{entity}> <{RDF_TYPE}> ?t }}")
-        for row in rows:
-            if row["t"].value.startswith(MLG):
-                found = self.mapping.for_class(row["t"].value[len(MLG) :])
-                if found is not None:
-                    return found
+        for cls in hub_classes(self.store, entity):
+            found = self.mapping.for_class(cls)
+            if found is not None:
+                return found
         return None
 
     def _triples(self, entity: str, other_sources: bool) -> list[ox.Triple]:
-        op = "!=" if other_sources else "="
-        rows = self.store.select(
-            f"""SELECT ?p ?o WHERE {{ GRAPH ?g {{ <{entity}> ?p ?o }}
-                GRAPH <{META_GRAPH}> {{ ?g <{term("source")}> ?src }}
-                FILTER(?src {op} {ox.Literal(self.source)}) }}"""
-        )
-        subject = ox.NamedNode(entity)
-        return [ox.Triple(subject, r["p"], r["o"]) for r in rows]  # type: ignore[arg-type]
+        return entity_triples(self.store, entity, self.source, other_sources=other_sources)
 
     def _page_of(self, entity: str) -> int | None:
-        rows = self.store.select(
-            f"""SELECT ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{term("entity")}> <{entity}> ;
-                <{term("source")}> {ox.Literal(self.source)} ; <{term("sourceId")}> ?id }} }}"""
-        )
-        return int(rows[0]["id"].value) if rows else None
+        found = source_id_of(self.store, entity, self.source)
+        return int(found) if found else None
 
     def _title_of(self, entity: str) -> str | None:
         """The wiki title of a linked entity, or its name when it has no page here."""
@@ -222,19 +190,9 @@ class WikiWriter:
         return f"{self.mapping.edit_summary} ({', '.join(sorted(updates))})"
 
     def _conflict(self, entity: str, title: str, param: str, hub_value: str, wiki_value: str) -> MetaUpdate:
-        digest = hashlib.sha256(f"{self.source}\n{entity}\n{param}".encode()).hexdigest()[:24]
         reason = (
             f"{title}: '{param}' was changed both in the hub and on the wiki; the wiki text was kept"
             if param != "*"
             else wiki_value
         )
-        return f"urn:maillage:conflict:{digest}", [
-            (RDF_TYPE, iri(term("Conflict"))),
-            (term("source"), text(self.source)),
-            (term("entity"), iri(entity)),
-            (term("parameter"), text(param)),
-            (term("hubValue"), text(hub_value)),
-            (term("sourceValue"), text(wiki_value)),
-            (term("reason"), text(reason)),
-            (PROV + "generatedAtTime", timestamp(now())),
-        ]
+        return conflict(self.source, entity, param, hub_value, wiki_value, reason)

@@ -1,0 +1,54 @@
+"""The three-way merge every writing connector uses, and the conflict records it leaves.
+
+Values are compared as *projections*: one normalised string per field of the source. Per field,
+the hub's value is written only where the source still holds what the hub last saw there; where
+a person changed the same field meanwhile, their value stays and a conflict is recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from hub.ingest import MetaUpdate
+from hub.records import now
+from hub.transaction import iri, text, timestamp
+from hub.vocab import PROV, RDF_TYPE, term
+
+Projection = dict[str, str]
+
+
+@dataclass
+class Plan:
+    updates: dict[str, str]
+    conflicts: list[tuple[str, str, str]]  # field, hub value, source value
+
+
+def plan(hub: Projection, pushed: Projection, base: Projection, current: Projection) -> Plan:
+    """``hub``: what other sources say now; ``pushed``: what the hub last wrote; ``base``: the
+    source as the hub last read it; ``current``: the source now. Absent hub values never erase."""
+    result = Plan({}, [])
+    for field, value in hub.items():
+        if value == pushed.get(field) or value == current.get(field):
+            continue
+        if current.get(field) == base.get(field):
+            result.updates[field] = value
+        else:
+            result.conflicts.append((field, value, current.get(field, "")))
+    return result
+
+
+def conflict(source: str, entity: str, field: str, hub_value: str, source_value: str, reason: str
+             ) -> MetaUpdate:
+    """A conflict record for the meta graph, one per (source, entity, field)."""
+    digest = hashlib.sha256(f"{source}\n{entity}\n{field}".encode()).hexdigest()[:24]
+    return f"urn:maillage:conflict:{digest}", [
+        (RDF_TYPE, iri(term("Conflict"))),
+        (term("source"), text(source)),
+        (term("entity"), iri(entity)),
+        (term("parameter"), text(field)),
+        (term("hubValue"), text(hub_value)),
+        (term("sourceValue"), text(source_value)),
+        (term("reason"), text(reason)),
+        (PROV + "generatedAtTime", timestamp(now())),
+    ]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 
 from connectors.base import Batch
+from connectors.base.secrets import secret
 from connectors.mediawiki.client import ClientSettings, WikiClient
 from connectors.mediawiki.mapping import load_mapping
 from connectors.mediawiki.pagemap import PageMapper, WikiIdentity, file_url_for, page_url_for
@@ -33,8 +33,8 @@ class MediaWikiConnector:
         self.mapping = load_mapping(mapping_path)
         options = dict(source.options)
         settings = ClientSettings(**{k: v for k, v in options.items() if k in CLIENT_OPTIONS})
-        user = _secret(source, "user_env")
-        password = _secret(source, "password_env")
+        user = secret(source, "user_env")
+        password = secret(source, "password_env")
         self.client = WikiClient(source.url, user, password, settings)
         identity = WikiIdentity(config.base_iri, source.name)
         self.mapper = PageMapper(
@@ -61,16 +61,6 @@ class MediaWikiConnector:
 
     def close(self) -> None:
         self.client.site.connection.close()
-
-
-def _secret(source: SourceSettings, key: str) -> str | None:
-    name = source.credentials.get(key)
-    if not name:
-        return None
-    value = os.environ.get(name)
-    if value is None:
-        raise ConfigError(f"source {source.name!r}: environment variable {name} is not set")
-    return value
 
 
 def connector(config: Config, source: SourceSettings, store: Store) -> MediaWikiConnector:

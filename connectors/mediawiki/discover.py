@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from connectors.mediawiki import _secret
+from connectors.base.secrets import secret
 from connectors.mediawiki.client import WikiClient
 from hub.config import SourceSettings
 
@@ -53,7 +53,7 @@ class TemplateReport:
 
 
 def discover_wiki(source: SourceSettings) -> str:
-    client = WikiClient(source.url, _secret(source, "user_env"), _secret(source, "password_env"))
+    client = WikiClient(source.url, secret(source, "user_env"), secret(source, "password_env"))
     reports = [_template_report(client, title) for title in _templates(client)]
     return render_mapping(source, sorted(reports, key=lambda r: -r.pages))
 

@@ -1,0 +1,62 @@
+"""Communecter connector: organisations, projects, events, POIs and resources ⇄ hub entities."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from pathlib import Path
+
+from connectors.base import Batch
+from connectors.base.secrets import secret
+from connectors.communecter.client import ClientSettings, CommunecterClient
+from connectors.communecter.elements import ElementIdentity, ElementMapper
+from connectors.communecter.mapping import load_mapping
+from connectors.communecter.reader import CommunecterReader
+from connectors.communecter.writer import CommunecterWriter
+from hub.changelog import Change
+from hub.config import Config, ConfigError, SourceSettings
+from hub.resources import ROOT
+from hub.store.base import Store
+
+CLIENT_OPTIONS = {"user_agent", "timeout", "max_retries", "retry_wait", "auth", "token_name"}
+DEFAULT_MAPPING = ROOT / "mappings" / "communecter.toml"
+
+
+class CommunecterConnector:
+    """Reads and writes one Communecter instance as configured by a ``[[sources]]`` table."""
+
+    def __init__(self, config: Config, source: SourceSettings, store: Store) -> None:
+        self.name = source.name
+        path = Path(source.mapping) if source.mapping else DEFAULT_MAPPING
+        if not path.is_absolute() and config.path is not None and source.mapping:
+            path = config.path.parent / path
+        self.mapping = load_mapping(path)
+        options = dict(source.options)
+        unknown = set(options) - CLIENT_OPTIONS - {"reconcile_hours"}
+        if unknown:
+            raise ConfigError(f"source {source.name!r}: unknown option(s) {', '.join(sorted(unknown))}")
+        settings = ClientSettings(**{k: v for k, v in options.items() if k in CLIENT_OPTIONS})
+        self.client = CommunecterClient(
+            source.url, secret(source, "user_env"), secret(source, "password_env"), settings
+        )
+        self.mapper = ElementMapper(self.mapping, ElementIdentity(config.base_iri, source.name), source.url)
+        reconcile = timedelta(hours=float(options.get("reconcile_hours", 24)))
+        self.reader = CommunecterReader(self.client, self.mapping, self.mapper, store, reconcile)
+        self.writer = CommunecterWriter(self.client, self.mapping, self.mapper, self.reader, store)
+
+    def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:
+        return self.reader.read(cursor, full)
+
+    def known_types(self) -> Mapping[str, list[str]]:
+        return self.reader.known_types
+
+    def push(self, changes: list[Change]) -> Iterator[Batch]:
+        return self.writer.push(changes)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def connector(config: Config, source: SourceSettings, store: Store) -> CommunecterConnector:
+    """Entry point the sync engine looks up by the source's kind."""
+    return CommunecterConnector(config, source, store)

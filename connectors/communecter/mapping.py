@@ -1,0 +1,132 @@
+"""The declarative mapping between a Communecter instance's elements and the hub vocabulary.
+
+Per element type: where to read it (the open-data ``/api/<controller>/get`` or, for types it does
+not serve, the search), the hub class, and per field a dotted path in the element as read
+(``address.postalCode``, ``url.website``), the property, a datatype, and the form field the
+platform's save endpoint expects when the hub writes it (``url``, ``address.postalCode``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hub.config import ConfigError
+from hub.vocab import COLLECTIONS, SUBCLASSES
+
+HUB_CLASSES = set(COLLECTIONS.values()) | {c for subs in SUBCLASSES.values() for c in subs}
+DATATYPES = ("text", "string", "iri", "decimal", "date", "datetime", "email")
+
+
+@dataclass(frozen=True)
+class FieldMapping:
+    path: str  # dotted path in the element as read
+    property: str
+    datatype: str = "text"
+    is_list: bool = False
+    write: str | None = None  # dotted form field for element/save; None: not written
+
+
+@dataclass(frozen=True)
+class LinkMapping:
+    kind: str  # key under the element's "links"
+    property: str
+    write: str | None = None  # e.g. "organizer": sent as organizer[<id>][type]=<collection>
+
+
+@dataclass(frozen=True)
+class TypeMapping:
+    controller: str  # organization, project, event, poi
+    collection: str  # organizations, projects, events, poi, ressources
+    hub_class: str
+    fields: tuple[FieldMapping, ...]
+    links: tuple[LinkMapping, ...] = ()
+    read_via: str = "api"  # "api" (/api/<controller>/get) or "search" (globalautocomplete)
+    create_defaults: tuple[tuple[str, str], ...] = ()  # e.g. (("type", "Group"),) for organisations
+
+    def field(self, path: str) -> FieldMapping | None:
+        return next((f for f in self.fields if f.path == path), None)
+
+
+@dataclass(frozen=True)
+class InstanceMapping:
+    types: tuple[TypeMapping, ...]
+    source_key: str = "maillage"  # the marker on elements the hub creates
+    read_key: str | None = None  # only elements with this source key (a costum's slug)
+    insee: str | None = None  # only elements of this INSEE code
+    page_size: int = 100
+    language: str = "fr"
+
+    def by_collection(self, collection: str) -> TypeMapping | None:
+        return next((t for t in self.types if t.collection == collection), None)
+
+    def for_class(self, hub_class: str) -> TypeMapping | None:
+        return next((t for t in self.types if t.hub_class == hub_class), None)
+
+
+def _field(path: str, raw: Any, where: str) -> FieldMapping:
+    if isinstance(raw, str):
+        raw = {"property": raw}
+    if not isinstance(raw, dict) or "property" not in raw:
+        raise ConfigError(f"{where}: field {path!r} needs a property")
+    unknown = set(raw) - {"property", "datatype", "list", "write"}
+    if unknown:
+        raise ConfigError(f"{where}: field {path!r}: unknown key(s) {', '.join(sorted(unknown))}")
+    datatype = raw.get("datatype", "text")
+    if datatype not in DATATYPES:
+        raise ConfigError(f"{where}: field {path!r}: datatype must be one of {', '.join(DATATYPES)}")
+    write = raw.get("write", path)
+    return FieldMapping(path, raw["property"], datatype, bool(raw.get("list", False)), write or None)
+
+
+def _type(raw: dict[str, Any], index: int) -> TypeMapping:
+    where = f"[[types]] #{index + 1}"
+    for key in ("controller", "collection", "class", "fields"):
+        if key not in raw:
+            raise ConfigError(f"{where} needs '{key}'")
+    if raw["class"] not in HUB_CLASSES:
+        raise ConfigError(f"{where}: class {raw['class']!r} is not a hub class")
+    fields = tuple(_field(p, v, where) for p, v in raw["fields"].items())
+    if not any(f.property == "name" for f in fields):
+        raise ConfigError(f"{where}: one field must map to 'name'")
+    links = tuple(
+        LinkMapping(
+            kind, v["property"] if isinstance(v, dict) else v, v.get("write") if isinstance(v, dict) else None
+        )
+        for kind, v in raw.get("links", {}).items()
+    )
+    read_via = raw.get("read_via", "api")
+    if read_via not in ("api", "search"):
+        raise ConfigError(f"{where}: read_via must be 'api' or 'search'")
+    return TypeMapping(
+        controller=raw["controller"],
+        collection=raw["collection"],
+        hub_class=raw["class"],
+        fields=fields,
+        links=links,
+        read_via=read_via,
+        create_defaults=tuple((str(k), str(v)) for k, v in raw.get("create_defaults", {}).items()),
+    )
+
+
+def load_mapping(path: Path) -> InstanceMapping:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"mapping file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    instance = raw.get("instance", {})
+    types = tuple(_type(t, i) for i, t in enumerate(raw.get("types", [])))
+    if not types:
+        raise ConfigError(f"{path}: no [[types]]")
+    return InstanceMapping(
+        types=types,
+        source_key=instance.get("source_key", "maillage"),
+        read_key=instance.get("read_key") or None,
+        insee=instance.get("insee") or None,
+        page_size=int(instance.get("page_size", 100)),
+        language=instance.get("language", "fr"),
+    )

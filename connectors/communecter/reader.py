@@ -1,0 +1,202 @@
+"""Reading a Communecter instance: full passes over the open-data API, then increments.
+
+The open-data API (``/api/<controller>/get``) has no date filter, so a full pass pages through
+every element and lets the content hash keep unchanged ones out of the change log; it also finds
+deleted elements. Increments use the search's ``lastTimes`` filter (``updated`` later than a
+unix time), then read each changed element in full. The cursor holds that time and when the
+last full pass ran.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connectors.base import Batch
+from connectors.communecter.client import CommunecterClient
+from connectors.communecter.elements import ElementMapper, element_id, linked_ids
+from connectors.communecter.mapping import InstanceMapping, TypeMapping
+from hub.records import Record
+from hub.store.base import Store
+from hub.syncstate import states_by_source_id
+from hub.vocab import META_GRAPH, term
+
+log = logging.getLogger("maillage.communecter")
+Element = tuple[TypeMapping, str, dict[str, Any]]
+
+
+@dataclass
+class Position:
+    since: int | None = None
+    full_at: str | None = None
+
+    @classmethod
+    def parse(cls, cursor: str | None) -> Position:
+        raw = json.loads(cursor) if cursor else {}
+        return cls(raw.get("since"), raw.get("full_at"))
+
+    def dump(self) -> str:
+        return json.dumps({"since": self.since, "full_at": self.full_at})
+
+
+class CommunecterReader:
+    def __init__(
+        self,
+        client: CommunecterClient,
+        mapping: InstanceMapping,
+        mapper: ElementMapper,
+        store: Store,
+        reconcile_every: timedelta = timedelta(days=1),
+    ) -> None:
+        self.client = client
+        self.mapping = mapping
+        self.mapper = mapper
+        self.store = store
+        self.reconcile_every = reconcile_every
+        self.source = mapper.identity.source
+        self.known_types: dict[str, list[str]] = {}
+
+    def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:
+        position = Position.parse(cursor)
+        due = position.full_at is None or (
+            datetime.now(UTC) - datetime.fromisoformat(position.full_at) > self.reconcile_every
+        )
+        if full or position.since is None or due:
+            yield from self.full_pass()
+        else:
+            yield from self.increments(position)
+
+    # -- full pass ---------------------------------------------------------------------------
+    def full_pass(self) -> Iterator[Batch]:
+        since = self._latest_update()
+        elements: list[Element] = []
+        for kind in self.mapping.types:
+            found = self._api_pages(kind) if kind.read_via == "api" else self._search_pages([kind], None)
+            elements += found
+        entities = self._entities([key for _, key, _ in elements])
+        self.known_types = {
+            entities.get(key) or self.mapper.identity.iri(key): [kind.hub_class] for kind, key, _ in elements
+        }
+        position = Position(since, None)
+        size = self.mapping.page_size
+        for start in range(0, len(elements), size):
+            yield Batch(self._records(elements[start : start + size]), position.dump())
+        seen = {key for _, key, _ in elements}
+        gone = [key for key in self._stored_ids() if key not in seen]
+        position.full_at = datetime.now(UTC).isoformat()
+        yield Batch(
+            [
+                Record(source=self.source, source_id=key, triples=(), connector="communecter", deleted=True)
+                for key in gone
+            ],
+            position.dump(),
+        )
+
+    def _api_pages(self, kind: TypeMapping) -> list[Element]:
+        found: list[Element] = []
+        index = 0
+        params = {"format": "communecter", "key": self.mapping.read_key, "insee": self.mapping.insee}
+        while True:
+            answer = self.client.get(
+                f"/api/{kind.controller}/get/limit/{self.mapping.page_size}/index/{index}",
+                **{k: v for k, v in params.items() if v},
+            )
+            entities = answer.get("entities") or {}
+            if not isinstance(entities, dict):
+                raise ValueError(f"/api/{kind.controller}/get: 'entities' is not an object")
+            found += [(kind, str(key), value) for key, value in entities.items() if isinstance(value, dict)]
+            if len(entities) < self.mapping.page_size:
+                return found
+            index += self.mapping.page_size
+
+    def _search(self, kinds: list[TypeMapping], since: int | None, index: int, step: int) -> dict[str, Any]:
+        form: dict[str, str | list[str]] = {
+            "searchType[]": [k.collection for k in kinds],
+            "indexMin": str(index),
+            "indexStep": str(step),
+        }
+        if since is not None:
+            form["lastTimes"] = str(since)
+        if self.mapping.read_key:
+            form["sourceKey"] = self.mapping.read_key
+        results = self.client.post("/co2/search/globalautocomplete", form).get("results") or {}
+        if isinstance(results, list):
+            results = {element_id(r, str(i)): r for i, r in enumerate(results)}
+        return dict(results)
+
+    def _search_pages(self, kinds: list[TypeMapping], since: int | None) -> list[Element]:
+        found: list[Element] = []
+        index, step = 0, self.mapping.page_size
+        while True:
+            results = self._search(kinds, since, index, step)
+            for key, value in results.items():
+                kind = self.mapping.by_collection(str(value.get("type") or value.get("collection") or ""))
+                if kind is not None:
+                    found.append((kind, element_id(value, key), value))
+            if len(results) < step:
+                return found
+            index += step
+
+    def _latest_update(self) -> int | None:
+        newest = self._search(list(self.mapping.types), None, 0, 1)
+        times = [int(v.get("updated", 0)) for v in newest.values() if str(v.get("updated", "")).isdigit()]
+        return max(times) if times else None
+
+    # -- increments --------------------------------------------------------------------------
+    def increments(self, position: Position) -> Iterator[Batch]:
+        changed = self._search_pages(list(self.mapping.types), position.since)
+        if not changed:
+            return
+        stamps = [int(e.get("updated", 0)) for _, _, e in changed if str(e.get("updated", "")).isdigit()]
+        new_position = Position(max([position.since or 0, *stamps]), position.full_at)
+        elements = [self.fetch(kind, key) or (kind, key, summary) for kind, key, summary in changed]
+        yield Batch(self._records([e for e in elements if e is not None]), new_position.dump())
+
+    def fetch(self, kind: TypeMapping, key: str) -> Element | None:
+        """One element in full: open data for the types it serves, the element view otherwise."""
+        if kind.read_via == "api":
+            entities = self.client.get(f"/api/{kind.controller}/get/id/{key}", format="communecter")
+            found = (entities.get("entities") or {}).get(key)
+        else:
+            answer = self.client.post(f"/co2/element/get/type/{kind.collection}/id/{key}", {}, auth=True)
+            found = answer.get("map") if answer.get("result") else None
+        return (kind, key, found) if isinstance(found, dict) else None
+
+    # -- elements to records -----------------------------------------------------------------
+    def _records(self, elements: list[Element]) -> list[Record]:
+        entities = self._entities([key for _, key, _ in elements])
+        targets = {t for kind, _, e in elements for link in kind.links for t in linked_ids(e, link.kind)}
+        links = self.resolver(
+            targets, {entities.get(k) or self.mapper.identity.iri(k) for _, k, _ in elements}
+        )
+        return [
+            self.mapper.record(kind, key, element, entities.get(key) or self.mapper.identity.iri(key), links)
+            for kind, key, element in elements
+        ]
+
+    def resolver(self, ids: set[str], in_batch: set[str]) -> Callable[[str], str | None]:
+        """Element id -> hub IRI for linked elements that are hub entities; None otherwise."""
+        entities = self._entities(list(ids))
+        iris = {i: entities.get(i) or self.mapper.identity.iri(i) for i in ids}
+        typed = set(self.known_types) | in_batch
+        unknown = [iri for iri in iris.values() if iri not in typed]
+        if unknown:
+            values = " ".join(f"<{iri}>" for iri in unknown)
+            rows = self.store.select(f"SELECT DISTINCT ?s WHERE {{ VALUES ?s {{ {values} }} ?s a ?t }}")
+            typed |= {r["s"].value for r in rows}
+        return lambda key: iris.get(key) if iris.get(key) in typed else None
+
+    def _entities(self, keys: list[str]) -> dict[str, str]:
+        """Elements the hub created for entities of other sources keep those entities' IRIs."""
+        return {k: s.entity for k, s in states_by_source_id(self.store, self.source, keys).items()}
+
+    def _stored_ids(self) -> set[str]:
+        rows = self.store.select(
+            f"""SELECT ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{term("Record")}> ;
+                <{term("source")}> {json.dumps(self.source)} ; <{term("sourceId")}> ?id }} }}"""
+        )
+        return {r["id"].value for r in rows}

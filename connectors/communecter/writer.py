@@ -1,0 +1,144 @@
+"""Writing the hub's changes to Communecter through its own save endpoint.
+
+Elements the hub creates carry the platform's source marker (``source.key`` = the mapping's
+``source_key``) and are remembered in the sync state, so they are recognised when read back.
+Updates send only the fields that changed in the hub since the last push, and only where the
+platform still holds what the hub last read (the shared three-way merge); a field changed on
+both sides is left as the platform has it and recorded as a conflict.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from connectors.base import Batch
+from connectors.base.hubview import entity_triples, hub_classes, source_id_of
+from connectors.base.merge import Projection, conflict, plan
+from connectors.communecter.client import CommunecterClient, form_fields
+from connectors.communecter.elements import ElementMapper, element_id, linked_ids
+from connectors.communecter.mapping import InstanceMapping, TypeMapping
+from connectors.communecter.reader import CommunecterReader, Element
+from hub.changelog import Change
+from hub.ingest import MetaUpdate
+from hub.records import Record
+from hub.store.base import Store
+from hub.syncstate import SyncState, state_for_entity
+
+log = logging.getLogger("maillage.communecter")
+
+
+class CommunecterWriter:
+    def __init__(
+        self,
+        client: CommunecterClient,
+        mapping: InstanceMapping,
+        mapper: ElementMapper,
+        reader: CommunecterReader,
+        store: Store,
+    ) -> None:
+        self.client = client
+        self.mapping = mapping
+        self.mapper = mapper
+        self.reader = reader
+        self.store = store
+        self.source = mapper.identity.source
+
+    def push(self, changes: list[Change]) -> Iterator[Batch]:
+        handled: set[str] = set()
+        for change in changes:
+            entity = change.entity
+            if change.source == self.source or entity is None or entity in handled:
+                yield Batch([], str(change.sequence))
+                continue
+            handled.add(entity)
+            records, state = self._push_entity(entity)
+            yield Batch(records, str(change.sequence), state)
+
+    def _push_entity(self, entity: str) -> tuple[list[Record], list[MetaUpdate]]:
+        kind = next((k for c in hub_classes(self.store, entity) if (k := self.mapping.for_class(c))), None)
+        if kind is None:
+            return [], []
+        hub = self.mapper.project(
+            kind, entity_triples(self.store, entity, self.source, other_sources=True), entity
+        )
+        if "name" not in hub:
+            return [], []
+        state = state_for_entity(self.store, self.source, entity)
+        key = source_id_of(self.store, entity, self.source) or (state.source_id if state else None)
+        if key is None:
+            return self._create(entity, kind, hub)
+        current = self.reader.fetch(kind, key)
+        if current is None:
+            log.warning("element %s of %s is gone from the platform; not recreated", key, entity)
+            return [], []
+        base = self.mapper.project(
+            kind, entity_triples(self.store, entity, self.source, other_sources=False), entity
+        )
+        now_there = self._projection(current, entity)
+        pushed = state.pushed if state else base
+        merge = plan(hub, pushed, base, now_there)
+        conflicts = [
+            conflict(
+                self.source,
+                entity,
+                field,
+                ours,
+                theirs,
+                f"'{field}' was changed both in the hub and on the platform; the platform's value was kept",
+            )
+            for field, ours, theirs in merge.conflicts
+        ]
+        new_state = SyncState(self.source, entity, key, {**pushed, **hub})
+        if not merge.updates:
+            return [], [new_state.update(), *conflicts]
+        answer = self._save(kind, self.mapper.form(kind, merge.updates), key)
+        if not answer.get("result"):
+            return [], [*conflicts, self._refused(entity, answer)]
+        saved = self.reader.fetch(kind, key)
+        records = [self._record(saved, entity)] if saved else []
+        return records, [new_state.update(), *conflicts]
+
+    def _create(
+        self, entity: str, kind: TypeMapping, hub: Projection
+    ) -> tuple[list[Record], list[MetaUpdate]]:
+        fields = {**dict(kind.create_defaults), **self.mapper.form(kind, hub)}
+        answer = self._save(kind, fields, None)
+        if not answer.get("result"):
+            return [], [self._refused(entity, answer)]
+        key = str(answer.get("id") or element_id(answer.get("map") or {}, ""))
+        saved = self.reader.fetch(kind, key)
+        state = SyncState(self.source, entity, key, dict(hub))
+        return ([self._record(saved, entity)] if saved else []), [state.update()]
+
+    def _save(
+        self, kind: TypeMapping, fields: dict[str, str | list[str]], key: str | None
+    ) -> dict[str, Any]:
+        values: dict[str, str | list[str]] = {"collection": kind.collection, "key": kind.controller, **fields}
+        if key is None:  # the marker that tells the platform (and the hub) where it came from
+            values.update(
+                {
+                    "source.key": self.mapping.source_key,
+                    "source.keys": [self.mapping.source_key],
+                    "source.insertOrign": "import",
+                }
+            )
+        else:
+            values["id"] = key
+        return self.client.post("/co2/element/save", form_fields(values), auth=True)
+
+    def _projection(self, element: Element, entity: str) -> Projection:
+        kind, _, _ = element
+        return self.mapper.project(kind, list(self._record(element, entity).triples), entity)
+
+    def _record(self, element: Element, entity: str) -> Record:
+        kind, key, raw = element
+        links = self.reader.resolver({t for link in kind.links for t in linked_ids(raw, link.kind)}, {entity})
+        return self.mapper.record(kind, key, raw, entity, links)
+
+    def _refused(self, entity: str, answer: dict[str, Any]) -> MetaUpdate:
+        message = str(answer.get("msg") or answer)
+        return conflict(
+            self.source, entity, "*", "", message, f"the platform refused the hub's change: {message}"
+        )

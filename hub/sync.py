@@ -96,11 +96,14 @@ def _read(
     on_batch: Callable[[IngestResult], None] | None,
 ) -> None:
     cursor = read_cursor(ingestor.store, ingestor.base, name)
+    converted_from: object = None
     for batch in connector.read(cursor, full):
-        ingestor.known_types = {
-            entity: [ox.NamedNode(MLG + c) for c in classes]
-            for entity, classes in connector.known_types().items()
-        }
+        known = connector.known_types()
+        if known is not converted_from:  # convert once per listing, not once per batch
+            ingestor.known_types = {
+                entity: [ox.NamedNode(MLG + c) for c in classes] for entity, classes in known.items()
+            }
+            converted_from = known
         result = _commit(ingestor, batch, name)
         report.read.add(result)
         if on_batch is not None:
@@ -118,8 +121,11 @@ def _push(connector: Connector, ingestor: Ingestor, name: str, report: SyncRepor
     since = int(stored)
     while changes := read_changes(ingestor.store, since=since, limit=PUSH_PAGE):
         for batch in connector.push(changes):
-            report.pushed.add(_commit(ingestor, batch, key))
+            if batch.records or batch.state:
+                report.pushed.add(_commit(ingestor, batch, key))
+        # batches that wrote nothing only move the cursor: one commit for the page of changes
         since = changes[-1].sequence
+        ingestor.ingest_batch([], (key, str(since)))
 
 
 def _record_status(ingestor: Ingestor, report: SyncReport) -> None:

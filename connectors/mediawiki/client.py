@@ -89,8 +89,9 @@ class WikiClient:
         site = mwclient.Site(**self._site_options)
         try:
             if user:
-                site.login(user, password or "")
-            site.site_init()
+                site.login(user, password or "")  # mwclient reads the site info after logging in
+            else:
+                site.site_init()
         except mwclient.errors.LoginError as exc:
             raise WikiError(f"the wiki refused the login of {user!r}: {exc}") from exc
         return site

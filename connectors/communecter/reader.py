@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import Batch
-from connectors.communecter.client import CommunecterClient
+from connectors.communecter.client import CommunecterClient, CommunecterError
 from connectors.communecter.elements import ElementMapper, element_id, linked_ids
 from connectors.communecter.mapping import InstanceMapping, TypeMapping
 from hub.records import Record
@@ -105,9 +105,9 @@ class CommunecterReader:
                 f"/api/{kind.controller}/get/limit/{self.mapping.page_size}/index/{index}",
                 **{k: v for k, v in params.items() if v},
             )
-            entities = answer.get("entities") or {}
+            entities = answer.get("entities") or {}  # PHP writes an empty page as []
             if not isinstance(entities, dict):
-                raise ValueError(f"/api/{kind.controller}/get: 'entities' is not an object")
+                raise CommunecterError(f"/api/{kind.controller}/get: 'entities' is not an object")
             found += [(kind, str(key), value) for key, value in entities.items() if isinstance(value, dict)]
             if len(entities) < self.mapping.page_size:
                 return found

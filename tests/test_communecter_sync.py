@@ -1,0 +1,199 @@
+"""The Communecter connector against the emulator (tests/servers/communecter.py): reads, writes,
+echo suppression, faults and malformed elements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pyoxigraph as ox
+import pytest
+
+from hub.changelog import last_sequence, read_changes
+from hub.config import Config, SourceSettings
+from hub.ingest import Ingestor
+from hub.quarantine import list_quarantine
+from hub.records import Record
+from hub.store.oxigraph import OxigraphStore
+from hub.sync import SyncReport, sync_source
+from hub.vocab import DEFAULT_BASE_IRI, META_GRAPH, MLG, RDF_TYPE
+from tests.servers.communecter import Communecter, running_communecter
+
+USER_ENV, PASSWORD_ENV = "MAILLAGE_TEST_CO_USER", "MAILLAGE_TEST_CO_PASSWORD"
+EMAIL, PASSWORD = "bot@maillage.test", "mot-de-passe-du-bot"
+
+
+def org(name: str, **extra: object) -> dict[str, object]:
+    return {"name": name, "type": "NGO", "shortDescription": f"{name}, association.", "tags": ["tiers-lieu"],
+            "address": {"@type": "PostalAddress", "postalCode": "69001", "addressLocality": "Lyon",
+                        "codeInsee": "69381"},
+            "geo": {"@type": "GeoCoordinates", "latitude": "45.76", "longitude": "4.83"}, **extra}
+
+
+class Hub:
+    def __init__(self, platform: Communecter, monkeypatch: pytest.MonkeyPatch, page_size: int | None = None,
+                 **options: object) -> None:
+        monkeypatch.setenv(USER_ENV, EMAIL)
+        monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+        self.platform = platform
+        self.store = OxigraphStore(None)
+        self.config = Config(in_memory=True, sources=[SourceSettings(
+            name="co", kind="communecter", url=platform.url, direction="both",
+            credentials={"user_env": USER_ENV, "password_env": PASSWORD_ENV},
+            options={"retry_wait": 0.05, "max_retries": 3, "timeout": 2, **options},
+        )])
+        self.ingestor = Ingestor(self.store, DEFAULT_BASE_IRI, batch_size=50)
+
+    def sync(self, full: bool = False, ok: bool = True) -> SyncReport:
+        report = sync_source(self.config, self.ingestor, "co", full)
+        if ok:
+            assert report.error is None, report.error
+        return report
+
+    def entity(self, element_id: str) -> str:
+        rows = self.store.select(
+            f"""SELECT ?e WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{MLG}entity> ?e ; <{MLG}source> "co" ;
+                <{MLG}sourceId> {ox.Literal(element_id)} }} }}""")
+        assert rows, f"no entity for element {element_id}"
+        return rows[0]["e"].value
+
+    def values(self, entity: str, prop: str) -> set[str]:
+        return {r["v"].value for r in self.store.select(f"SELECT ?v WHERE {{ <{entity}> <{MLG}{prop}> ?v }}")}
+
+    def other_source_says(self, entity: str, cls: str, **values: str) -> None:
+        subject = ox.NamedNode(entity)
+        triples = [ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + cls))]
+        for prop, value in values.items():
+            lang = "fr" if prop in ("name", "shortDescription", "description") else None
+            triples.append(ox.Triple(subject, ox.NamedNode(MLG + prop), ox.Literal(value, language=lang)))
+        result = self.ingestor.ingest([Record(source="wiki", source_id=entity, triples=tuple(triples))])
+        assert result.quarantined == 0, {g: r.summary() for g, r in result.reports.items()}
+
+
+@pytest.fixture
+def platform() -> Iterator[Communecter]:
+    with running_communecter() as server:
+        server.add_user(EMAIL, PASSWORD, "maillage-bot")
+        yield server
+
+
+def test_full_read_follows_pages_and_links(platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = [platform.add_element("organizations", org(f"Asso {i:03d}")) for i in range(120)]
+    event = platform.add_element("events", {"name": "Fête des communs", "type": "meeting",
+                                            "startDate": "2024-05-01T18:00:00+00:00",
+                                            "links": {"organizer": {ids[0]: {"type": "organizations"}}}})
+    poi = platform.add_element("poi", {"name": "La Raffinerie", "type": "place"})
+    resource = platform.add_element("ressources", {"name": "Guide du tiers-lieu", "type": "documentation",
+                                                   "shortDescription": "Un guide."})
+    hub = Hub(platform, monkeypatch)
+    report = hub.sync()
+    assert report.read.created == 123 and report.read.quarantined == 0
+    first = hub.entity(ids[0])
+    assert hub.values(first, "postalCode") == {"69001"} and hub.values(first, "latitude") == {"45.76"}
+    assert hub.values(hub.entity(event), "organizedBy") == {first}, "links become hub relations"
+    assert hub.values(hub.entity(event), "startDate") == {"2024-05-01"}
+    assert hub.store.ask(f"ASK {{ <{hub.entity(poi)}> a <{MLG}Place> }}")
+    assert hub.values(hub.entity(resource), "name") == {"Guide du tiers-lieu"}
+    api_pages = [s for s in platform.requests if s.path.startswith("/api/organization/get")]
+    assert len(api_pages) >= 2, "120 organisations come in pages of 100"
+    again = hub.sync(full=True)
+    assert (again.read.created, again.read.updated, again.read.deleted) == (0, 0, 0)
+
+
+def test_incremental_read_sees_only_what_changed(platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
+    a = platform.add_element("organizations", org("Atelier A"))
+    platform.add_element("organizations", org("Atelier B"))
+    hub = Hub(platform, monkeypatch)
+    hub.sync()
+    before = last_sequence(hub.store)
+    platform.clock.advance(60)
+    platform.update_element("organizations", a, {"shortDescription": "Nouvelle description."})
+    platform.requests.clear()
+    report = hub.sync()
+    assert (report.read.updated, report.read.created) == (1, 0)
+    assert [c.entity for c in read_changes(hub.store, since=before)] == [hub.entity(a)]
+    assert not [s for s in platform.requests if s.path.startswith("/api/organization/get/limit")], \
+        "an increment does not page through everything"
+    assert hub.sync().read.updated == 0
+
+
+def test_deleted_elements_leave_the_hub_at_the_next_full_pass(platform: Communecter,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = platform.add_element("organizations", org("Éphémère"))
+    hub = Hub(platform, monkeypatch)
+    hub.sync()
+    entity = hub.entity(gone)
+    platform.delete_element("organizations", gone)
+    assert hub.sync(full=True).read.deleted == 1
+    assert not hub.store.ask(f"ASK {{ <{entity}> ?p ?o }}")
+
+
+def test_hub_changes_are_written_and_not_echoed(platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = platform.add_element("organizations", org("La Myne"))
+    hub = Hub(platform, monkeypatch)
+    hub.sync()
+    entity = hub.entity(key)
+    hub.other_source_says(entity, "Organization", name="La Myne", shortDescription="Tiers-lieu de Villeurbanne.")
+    platform.requests.clear()
+    report = hub.sync()
+    assert report.pushed.updated == 1
+    assert platform.element("organizations", key)["shortDescription"] == "Tiers-lieu de Villeurbanne."
+    [save] = [s for s in platform.requests if s.path == "/co2/element/save"]
+    assert save.params["id"] == key and "shortDescription" in save.params and "name" not in save.params, \
+        "only the changed field is sent"
+    sequence = last_sequence(hub.store)
+    platform.clock.advance(5)
+    echo = hub.sync()
+    assert last_sequence(hub.store) == sequence and (echo.read.updated, echo.pushed.updated) == (0, 0)
+
+
+def test_a_hub_entity_becomes_an_element_with_the_source_marker(platform: Communecter,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    hub = Hub(platform, monkeypatch)
+    hub.sync()
+    entity = "https://example.org/acteur/la-fabrique"
+    hub.other_source_says(entity, "Organization", name="La Fabrique des Mobilités",
+                          shortDescription="Accélérateur de communs.", keyword="mobilité")
+    assert hub.sync().pushed.created == 1
+    [created] = [e for e in platform.elements("organizations") if e["name"] == "La Fabrique des Mobilités"]
+    assert created["source"]["key"] == "maillage" and created["source"]["keys"] == ["maillage"]
+    assert created["tags"] == ["mobilité"]
+    key = created["_id"]["$id"] if isinstance(created["_id"], dict) else created["_id"]
+    platform.clock.advance(5)
+    hub.sync(full=True)
+    assert hub.entity(str(key)) == entity, "read back as the same entity, not a twin"
+
+
+def test_faults_are_survived_and_reported(platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = platform.add_element("organizations", org("Résiliente"))
+    hub = Hub(platform, monkeypatch)
+    hub.sync()
+    platform.clock.advance(60)
+    platform.update_element("organizations", key, {"shortDescription": "Après la panne."})
+    for kind in ("5xx", "malformed", "html", "slow"):
+        platform.fail_next(kind)  # type: ignore[arg-type]
+    platform.fail_next("timeout", delay=3)
+    report = hub.sync()
+    assert report.read.updated == 1
+    hub.other_source_says(hub.entity(key), "Organization", name="Résiliente", shortDescription="Par le hub.")
+    platform.expire_sessions()
+    assert hub.sync().pushed.updated == 1, "an expired session means logging in again"
+    platform.fail_next("html", count=50)
+    failed = hub.sync(ok=False)
+    assert failed.error is not None and "HTML" in failed.error
+
+
+def test_malformed_elements_are_quarantined_and_the_rest_goes_on(platform: Communecter,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    good = platform.add_element("organizations", org("Bien formée"))
+    # the open-data API drops an address that is not an object; the search (raw) shows it as is
+    platform.add_element("ressources", {"name": "Adresse en texte", "address": "12 rue des Lilas, Lyon"})
+    platform.add_element("organizations", {"name": 404, "type": "NGO"})
+    platform.add_element("organizations", {"type": "NGO", "shortDescription": "Sans nom."})
+    hub = Hub(platform, monkeypatch)
+    report = hub.sync()
+    assert report.read.created == 1 and report.read.quarantined == 3
+    assert hub.values(hub.entity(good), "name") == {"Bien formée"}
+    reasons = " | ".join(q.reason for q in list_quarantine(hub.store, "co"))
+    assert "address" in reasons and "not an object" in reasons
+    assert "a number (404)" in reasons
+    assert "name" in reasons

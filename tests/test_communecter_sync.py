@@ -4,12 +4,14 @@ echo suppression, faults and malformed elements."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 
 from hub.changelog import last_sequence, read_changes
 from hub.config import Config, SourceSettings
+from hub.conflicts import list_conflicts
 from hub.ingest import Ingestor
 from hub.quarantine import list_quarantine
 from hub.records import Record
@@ -197,3 +199,61 @@ def test_malformed_elements_are_quarantined_and_the_rest_goes_on(platform: Commu
     assert "address" in reasons and "not an object" in reasons
     assert "a number (404)" in reasons
     assert "name" in reasons
+
+
+def test_an_event_written_from_the_hub_keeps_its_organiser(platform: Communecter,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    organiser = platform.add_element("organizations", org("Tiers-lieu organisateur"))
+    hub = Hub(platform, monkeypatch)
+    hub.sync()
+    event = "https://example.org/evenement/portes-ouvertes"
+    subject = ox.NamedNode(event)
+    hub.ingestor.ingest([Record(source="wiki", source_id=event, triples=(
+        ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + "Event")),
+        ox.Triple(subject, ox.NamedNode(MLG + "name"), ox.Literal("Portes ouvertes", language="fr")),
+        ox.Triple(subject, ox.NamedNode(MLG + "startDate"),
+                  ox.Literal("2025-06-21", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date"))),
+        ox.Triple(subject, ox.NamedNode(MLG + "endDate"),
+                  ox.Literal("2025-06-22", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date"))),
+        ox.Triple(subject, ox.NamedNode(MLG + "organizedBy"), ox.NamedNode(hub.entity(organiser))),
+    ))])
+    assert hub.sync().pushed.created == 1
+    [created] = [e for e in platform.elements("events") if e["name"] == "Portes ouvertes"]
+    assert organiser in created["links"]["organizer"], "the organiser link is written back"
+    platform.clock.advance(5)
+    hub.sync(full=True)
+    key = created["_id"]["$id"] if isinstance(created["_id"], dict) else created["_id"]
+    assert hub.entity(str(key)) == event
+    assert hub.values(event, "organizedBy") == {hub.entity(organiser)}
+
+
+def test_a_refused_write_is_recorded_not_fatal(platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
+    hub = Hub(platform, monkeypatch)
+    hub.sync()
+    event = "https://example.org/evenement/sans-fin"
+    subject = ox.NamedNode(event)
+    hub.ingestor.ingest([Record(source="wiki", source_id=event, triples=(
+        ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + "Event")),
+        ox.Triple(subject, ox.NamedNode(MLG + "name"), ox.Literal("Sans date de fin", language="fr")),
+        ox.Triple(subject, ox.NamedNode(MLG + "startDate"),
+                  ox.Literal("2025-06-21", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date"))),
+    ))])
+    report = hub.sync()
+    assert report.error is None and report.pushed.created == 0
+    [refusal] = list_conflicts(hub.store, "co")
+    assert refusal.entity == event and "Contenu Invalide" in refusal.reason
+
+
+def test_reads_can_be_narrowed_to_a_source_key(platform: Communecter, monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
+    mapping = Path("mappings/communecter.toml").read_text().replace(
+        '# read_key = "mon-costum"', 'read_key = "mon-costum"')
+    path = tmp_path / "costum.toml"
+    path.write_text(mapping)
+    mine = platform.add_element("organizations", org("Du costum", source={"key": "mon-costum",
+                                                                          "keys": ["mon-costum"]}))
+    platform.add_element("organizations", org("Hors costum"))
+    hub = Hub(platform, monkeypatch)
+    hub.config.sources[0].mapping = str(path)
+    assert hub.sync().read.created == 1
+    assert hub.values(hub.entity(mine), "name") == {"Du costum"}

@@ -158,8 +158,15 @@ class ElementMapper:
             return ox.Literal(item.strip(), language=self.mapping.language)
         return ox.Literal(item.strip())
 
-    def project(self, kind: TypeMapping, triples: list[ox.Triple], entity: str) -> Projection:
-        """Field values (writable fields only) as the writer compares and sends them."""
+    def project(
+        self,
+        kind: TypeMapping,
+        triples: list[ox.Triple],
+        entity: str,
+        element_of: Callable[[str], tuple[str, str] | None] = lambda _: None,
+    ) -> Projection:
+        """Field values (writable fields only) as the writer compares and sends them; written
+        links as ``links.<kind>`` = "collection:id, ..." of the linked entities' elements here."""
         values: dict[str, list[str]] = {}
         for t in triples:
             if t.subject.value == entity and t.predicate.value.startswith(MLG):  # type: ignore[union-attr]
@@ -172,12 +179,23 @@ class ElementMapper:
             if field.datatype == "date":
                 found = [v[:10] for v in found]
             projection[field.path] = LIST_SEPARATOR.join(sorted(set(found))) if field.is_list else found[0]
+        for link in kind.links:
+            targets = [element_of(iri) for iri in values.get(link.property, [])] if link.write else []
+            pairs = sorted(f"{found[0]}:{found[1]}" for found in targets if found)
+            if pairs:
+                projection[f"links.{link.kind}"] = LIST_SEPARATOR.join(pairs)
         return projection
 
     def form(self, kind: TypeMapping, updates: Projection) -> dict[str, str | list[str]]:
         """Projection values as ``element/save`` fields (dotted; see client.form_fields)."""
         fields: dict[str, str | list[str]] = {}
         for path, value in updates.items():
+            link = next((k for k in kind.links if path == f"links.{k.kind}" and k.write), None)
+            if link is not None:  # organizer[<id>][type]=<collection>
+                for pair in value.split(LIST_SEPARATOR):
+                    collection, key = pair.split(":", 1)
+                    fields[f"{link.write}.{key}.type"] = collection
+                continue
             field = kind.field(path)
             if field is None or field.write is None:
                 continue

@@ -61,7 +61,10 @@ class CommunecterWriter:
         if kind is None:
             return [], []
         hub = self.mapper.project(
-            kind, entity_triples(self.store, entity, self.source, other_sources=True), entity
+            kind,
+            entity_triples(self.store, entity, self.source, other_sources=True),
+            entity,
+            self._element_of,
         )
         if "name" not in hub:
             return [], []
@@ -74,7 +77,10 @@ class CommunecterWriter:
             log.warning("element %s of %s is gone from the platform; not recreated", key, entity)
             return [], []
         base = self.mapper.project(
-            kind, entity_triples(self.store, entity, self.source, other_sources=False), entity
+            kind,
+            entity_triples(self.store, entity, self.source, other_sources=False),
+            entity,
+            self._element_of,
         )
         now_there = self._projection(current, entity)
         pushed = state.pushed if state else base
@@ -112,9 +118,7 @@ class CommunecterWriter:
         state = SyncState(self.source, entity, key, dict(hub))
         return ([self._record(saved, entity)] if saved else []), [state.update()]
 
-    def _save(
-        self, kind: TypeMapping, fields: dict[str, str | list[str]], key: str | None
-    ) -> dict[str, Any]:
+    def _save(self, kind: TypeMapping, fields: dict[str, str | list[str]], key: str | None) -> dict[str, Any]:
         values: dict[str, str | list[str]] = {"collection": kind.collection, "key": kind.controller, **fields}
         if key is None:  # the marker that tells the platform (and the hub) where it came from
             values.update(
@@ -130,12 +134,22 @@ class CommunecterWriter:
 
     def _projection(self, element: Element, entity: str) -> Projection:
         kind, _, _ = element
-        return self.mapper.project(kind, list(self._record(element, entity).triples), entity)
+        return self.mapper.project(
+            kind, list(self._record(element, entity).triples), entity, self._element_of
+        )
 
     def _record(self, element: Element, entity: str) -> Record:
         kind, key, raw = element
         links = self.reader.resolver({t for link in kind.links for t in linked_ids(raw, link.kind)}, {entity})
         return self.mapper.record(kind, key, raw, entity, links)
+
+    def _element_of(self, entity: str) -> tuple[str, str] | None:
+        """(collection, element id) of an entity that lives on this platform."""
+        key = source_id_of(self.store, entity, self.source)
+        state = None if key else state_for_entity(self.store, self.source, entity)
+        key = key or (state.source_id if state else None)
+        kind = next((k for c in hub_classes(self.store, entity) if (k := self.mapping.for_class(c))), None)
+        return (kind.collection, key) if key and kind else None
 
     def _refused(self, entity: str, answer: dict[str, Any]) -> MetaUpdate:
         message = str(answer.get("msg") or answer)

@@ -59,10 +59,12 @@ def sync_source(
     name: str,
     full: bool = False,
     on_batch: Callable[[IngestResult], None] | None = None,
+    read: bool = True,
+    report: SyncReport | None = None,
 ) -> SyncReport:
-    """Read then (if the direction allows) push one source; errors end up in the report."""
+    """Push to then read from one source (as its direction allows); errors end in the report."""
     source = config.source(name)
-    report = SyncReport(name)
+    report = report or SyncReport(name)
     try:
         connector = load_connector(config, source, ingestor)
         try:
@@ -70,7 +72,7 @@ def sync_source(
             # person's edit made since shows up as theirs (kept, or a conflict), never as ours.
             if source.direction in ("write", "both"):
                 _push(connector, ingestor, name, report)
-            if source.direction in ("read", "both"):
+            if read and source.direction in ("read", "both"):
                 _read(connector, ingestor, name, full, report, on_batch)
         finally:
             connector.close()
@@ -81,6 +83,23 @@ def sync_source(
         log.debug("sync of %s failed", name, exc_info=True)
     _record_status(ingestor, report)
     return report
+
+
+def sync_all(
+    config: Config,
+    ingestor: Ingestor,
+    names: list[str] | None = None,
+    full: bool = False,
+    on_batch: Callable[[IngestResult], None] | None = None,
+) -> list[SyncReport]:
+    """Every source once, then a second round of pushes: what a source read late in the first
+    round reaches the sources synchronised before it, within the same run."""
+    names = names or [s.name for s in config.sources]
+    reports = [sync_source(config, ingestor, name, full, on_batch) for name in names]
+    for report in reports:
+        if report.error is None and config.source(report.source).direction in ("write", "both"):
+            sync_source(config, ingestor, report.source, read=False, report=report)
+    return reports
 
 
 def _commit(ingestor: Ingestor, batch: Batch, cursor_key: str) -> IngestResult:

@@ -12,7 +12,7 @@ from hub.vocab import META_GRAPH, MLG, RDF_TYPE, term
 def hub_classes(store: Store, entity: str) -> list[str]:
     """Local names of the hub classes the entity has."""
     rows = store.select(f"SELECT DISTINCT ?t WHERE {{ <{entity}> <{RDF_TYPE}> ?t }}")
-    return [r["t"].value[len(MLG):] for r in rows if r["t"].value.startswith(MLG)]
+    return [r["t"].value[len(MLG) :] for r in rows if r["t"].value.startswith(MLG)]
 
 
 def entity_triples(store: Store, entity: str, source: str, *, other_sources: bool) -> list[ox.Triple]:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from hub.ingest import MetaUpdate
 from hub.records import now
-from hub.transaction import iri, text, timestamp
-from hub.vocab import PROV, RDF_TYPE, term
+from hub.store.base import Store
+from hub.transaction import Node, iri, text, timestamp
+from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
 
 Projection = dict[str, str]
 
@@ -38,11 +39,19 @@ def plan(hub: Projection, pushed: Projection, base: Projection, current: Project
     return result
 
 
-def conflict(source: str, entity: str, field: str, hub_value: str, source_value: str, reason: str
-             ) -> MetaUpdate:
-    """A conflict record for the meta graph, one per (source, entity, field)."""
+def conflict(
+    source: str,
+    entity: str,
+    field: str,
+    hub_value: str,
+    source_value: str,
+    reason: str,
+    prop: str | None = None,
+) -> MetaUpdate:
+    """A conflict record for the meta graph, one per (source, entity, field); ``prop`` is the hub
+    property behind the field, which no connector writes anywhere until a person decides."""
     digest = hashlib.sha256(f"{source}\n{entity}\n{field}".encode()).hexdigest()[:24]
-    return f"urn:maillage:conflict:{digest}", [
+    statements: list[tuple[str, Node]] = [
         (RDF_TYPE, iri(term("Conflict"))),
         (term("source"), text(source)),
         (term("entity"), iri(entity)),
@@ -52,3 +61,15 @@ def conflict(source: str, entity: str, field: str, hub_value: str, source_value:
         (term("reason"), text(reason)),
         (PROV + "generatedAtTime", timestamp(now())),
     ]
+    if prop:
+        statements.append((term("hubProperty"), text(prop)))
+    return f"urn:maillage:conflict:{digest}", statements
+
+
+def blocked_properties(store: Store, entity: str) -> set[str]:
+    """Hub properties of the entity with an open conflict in any source."""
+    rows = store.select(
+        f"""SELECT DISTINCT ?p WHERE {{ GRAPH <{META_GRAPH}> {{ ?c a <{term("Conflict")}> ;
+            <{term("entity")}> <{entity}> ; <{term("hubProperty")}> ?p }} }}"""
+    )
+    return {r["p"].value for r in rows}

@@ -15,7 +15,7 @@ from typing import Any
 
 from connectors.base import Batch
 from connectors.base.hubview import entity_triples, hub_classes, source_id_of
-from connectors.base.merge import Projection, conflict, plan
+from connectors.base.merge import Projection, blocked_properties, conflict, plan
 from connectors.communecter.client import CommunecterClient, form_fields
 from connectors.communecter.elements import ElementMapper, element_id, linked_ids
 from connectors.communecter.mapping import InstanceMapping, TypeMapping
@@ -85,6 +85,8 @@ class CommunecterWriter:
         now_there = self._projection(current, entity)
         pushed = state.pushed if state else base
         merge = plan(hub, pushed, base, now_there)
+        blocked = blocked_properties(self.store, entity)
+        merge.updates = {f: v for f, v in merge.updates.items() if _property(kind, f) not in blocked}
         conflicts = [
             conflict(
                 self.source,
@@ -93,6 +95,7 @@ class CommunecterWriter:
                 ours,
                 theirs,
                 f"'{field}' was changed both in the hub and on the platform; the platform's value was kept",
+                _property(kind, field),
             )
             for field, ours, theirs in merge.conflicts
         ]
@@ -156,3 +159,9 @@ class CommunecterWriter:
         return conflict(
             self.source, entity, "*", "", message, f"the platform refused the hub's change: {message}"
         )
+
+
+def _property(kind: TypeMapping, path: str) -> str | None:
+    field = kind.field(path)
+    link = next((k for k in kind.links if path == f"links.{k.kind}"), None)
+    return field.property if field else (link.property if link else None)

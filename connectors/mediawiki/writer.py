@@ -18,7 +18,7 @@ import pyoxigraph as ox
 
 from connectors.base import Batch
 from connectors.base.hubview import entity_triples, hub_classes, source_id_of
-from connectors.base.merge import conflict, plan
+from connectors.base.merge import blocked_properties, conflict, plan
 from connectors.mediawiki.client import EditConflict, PageRevision, WikiClient
 from connectors.mediawiki.mapping import TemplateMapping, WikiMapping
 from connectors.mediawiki.pagemap import PageMapper, Projection, normal_title, page_links
@@ -80,7 +80,14 @@ class WikiWriter:
                 return [], []
             wiki = self._projection_of(page, template, entity)
             merge = plan(hub, pushed, base, wiki)
-            conflicts = [self._conflict(entity, page.title, *c) for c in merge.conflicts]
+            blocked = blocked_properties(self.store, entity)
+            merge.updates = {
+                p: v for p, v in merge.updates.items() if self._property(template, p) not in blocked
+            }
+            conflicts = [
+                self._conflict(entity, page.title, *c, prop=self._property(template, c[0]))
+                for c in merge.conflicts
+            ]
             new_state = SyncState(self.source, entity, str(pageid), {**pushed, **hub})
             if not merge.updates:
                 return [], [new_state.update(), *conflicts]
@@ -189,10 +196,17 @@ class WikiWriter:
     def _summary(self, updates: dict[str, str]) -> str:
         return f"{self.mapping.edit_summary} ({', '.join(sorted(updates))})"
 
-    def _conflict(self, entity: str, title: str, param: str, hub_value: str, wiki_value: str) -> MetaUpdate:
+    @staticmethod
+    def _property(template: TemplateMapping, param: str) -> str | None:
+        found = template.param(param)
+        return found.property if found else None
+
+    def _conflict(
+        self, entity: str, title: str, param: str, hub_value: str, wiki_value: str, prop: str | None = None
+    ) -> MetaUpdate:
         reason = (
             f"{title}: '{param}' was changed both in the hub and on the wiki; the wiki text was kept"
             if param != "*"
             else wiki_value
         )
-        return conflict(self.source, entity, param, hub_value, wiki_value, reason)
+        return conflict(self.source, entity, param, hub_value, wiki_value, reason, prop)

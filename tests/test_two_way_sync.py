@@ -1,0 +1,127 @@
+"""The Movilab ↔ Communecter scenario end to end: a real MediaWiki, the Communecter emulator."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.conflicts import list_conflicts
+from hub.config import Config, SourceSettings
+from hub.ingest import Ingestor
+from hub.store.oxigraph import OxigraphStore
+from hub.sync import sync_all
+from hub.vocab import DEFAULT_BASE_IRI
+from tests.servers.communecter import Communecter, running_communecter
+from tests.servers.mediawiki import Wiki, running_wiki
+
+EMAIL, PASSWORD = "bot@maillage.test", "mot-de-passe-du-bot"
+TIERS_LIEU = """{{{{Tiers-lieu
+|nom={name}
+|description courte={description}
+|adresse=3 rue de la Paix
+|code postal=35000
+|ville=Rennes
+|thème=Numérique
+}}}}
+Texte libre écrit par l'équipe du lieu."""
+
+
+class TwoWayHub:
+    def __init__(self, wiki: Wiki, platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
+        for name, value in (("W_USER", wiki.bot_user), ("W_PASSWORD", wiki.bot_password),
+                            ("C_USER", EMAIL), ("C_PASSWORD", PASSWORD)):
+            monkeypatch.setenv(name, value)
+        self.store = OxigraphStore(None)
+        self.config = Config(in_memory=True, sources=[
+            SourceSettings(name="movilab", kind="mediawiki", url=wiki.api_url,
+                           mapping=str(Path("mappings/movilab.toml").resolve()), direction="both",
+                           credentials={"user_env": "W_USER", "password_env": "W_PASSWORD"},
+                           options={"retry_wait": 0.1, "edit_interval": 0}),
+            SourceSettings(name="co", kind="communecter", url=platform.url, direction="both",
+                           credentials={"user_env": "C_USER", "password_env": "C_PASSWORD"},
+                           options={"retry_wait": 0.05, "timeout": 3}),
+        ])
+        self.ingestor = Ingestor(self.store, DEFAULT_BASE_IRI, batch_size=50)
+        self.platform = platform
+
+    def sync(self) -> None:
+        for report in sync_all(self.config, self.ingestor):
+            assert report.error is None, report.error
+
+    def poi(self, name: str) -> dict[str, object]:
+        found = [e for e in self.platform.elements("poi") if e.get("name") == name]
+        assert len(found) == 1, f"{len(found)} POI named {name!r}"
+        return found[0]
+
+
+@pytest.fixture
+def sides(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TwoWayHub, Wiki, Communecter]]:
+    with running_wiki() as wiki, running_communecter() as platform:
+        platform.add_user(EMAIL, PASSWORD, "maillage-bot")
+        hub = TwoWayHub(wiki, platform, monkeypatch)
+        hub.sync()  # first contact: both sides read
+        yield hub, wiki, platform
+        hub.store.close()
+
+
+def test_a_tiers_lieu_created_on_the_wiki_reaches_the_platform_and_back(
+        sides: tuple[TwoWayHub, Wiki, Communecter]) -> None:
+    hub, wiki, platform = sides
+    wiki.edit_as_human("La Cantine numérique", TIERS_LIEU.format(name="La Cantine numérique",
+                                                                   description="Lieu du numérique."))
+    hub.sync()
+    poi = hub.poi("La Cantine numérique")
+    assert poi["shortDescription"] == "Lieu du numérique."
+    assert poi["address"]["postalCode"] == "35000" and poi["address"]["addressLocality"] == "Rennes"  # type: ignore[index]
+    before = wiki.page_text("La Cantine numérique")
+    platform.clock.advance(60)
+    key = poi["_id"]["$id"] if isinstance(poi["_id"], dict) else poi["_id"]  # type: ignore[index]
+    platform.update_element("poi", str(key), {"shortDescription": "Lieu du numérique et du faire."})
+    hub.sync()
+    after = wiki.page_text("La Cantine numérique")
+    changed = [d for d in difflib.ndiff(before.splitlines(), after.splitlines()) if d.startswith(("+ ", "- "))]
+    assert changed == ["- |description courte=Lieu du numérique.",
+                       "+ |description courte=Lieu du numérique et du faire."]
+    edits = wiki.api(action="query", prop="revisions", titles="La Cantine numérique", rvlimit=50)
+    assert len(edits["query"]["pages"][0]["revisions"]) == 2, "one human edit, one hub edit: no echo"
+    hub.sync()
+    assert len(hub.platform.elements("poi")) == 1
+
+
+def test_a_place_created_on_the_platform_gets_a_wiki_page(sides: tuple[TwoWayHub, Wiki, Communecter]) -> None:
+    hub, wiki, platform = sides
+    platform.clock.advance(30)
+    platform.add_element("poi", {"name": "Le Bocal", "type": "place", "shortDescription": "Atelier partagé.",
+                                 "address": {"@type": "PostalAddress", "postalCode": "44000",
+                                             "addressLocality": "Nantes"}})
+    hub.sync()
+    text = wiki.page_text("Le Bocal")
+    assert text.startswith("{{Tiers-lieu") and "|description courte=Atelier partagé." in text
+    assert "|code postal=44000" in text and "|ville=Nantes" in text
+    hub.sync()
+    assert len([e for e in platform.elements("poi") if e.get("name") == "Le Bocal"]) == 1
+
+
+def test_concurrent_edits_merge_and_the_same_field_is_one_conflict(
+        sides: tuple[TwoWayHub, Wiki, Communecter]) -> None:
+    hub, wiki, platform = sides
+    wiki.edit_as_human("Le Hangar", TIERS_LIEU.format(name="Le Hangar", description="Un hangar."))
+    hub.sync()
+    key = str(hub.poi("Le Hangar")["_id"]["$id"])  # type: ignore[index]
+    # both sides edit: the wiki the town and the description, the platform the description too
+    text = wiki.page_text("Le Hangar")
+    wiki.edit_as_human("Le Hangar", text.replace("|ville=Rennes", "|ville=Saint-Malo")
+                       .replace("|description courte=Un hangar.", "|description courte=Version du wiki."))
+    platform.clock.advance(60)
+    platform.update_element("poi", key, {"shortDescription": "Version de la plateforme."})
+    hub.sync()
+    hub.sync()
+    assert hub.poi("Le Hangar")["address"]["addressLocality"] == "Saint-Malo"  # type: ignore[index]
+    page = wiki.page_text("Le Hangar")
+    assert "|description courte=Version du wiki." in page, "the wiki's edit is not lost"
+    assert hub.poi("Le Hangar")["shortDescription"] == "Version de la plateforme.", "nor the platform's"
+    conflicts = list_conflicts(hub.store)
+    assert len(conflicts) == 1 and "Version" in conflicts[0].hub_value + conflicts[0].source_value

@@ -24,6 +24,8 @@ class HubState:
     ingestor: Ingestor
     runner: QueryRunner | RemoteQueryRunner
     write_lock: threading.Lock = field(default_factory=threading.Lock)
+    generation: int = 0
+    """Counts writes, so query workers know when their read-only view is stale."""
 
     def ingest(self, records: list[Record]) -> IngestResult:
         """Commit records and flush them so that the read-only query workers see them."""
@@ -36,6 +38,7 @@ class HubState:
         flush = getattr(getattr(self.store, "native", None), "flush", None)
         if flush is not None:
             flush()
+        self.generation += 1
 
 
 def hub_state(request: Request) -> HubState:

@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # SQLite served by PHP's built-in server.
 DEBIAN_PACKAGES := virtuoso-opensource-7-bin mediawiki php-cli php-sqlite3
 
-.PHONY: setup system-deps demo serve test lint bench clean
+.PHONY: setup system-deps demo serve test lint bench bench-quick clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,15 @@ lint: setup
 test: system-deps setup lint
 	$(BIN)/pytest -q
 
-bench: setup
+bench: setup system-deps
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/http.py
+	$(BIN)/python bench/mediawiki.py
+
+bench-quick: setup system-deps
+	$(BIN)/python bench/run.py --quick
+	$(BIN)/python bench/http.py --quick
+	$(BIN)/python bench/mediawiki.py --quick
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from hub.changelog import Change, last_sequence, read_changes
 from hub.quarantine import QuarantineEntry, list_quarantine
@@ -55,18 +56,25 @@ def source_counts(store: Store) -> dict[str, int]:
 def source_statuses(store: Store) -> dict[str, dict[str, str | None]]:
     """Per source: when its last sync ended, its summary and, if it failed, why."""
     rows = store.select(
-        f"""SELECT ?src ?at ?summary ?error WHERE {{ GRAPH <{META_GRAPH}> {{
+        f"""SELECT ?src ?start ?at ?summary ?error WHERE {{ GRAPH <{META_GRAPH}> {{
             ?s a <{term('SourceStatus')}> ; <{term('source')}> ?src ; <{PROV}endedAtTime> ?at ;
-               <{term('summary')}> ?summary . OPTIONAL {{ ?s <{term('lastError')}> ?error }} }} }}"""
+               <{term('summary')}> ?summary . OPTIONAL {{ ?s <{term('lastError')}> ?error }}
+            OPTIONAL {{ ?s <{PROV}startedAtTime> ?start }} }} }}"""
     )
     return {
         row["src"].value: {
             "last_sync": row["at"].value,
+            "last_duration_s": _seconds(row["start"].value, row["at"].value) if "start" in row else None,
             "last_summary": row["summary"].value,
             "last_error": row["error"].value if "error" in row else None,
         }
         for row in rows
     }
+
+
+def _seconds(start: str, end: str) -> str:
+    elapsed = datetime.fromisoformat(end) - datetime.fromisoformat(start)
+    return f"{elapsed.total_seconds():.0f}"
 
 
 def hub_status(store: Store, recent: int = 10) -> Status:

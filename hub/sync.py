@@ -11,6 +11,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pyoxigraph as ox
 
@@ -30,6 +31,7 @@ PUSH_PAGE = 500
 @dataclass
 class SyncReport:
     source: str
+    started: datetime = field(default_factory=now)
     read: IngestResult = field(default_factory=IngestResult)
     pushed: IngestResult = field(default_factory=IngestResult)
     error: str | None = None
@@ -152,6 +154,7 @@ def _record_status(ingestor: Ingestor, report: SyncReport) -> None:
     statements: list[tuple[str, Node]] = [
         (RDF_TYPE, ox.NamedNode(term("SourceStatus"))),
         (term("source"), text(report.source)),
+        (PROV + "startedAtTime", timestamp(report.started)),
         (PROV + "endedAtTime", timestamp(now())),
         (term("summary"), text(report.summary())),
     ]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.conflicts import list_conflicts
 from hub.config import Config, SourceSettings
+from hub.conflicts import list_conflicts
 from hub.ingest import Ingestor
 from hub.store.oxigraph import OxigraphStore
 from hub.sync import sync_all

@@ -21,6 +21,7 @@ from hub.api.query_runner import QueryRunner
 from hub.api.state import HubState
 from hub.config import Config
 from hub.ingest import Ingestor
+from hub.scheduler import SyncRunner
 from hub.store import open_store
 from hub.store.base import Store, StoreError
 from hub.store.remote import RemoteStore
@@ -83,16 +84,20 @@ def create_app(config: Config) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(config)
         runner = make_runner(config, store)
-        app.state.hub = HubState(
+        hub = HubState(
             config=config,
             store=store,
             ingestor=Ingestor(store, config.base_iri, batch_size=config.batch_size),
             runner=runner,
         )
+        hub.syncs = SyncRunner(config, hub.ingestor, hub.write_lock, hub.after_write)
+        hub.syncs.start()
+        app.state.hub = hub
         log.info("serving the store in %s", config.data_dir)
         try:
             yield
         finally:
+            hub.syncs.stop()
             runner.close()
             store.close()
 

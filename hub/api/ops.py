@@ -12,7 +12,9 @@ from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from starlette.concurrency import run_in_threadpool
 
+from hub.api.auth import require_token
 from hub.api.metrics import REGISTRY
 from hub.api.state import HubState, hub_state
 from hub.changelog import last_sequence
@@ -23,6 +25,7 @@ from hub.store.base import Store
 from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
 
 router = APIRouter(tags=["operations"])
+NEVER_SYNCED = {"last_sync": None, "last_duration_s": None, "last_summary": None, "last_error": None}
 
 METRICS_MEDIA_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -84,10 +87,27 @@ def sources(state: HubState = Depends(hub_state)) -> list[dict[str, object]]:
                 "schedule": source.schedule,
                 "records": counts.get(source.name, 0),
                 "last_cursor_update": latest.isoformat() if latest else None,
-                **statuses.get(source.name, {"last_sync": None, "last_summary": None, "last_error": None}),
+                "running": bool(state.syncs and state.syncs.running(source.name)),
+                **statuses.get(source.name, NEVER_SYNCED),
             }
         )
     return listed
+
+
+@router.post(
+    "/sources/{name}/sync",
+    summary="Synchronise a source now (bearer token)",
+    dependencies=[Depends(require_token)],
+    responses={404: {"description": "No such source"}, 409: {"description": "A sync of it is running"}},
+)
+async def sync_now(name: str, state: HubState = Depends(hub_state)) -> dict[str, object]:
+    """Run the same sync as ``maillage sync NAME`` in this process and return its outcome."""
+    if state.syncs is None or name not in state.syncs.locks:
+        raise HTTPException(404, f"no source named {name!r}")
+    report = await run_in_threadpool(state.syncs.run, name)
+    if report is None:
+        raise HTTPException(409, f"a sync of {name!r} is already running")
+    return {"source": name, "summary": report.summary(), "error": report.error}
 
 
 @router.get("/quarantine", summary="Records refused by the shapes, with their SHACL report")

@@ -12,6 +12,7 @@ from hub.api.query_runner import QueryRunner
 from hub.config import Config
 from hub.ingest import Ingestor, IngestResult
 from hub.records import Record
+from hub.scheduler import SyncRunner
 from hub.store.base import Store
 
 
@@ -24,6 +25,7 @@ class HubState:
     ingestor: Ingestor
     runner: QueryRunner | RemoteQueryRunner
     write_lock: threading.Lock = field(default_factory=threading.Lock)
+    syncs: SyncRunner | None = None
     generation: int = 0
     """Counts writes, so query workers know when their read-only view is stale."""
 

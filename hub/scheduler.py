@@ -1,0 +1,79 @@
+"""Scheduled syncs inside ``maillage serve``: one APScheduler job per source with a ``schedule``.
+
+A source's runs never overlap (a lock per source; a run still going when the next is due is
+skipped, not queued), and every run goes through the same code as ``maillage sync``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from hub.config import Config, ConfigError
+from hub.ingest import Ingestor
+from hub.sync import SyncReport, sync_source
+
+log = logging.getLogger("maillage.scheduler")
+SHORTHANDS = {"@hourly": "0 * * * *", "@daily": "0 3 * * *", "@weekly": "0 3 * * 1"}
+
+
+def trigger_for(schedule: str) -> CronTrigger | IntervalTrigger:
+    """A crontab line, ``@hourly``/``@daily``/``@weekly``, or ``every N minutes|seconds``."""
+    text = SHORTHANDS.get(schedule.strip(), schedule.strip())
+    words = text.split()
+    if len(words) == 3 and words[0] == "every" and words[1].isdigit():
+        unit = words[2].rstrip("s")
+        if unit in ("second", "minute", "hour"):
+            return IntervalTrigger(**{f"{unit}s": int(words[1])})
+    try:
+        return CronTrigger.from_crontab(text)
+    except ValueError as exc:
+        raise ConfigError(f"invalid schedule {schedule!r}: {exc}") from exc
+
+
+class SyncRunner:
+    """Runs syncs for the API process: on schedule, or on demand, one at a time per source."""
+
+    def __init__(self, config: Config, ingestor: Ingestor, write_lock: threading.Lock,
+                 after_write: Callable[[], None]) -> None:
+        self.config = config
+        self.ingestor = ingestor
+        self.write_lock = write_lock
+        self.after_write = after_write
+        self.locks = {source.name: threading.Lock() for source in config.sources}
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+
+    def start(self) -> None:
+        for source in self.config.sources:
+            if source.schedule:
+                self.scheduler.add_job(self.run, trigger_for(source.schedule), args=[source.name],
+                                       id=source.name, max_instances=1, coalesce=True)
+        if self.scheduler.get_jobs():
+            self.scheduler.start()
+
+    def run(self, name: str) -> SyncReport | None:
+        """One sync of ``name``; None when a run of that source is already going."""
+        lock = self.locks[name]
+        if not lock.acquire(blocking=False):
+            log.info("sync of %s still running: this run is skipped", name)
+            return None
+        try:
+            with self.write_lock:
+                report = sync_source(self.config, self.ingestor, name)
+                self.after_write()
+            log.info("%s", report.summary())
+            return report
+        finally:
+            lock.release()
+
+    def running(self, name: str) -> bool:
+        return self.locks[name].locked()
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)

@@ -1,0 +1,66 @@
+"""Scheduled syncs inside `maillage serve`, and syncs on demand through the API."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hub.config import ConfigError
+from hub.scheduler import trigger_for
+from hub.vocab import MLG
+from tests.servers.hub import serving
+from tests.servers.mediawiki import Wiki
+
+PAGE = """{{Tiers-lieu
+|nom=La Fabrique de Rennes
+|description courte=Lieu planifié.
+|code postal=35000
+|ville=Rennes
+}}"""
+
+
+def test_schedules_are_understood_or_refused_clearly() -> None:
+    assert "interval" in str(trigger_for("every 30 seconds")).lower()
+    assert "cron" in str(trigger_for("*/15 * * * *")).lower()
+    assert "cron" in str(trigger_for("@hourly")).lower()
+    with pytest.raises(ConfigError, match="invalid schedule"):
+        trigger_for("tous les jours")
+
+
+def test_a_wiki_edit_reaches_the_served_hub_on_schedule(wiki: Wiki, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCHED_WIKI_USER", wiki.bot_user)
+    monkeypatch.setenv("SCHED_WIKI_PASSWORD", wiki.bot_password)
+    config = f"""
+[[sources]]
+name = "movilab"
+kind = "mediawiki"
+url = "{wiki.api_url}"
+mapping = "{Path('mappings/movilab.toml').resolve()}"
+direction = "read"
+schedule = "every 2 seconds"
+credentials = {{ user_env = "SCHED_WIKI_USER", password_env = "SCHED_WIKI_PASSWORD" }}
+options = {{ retry_wait = 0.1 }}
+"""
+    wiki.edit_as_human("La Fabrique de Rennes", PAGE, "nouveau lieu")
+    query = f'ASK {{ ?s <{MLG}name> "La Fabrique de Rennes"@fr }}'
+    with serving(tmp_path / "data", config, demo=False) as hub:
+        deadline = time.monotonic() + 60
+        found = False
+        while time.monotonic() < deadline and not found:
+            found = httpx.get(f"{hub.url}/sparql", params={"query": query}).json()["boolean"]
+            time.sleep(0.5)
+        assert found, "the scheduler synced the wiki without anyone running `maillage sync`"
+        [source] = httpx.get(f"{hub.url}/sources").json()
+        assert source["last_sync"] and source["last_error"] is None and "read" in source["last_summary"]
+        assert httpx.post(f"{hub.url}/sources/movilab/sync").status_code == 401
+        for _ in range(20):  # the scheduled run may hold the source: then 409, try again
+            now = httpx.post(f"{hub.url}/sources/movilab/sync", headers=hub.auth, timeout=60)
+            if now.status_code != 409:
+                break
+            time.sleep(0.3)
+        assert now.status_code == 200 and now.json()["error"] is None
+        assert httpx.post(f"{hub.url}/sources/nope/sync", headers=hub.auth).status_code == 404

@@ -257,3 +257,27 @@ def test_reads_can_be_narrowed_to_a_source_key(platform: Communecter, monkeypatc
     hub.config.sources[0].mapping = str(path)
     assert hub.sync().read.created == 1
     assert hub.values(hub.entity(mine), "name") == {"Du costum"}
+
+
+def test_a_create_interrupted_before_it_was_recorded_is_not_repeated(
+        platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
+    hub = Hub(platform, monkeypatch)
+    hub.sync()
+    entity = "https://example.org/acteur/interrompu"
+    hub.other_source_says(entity, "Organization", name="Collectif interrompu", shortDescription="Test.")
+    real = Ingestor.ingest_batch
+    calls = {"n": 0}
+
+    def dies_after_the_write(self: Ingestor, records: list[Record], cursor: object = None,
+                             state: object = ()) -> object:
+        if state and calls["n"] == 0:  # the platform has the element; the hub has not recorded it
+            calls["n"] += 1
+            raise KeyboardInterrupt("killed")
+        return real(self, records, cursor, state)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ingestor, "ingest_batch", dies_after_the_write)
+    with pytest.raises(KeyboardInterrupt):
+        hub.sync()
+    monkeypatch.setattr(Ingestor, "ingest_batch", real)
+    assert hub.sync().pushed.created == 1, "the element made before the crash is adopted"
+    assert len([e for e in platform.elements("organizations") if e["name"] == "Collectif interrompu"]) == 1

@@ -275,3 +275,28 @@ def test_discover_drafts_a_usable_mapping(wiki: Wiki, monkeypatch: pytest.Monkey
     title = ressource.param("Title")
     assert title is not None and title.property == "name"
     assert "Tiers-lieu" in draft
+
+
+def test_a_page_created_before_a_crash_is_adopted_not_doubled(hub: Hub, wiki: Wiki,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    entity = "https://example.org/commun/adopte"
+    subject = ox.NamedNode(entity)
+    hub.ingestor.ingest([Record(source="plateforme", source_id="adopte", triples=(
+        ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + "Commons")),
+        ox.Triple(subject, ox.NamedNode(MLG + "name"), ox.Literal("Commun adopté", language="fr")),
+    ))])
+    real = Ingestor.ingest_batch
+
+    def dies_after_the_edit(self: Ingestor, records: list[Record], cursor: object = None,
+                            state: object = ()) -> object:
+        if state:
+            raise KeyboardInterrupt("killed between the wiki edit and the commit")
+        return real(self, records, cursor, state)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ingestor, "ingest_batch", dies_after_the_edit)
+    with pytest.raises(KeyboardInterrupt):
+        sync_source(hub.config, hub.ingestor, "fabmob")
+    monkeypatch.setattr(Ingestor, "ingest_batch", real)
+    hub.sync()
+    assert hub.entity("Commun adopté") == entity
+    assert not list_conflicts(hub.store, "fabmob"), "our own page is adopted, not a conflict"

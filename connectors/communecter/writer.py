@@ -112,7 +112,12 @@ class CommunecterWriter:
     def _create(
         self, entity: str, kind: TypeMapping, hub: Projection
     ) -> tuple[list[Record], list[MetaUpdate]]:
-        fields = {**dict(kind.create_defaults), **self.mapper.form(kind, hub)}
+        fields = {**dict(kind.create_defaults), **self.mapper.form(kind, hub), "source.id": entity}
+        adopted = self._ours(kind, hub.get("name", ""), entity)
+        if adopted is not None:  # created by a run that stopped before recording it: no twin
+            saved = self.reader.fetch(kind, adopted)
+            state = SyncState(self.source, entity, adopted, dict(hub))
+            return ([self._record(saved, entity)] if saved else []), [state.update()]
         answer = self._save(kind, fields, None)
         if not answer.get("result"):
             return [], [self._refused(entity, answer)]
@@ -145,6 +150,29 @@ class CommunecterWriter:
         kind, key, raw = element
         links = self.reader.resolver({t for link in kind.links for t in linked_ids(raw, link.kind)}, {entity})
         return self.mapper.record(kind, key, raw, entity, links)
+
+    def _ours(self, kind: TypeMapping, name: str, entity: str) -> str | None:
+        """An element of that name that the hub created for this entity (source marker + id)."""
+        results = (
+            self.client.post(
+                "/co2/search/globalautocomplete",
+                {
+                    "name": name,
+                    "searchType[]": [kind.collection],
+                    "sourceKey": self.mapping.source_key,
+                    "indexStep": "50",
+                },
+            ).get("results")
+            or {}
+        )
+        candidates = results.values() if isinstance(results, dict) else results
+        for candidate in candidates:
+            key = element_id(candidate, "")
+            answer = self.client.post(f"/co2/element/get/type/{kind.collection}/id/{key}", {}, auth=True)
+            source = (answer.get("map") or {}).get("source") or {}
+            if isinstance(source, dict) and source.get("id") == entity:
+                return key
+        return None
 
     def _element_of(self, entity: str) -> tuple[str, str] | None:
         """(collection, element id) of an entity that lives on this platform."""

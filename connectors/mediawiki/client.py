@@ -210,6 +210,21 @@ class WikiClient:
             raise WikiError(f"the wiki did not save {title!r}: {edit}")
         return int(edit.get("newrevid") or base_revid or 0), str(edit.get("newtimestamp", ""))
 
+    def created_by_us(self, title: str, tag: str | None) -> bool:
+        """Whether the page's first revision was saved by this account (with our change tag): a
+        page the hub created in a run that was killed before it could record it."""
+        if not self.user:
+            return False
+        result = self.call(
+            "query", prop="revisions", titles=title, rvdir="newer", rvlimit=1, rvprop="user|tags"
+        )
+        pages = result.get("query", {}).get("pages", [])
+        revisions = pages[0].get("revisions", []) if pages else []
+        if not revisions:
+            return False
+        first = revisions[0]
+        return first.get("user") == self.user.split("@", 1)[0] and (not tag or tag in first.get("tags", []))
+
     def now(self) -> str:
         """The wiki's clock (curtimestamp), for ``starttimestamp``."""
         return str(self.call("query", curtimestamp=1)["curtimestamp"])

@@ -135,15 +135,17 @@ class WikiWriter:
                 tag=self.mapping.change_tag,
             )
         except EditConflict:
-            return [], [
-                self._conflict(
-                    entity,
-                    title,
-                    template.title_param or "name",
-                    name,
-                    "a page with this title already exists; link it by hand",
-                )
-            ]
+            if not self.client.created_by_us(title, self.mapping.change_tag):
+                return [], [
+                    self._conflict(
+                        entity,
+                        title,
+                        template.title_param or "name",
+                        name,
+                        "a page with this title already exists; link it by hand",
+                    )
+                ]
+            # our own page from a run that stopped before recording it: adopt it, no twin
         page = next(iter(p for batch in self.client.pages(titles=title) for p in batch), None)
         if page is None:
             return [], []

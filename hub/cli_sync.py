@@ -19,6 +19,8 @@ from hub.ingest import Ingestor, IngestResult
 
 conflicts_app = typer.Typer(help="Values changed both in the hub and in a source.", no_args_is_help=True)
 app.add_typer(conflicts_app, name="conflicts")
+matches_app = typer.Typer(help="Records that may be an entity the hub already knows.", no_args_is_help=True)
+app.add_typer(matches_app, name="matches")
 
 
 def _advancer(progress: Progress, description: str) -> Callable[[IngestResult], None]:
@@ -109,3 +111,48 @@ def resolve_command(
             raise ValueError(str(exc)) from exc
     outcome = "kept as it is in the source" if keep == "source" else "will be written by the next sync"
     out.print(f"{conflict.parameter} of {conflict.entity}: {outcome}", highlight=False)
+
+
+@matches_app.command("list")
+def matches_list(
+    ctx: typer.Context, format: Annotated[str, typer.Option(help="text or json")] = "text"
+) -> None:
+    """Pairs waiting for a decision, most likely first."""
+    from hub.matching import list_candidates
+
+    with opened(ctx, read_only=True) as (_, store):
+        found = list_candidates(store)
+    if format == "json":
+        sys.stdout.write(json.dumps([c.as_dict() for c in found], ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table("id", "confidence", "new entity", "existing entity", "why")
+    for c in found:
+        table.add_row(c.id, f"{c.confidence:.2f}", c.new_entity, c.existing, c.reason)
+    out.print(table)
+    out.print(f"{len(found)} candidate(s); decide with `maillage matches accept|reject ID`")
+
+
+@matches_app.command("accept")
+def matches_accept(ctx: typer.Context, candidate_id: Annotated[str, typer.Argument()]) -> None:
+    """They are the same thing: merge the new entity into the existing one."""
+    from hub.matching import accept
+
+    with opened(ctx) as (config, store):
+        try:
+            pair = accept(Ingestor(store, config.base_iri), candidate_id)
+        except KeyError as exc:
+            raise ValueError(str(exc.args[0])) from exc
+    out.print(f"{pair.new_entity} is now {pair.existing}", highlight=False)
+
+
+@matches_app.command("reject")
+def matches_reject(ctx: typer.Context, candidate_id: Annotated[str, typer.Argument()]) -> None:
+    """They are different things: forget the candidate."""
+    from hub.matching import reject
+
+    with opened(ctx) as (config, store):
+        try:
+            reject(Ingestor(store, config.base_iri), candidate_id)
+        except KeyError as exc:
+            raise ValueError(str(exc.args[0])) from exc
+    out.print("rejected")

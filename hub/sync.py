@@ -20,6 +20,7 @@ from hub.changelog import last_sequence, read_changes
 from hub.config import Config, ConfigError, SourceSettings
 from hub.cursors import read_cursor
 from hub.ingest import Ingestor, IngestResult
+from hub.matching import reconcile
 from hub.records import now
 from hub.transaction import Node, text, timestamp
 from hub.vocab import MLG, PROV, RDF_TYPE, term
@@ -125,7 +126,8 @@ def _read(
                 entity: [ox.NamedNode(MLG + c) for c in classes] for entity, classes in known.items()
             }
             converted_from = known
-        result = _commit(ingestor, batch, name)
+        records, links = reconcile(ingestor.store, batch.records, ingestor.base)
+        result = _commit(ingestor, Batch(records, batch.cursor, [*batch.state, *links]), name)
         report.read.add(result)
         if on_batch is not None:
             on_batch(result)

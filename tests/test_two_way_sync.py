@@ -125,3 +125,51 @@ def test_concurrent_edits_merge_and_the_same_field_is_one_conflict(
     assert hub.poi("Le Hangar")["shortDescription"] == "Version de la plateforme.", "nor the platform's"
     conflicts = list_conflicts(hub.store)
     assert len(conflicts) == 1 and "Version" in conflicts[0].hub_value + conflicts[0].source_value
+
+
+@pytest.fixture
+def before_first_sync(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TwoWayHub, Wiki, Communecter]]:
+    with running_wiki() as wiki, running_communecter() as platform:
+        platform.add_user(EMAIL, PASSWORD, "maillage-bot")
+        yield TwoWayHub(wiki, platform, monkeypatch), wiki, platform
+
+
+def test_a_place_known_on_both_sides_is_one_entity(before_first_sync: tuple[TwoWayHub, Wiki, Communecter]) -> None:
+    hub, wiki, platform = before_first_sync
+    wiki.edit_as_human("La Serre", TIERS_LIEU.format(name="La Serre", description="Version du wiki.")
+                       .replace("|thème=", "|site web=https://la-serre.example.org\n|thème="))
+    platform.add_element("poi", {"name": "La Serre (Rennes)", "type": "place", "url": "https://la-serre.example.org",
+                                 "shortDescription": "Version de la plateforme."})
+    hub.sync()
+    hub.sync()
+    assert len(platform.elements("poi")) == 1, "no twin element"
+    assert "Version du wiki." in wiki.page_text("La Serre"), "nothing copied over at the first link"
+    assert hub.poi("La Serre (Rennes)")["shortDescription"] == "Version de la plateforme."
+    rows = hub.store.select("SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { ?e <https://w3id.org/maillage/ontology#url> "
+                            "<https://la-serre.example.org> }")
+    assert int(rows[0]["n"].value) == 1, "one entity with two source records"
+    text = wiki.page_text("La Serre")
+    wiki.edit_as_human("La Serre", text.replace("Version du wiki.", "Version commune."))
+    hub.sync()
+    assert hub.poi("La Serre (Rennes)")["shortDescription"] == "Version commune.", "later edits flow"
+
+
+def test_a_likely_match_waits_for_a_person(before_first_sync: tuple[TwoWayHub, Wiki, Communecter]) -> None:
+    from hub.matching import accept, list_candidates
+
+    hub, wiki, platform = before_first_sync
+    wiki.edit_as_human("Le Moulin", TIERS_LIEU.format(name="Le Moulin", description="Du wiki."))
+    hub.sync()
+    platform.clock.advance(10)
+    platform.add_element("poi", {"name": "Le  moulin", "type": "place",
+                                 "address": {"@type": "PostalAddress", "postalCode": "35000"}})
+    hub.sync()
+    [candidate] = list_candidates(hub.store)
+    assert candidate.confidence == 0.8 and "postal code" in candidate.reason
+    accept(hub.ingestor, candidate.id)
+    rows = hub.store.select("SELECT DISTINCT ?e WHERE { ?e <https://w3id.org/maillage/ontology#name> ?n "
+                            "FILTER(LCASE(STR(?n)) = 'le moulin' || STR(?n) = 'Le  moulin') }")
+    assert [r["e"].value for r in rows] == [candidate.existing], "merged into the existing entity"
+    assert list_candidates(hub.store) == []
+    hub.sync()
+    assert len([e for e in platform.elements("poi")]) == 1 and wiki.page_text("Le  moulin") == ""

@@ -16,12 +16,14 @@ from typing import Any
 from connectors.base import Batch
 from connectors.base.hubview import entity_triples, hub_classes, source_id_of
 from connectors.base.merge import Projection, blocked_properties, conflict, plan
+from connectors.base.push import push_changes
 from connectors.communecter.client import CommunecterClient, form_fields
 from connectors.communecter.elements import ElementMapper, element_id, linked_ids
 from connectors.communecter.mapping import InstanceMapping, TypeMapping
 from connectors.communecter.reader import CommunecterReader, Element
 from hub.changelog import Change
 from hub.ingest import MetaUpdate
+from hub.matching import BASELINE, pending
 from hub.records import Record
 from hub.store.base import Store
 from hub.syncstate import SyncState, state_for_entity
@@ -46,15 +48,7 @@ class CommunecterWriter:
         self.source = mapper.identity.source
 
     def push(self, changes: list[Change]) -> Iterator[Batch]:
-        handled: set[str] = set()
-        for change in changes:
-            entity = change.entity
-            if change.source == self.source or entity is None or entity in handled:
-                yield Batch([], str(change.sequence))
-                continue
-            handled.add(entity)
-            records, state = self._push_entity(entity)
-            yield Batch(records, str(change.sequence), state)
+        return push_changes(self.store, self.source, changes, self._push_entity)
 
     def _push_entity(self, entity: str) -> tuple[list[Record], list[MetaUpdate]]:
         kind = next((k for c in hub_classes(self.store, entity) if (k := self.mapping.for_class(c))), None)
@@ -69,8 +63,13 @@ class CommunecterWriter:
         if "name" not in hub:
             return [], []
         state = state_for_entity(self.store, self.source, entity)
+        if state is not None and state.pushed.get(BASELINE):
+            # a pair the hub just linked: what each side holds now is the starting point
+            return [], [SyncState(self.source, entity, state.source_id, dict(hub)).update()]
         key = source_id_of(self.store, entity, self.source) or (state.source_id if state else None)
         if key is None:
+            if pending(self.store, entity):
+                return [], []  # a person must first say whether it is an entity known here
             return self._create(entity, kind, hub)
         current = self.reader.fetch(kind, key)
         if current is None:

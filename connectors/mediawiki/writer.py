@@ -19,6 +19,7 @@ import pyoxigraph as ox
 from connectors.base import Batch
 from connectors.base.hubview import entity_triples, hub_classes, source_id_of
 from connectors.base.merge import blocked_properties, conflict, plan
+from connectors.base.push import push_changes
 from connectors.mediawiki.client import EditConflict, PageRevision, WikiClient
 from connectors.mediawiki.mapping import TemplateMapping, WikiMapping
 from connectors.mediawiki.pagemap import PageMapper, Projection, normal_title, page_links
@@ -26,6 +27,7 @@ from connectors.mediawiki.reader import WikiReader
 from connectors.mediawiki.wikitext import WikitextError, new_page, read_page, set_params
 from hub.changelog import Change
 from hub.ingest import MetaUpdate
+from hub.matching import BASELINE, pending
 from hub.records import Record
 from hub.store.base import Store
 from hub.syncstate import SyncState, state_for_entity
@@ -47,17 +49,8 @@ class WikiWriter:
         self.source = mapper.identity.source
 
     def push(self, changes: list[Change]) -> Iterator[Batch]:
-        handled: set[str] = set()
-        for change in changes:
-            entity = change.entity
-            if change.source == self.source or entity is None or entity in handled:
-                yield Batch([], str(change.sequence))
-                continue
-            handled.add(entity)
-            records, state = self._push_entity(entity)
-            yield Batch(records, str(change.sequence), state)
+        return push_changes(self.store, self.source, changes, self._push_entity)
 
-    # -- one entity --------------------------------------------------------------------------
     def _push_entity(self, entity: str) -> tuple[list[Record], list[MetaUpdate]]:
         template = self._template_for(entity)
         if template is None:
@@ -66,8 +59,13 @@ class WikiWriter:
         if not hub:
             return [], []
         state = state_for_entity(self.store, self.source, entity)
+        if state is not None and state.pushed.get(BASELINE):
+            # a pair the hub just linked: what each side holds now is the starting point
+            return [], [SyncState(self.source, entity, state.source_id, dict(hub)).update()]
         pageid = self._page_of(entity) or (int(state.source_id) if state else None)
         if pageid is None:
+            if pending(self.store, entity):
+                return [], []  # a person must first say whether it is an entity known here
             return self._create(entity, template, hub)
         base = self.mapper.project(
             template, self._triples(entity, other_sources=False), entity, self._title_of

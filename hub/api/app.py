@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.api import changes, graph_store, ops, rest, sparql_endpoint, update, void
+from hub.api import changes, graph_store, ops, rest, review, sparql_endpoint, update, void
 from hub.api.metrics import MetricsMiddleware
 from hub.api.query_remote import RemoteQueryRunner
 from hub.api.query_runner import QueryRunner
@@ -110,7 +110,7 @@ def create_app(config: Config) -> FastAPI:
         ),
         lifespan=lifespan,
     )
-    for module in (sparql_endpoint, update, graph_store, rest, changes, void, ops):
+    for module in (sparql_endpoint, update, graph_store, rest, changes, void, ops, review):
         app.include_router(module.router)
     app.add_middleware(MetricsMiddleware)
     if config.api.cors_origins:

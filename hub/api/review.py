@@ -1,0 +1,65 @@
+"""Decisions only a person can take: conflicts to resolve and identity matches to confirm."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from starlette.concurrency import run_in_threadpool
+
+from hub.api.auth import require_token
+from hub.api.state import HubState, hub_state
+from hub.conflicts import ConflictError, resolve
+from hub.matching import accept, list_candidates, reject
+
+router = APIRouter(tags=["review"])
+
+
+@router.get("/matches", summary="Records that may be an entity the hub already knows")
+def matches(state: HubState = Depends(hub_state)) -> list[dict[str, object]]:
+    """Pairs (new entity, existing entity) with a confidence and the reason, most likely first."""
+    return [c.as_dict() for c in list_candidates(state.store)]
+
+
+def _decide(state: HubState, action: object, candidate_id: str) -> dict[str, object]:
+    with state.write_lock:
+        try:
+            pair = action(state.ingestor, candidate_id)  # type: ignore[operator]
+        except KeyError as exc:
+            raise HTTPException(404, str(exc.args[0])) from exc
+        state.after_write()
+    return dict(pair.as_dict())
+
+
+@router.post(
+    "/matches/{candidate_id}/accept", summary="Same thing: merge", dependencies=[Depends(require_token)]
+)
+async def accept_match(candidate_id: str, state: HubState = Depends(hub_state)) -> dict[str, object]:
+    return await run_in_threadpool(_decide, state, accept, candidate_id)
+
+
+@router.post(
+    "/matches/{candidate_id}/reject", summary="Different things", dependencies=[Depends(require_token)]
+)
+async def reject_match(candidate_id: str, state: HubState = Depends(hub_state)) -> dict[str, object]:
+    return await run_in_threadpool(_decide, state, reject, candidate_id)
+
+
+@router.post(
+    "/conflicts/{conflict_id}/resolve",
+    summary="Keep the hub's or the source's value",
+    dependencies=[Depends(require_token)],
+)
+async def resolve_conflict(
+    conflict_id: str,
+    keep: str = Query(pattern="^(hub|source)$", description="hub: write the hub's value; source: keep it"),
+    state: HubState = Depends(hub_state),
+) -> dict[str, object]:
+    def run() -> dict[str, object]:
+        with state.write_lock:
+            try:
+                conflict = resolve(state.ingestor, conflict_id, keep)
+            except ConflictError as exc:
+                raise HTTPException(404, str(exc)) from exc
+            state.after_write()
+        return {**conflict.as_dict(), "kept": keep}
+
+    return await run_in_threadpool(run)

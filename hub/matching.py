@@ -1,0 +1,263 @@
+"""Identity across sources: is a record new to the hub, or a thing it already knows from elsewhere?
+
+Runs on records about to create an entity. A strong match (same web address, or an explicit
+``owl:sameAs``) links the record to the existing entity at once; a weaker one (same name in the
+same postal code or town, or the same name alone) creates the entity as usual and puts the pair
+on a review list: a person accepts or rejects it, nothing is merged on a guess.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyoxigraph as ox
+
+from hub.identity import graph_iri
+from hub.ingest import Ingestor, MetaUpdate
+from hub.provenance import stored_records
+from hub.records import Record, now
+from hub.store.base import Store
+from hub.syncstate import SyncState
+from hub.transaction import Node, iri, text, timestamp
+from hub.vocab import META_GRAPH, MLG, OWL_SAME_AS, PROV, RDF_TYPE, XSD, term
+
+STRONG = 1.0
+
+
+@dataclass(frozen=True)
+class Match:
+    entity: str
+    confidence: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A pair waiting for a person: the new entity may be the existing one."""
+
+    id: str
+    source: str
+    source_id: str
+    new_entity: str
+    existing: str
+    confidence: float
+    reason: str
+    time: datetime
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "source_id": self.source_id,
+            "new_entity": self.new_entity,
+            "existing_entity": self.existing,
+            "confidence": self.confidence,
+            "reason": self.reason,
+            "time": self.time.isoformat(),
+        }
+
+
+def normal_name(name: str) -> str:
+    """Case, accents and punctuation do not make two names different."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
+
+
+def _values(record: Record, entity: str, prop: str) -> list[str]:
+    return [
+        str(t.object.value)  # type: ignore[union-attr]
+        for t in record.triples
+        if str(t.subject) == f"<{entity}>" and t.predicate.value == MLG + prop
+    ]
+
+
+def find_matches(store: Store, record: Record) -> list[Match]:
+    """Existing entities of the record's class, from other sources, that may be the same thing."""
+    subject = record.entity()
+    if subject is None:
+        return []
+    entity = subject.value
+    same_as = [
+        t.object.value
+        for t in record.triples
+        if t.subject == subject and t.predicate.value == OWL_SAME_AS and isinstance(t.object, ox.NamedNode)
+    ]
+    classes = [
+        t.object
+        for t in record.triples
+        if t.subject == subject and t.predicate.value == RDF_TYPE and isinstance(t.object, ox.NamedNode)
+    ]
+    if not classes:
+        return []
+    types = " ".join(str(c) for c in classes)
+    candidates = (
+        store.select(
+            f"""SELECT DISTINCT ?e ?name ?url ?cp ?town WHERE {{
+            GRAPH ?g {{ ?e a ?t ; <{MLG}name> ?name . VALUES ?t {{ {types} }}
+                OPTIONAL {{ ?e <{MLG}url> ?url }} OPTIONAL {{ ?e <{MLG}postalCode> ?cp }}
+                OPTIONAL {{ ?e <{MLG}locality> ?town }} }}
+            GRAPH <{META_GRAPH}> {{ ?g <{term("source")}> ?src }}
+            FILTER(?src != {ox.Literal(record.source)} && ?e != <{entity}>) }}"""
+        )
+        if _values(record, entity, "name")
+        else []
+    )
+    names = {normal_name(n) for n in _values(record, entity, "name")}
+    urls = {u.rstrip("/") for u in _values(record, entity, "url")}
+    codes = set(_values(record, entity, "postalCode"))
+    towns = {normal_name(t) for t in _values(record, entity, "locality")}
+    best: dict[str, Match] = {e: Match(e, STRONG, "declared the same (owl:sameAs)") for e in same_as}
+    for row in candidates:
+        found = row["e"].value
+        if "url" in row and row["url"].value.rstrip("/") in urls:
+            match = Match(found, STRONG, f"same web address {row['url'].value}")
+        elif normal_name(row["name"].value) not in names:
+            continue
+        elif ("cp" in row and row["cp"].value in codes) or (
+            "town" in row and normal_name(row["town"].value) in towns
+        ):
+            match = Match(found, 0.8, f"same name {row['name'].value!r} in the same postal code or town")
+        else:
+            match = Match(found, 0.5, f"same name {row['name'].value!r}")
+        if found not in best or best[found].confidence < match.confidence:
+            best[found] = match
+    return sorted(best.values(), key=lambda m: -m.confidence)
+
+
+def relabel(record: Record, old: str, new: str) -> Record:
+    """The record speaking of ``new`` where it spoke of ``old``."""
+
+    def swap(term_: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> ox.NamedNode:
+        return ox.NamedNode(new) if isinstance(term_, ox.NamedNode) and term_.value == old else term_  # type: ignore[return-value]
+
+    triples = tuple(ox.Triple(swap(t.subject), t.predicate, swap(t.object)) for t in record.triples)
+    return Record(
+        record.source,
+        record.source_id,
+        triples,
+        record.revision,
+        record.retrieved_at,
+        record.connector,
+        record.source_url,
+        record.deleted,
+        record.graph,
+        record.error,
+    )
+
+
+def candidate_update(record: Record, new_entity: str, match: Match) -> MetaUpdate:
+    digest = hashlib.sha256(f"{new_entity}\n{match.entity}".encode()).hexdigest()[:24]
+    statements: list[tuple[str, Node]] = [
+        (RDF_TYPE, iri(term("MatchCandidate"))),
+        (term("source"), text(record.source)),
+        (term("sourceId"), text(record.source_id)),
+        (term("entity"), iri(new_entity)),
+        (term("sameAsCandidate"), iri(match.entity)),
+        (term("confidence"), ox.Literal(f"{match.confidence:.2f}", datatype=ox.NamedNode(XSD + "decimal"))),
+        (term("reason"), text(match.reason)),
+        (PROV + "generatedAtTime", timestamp(now())),
+    ]
+    return f"urn:maillage:match:{digest}", statements
+
+
+def list_candidates(store: Store, candidate_id: str | None = None) -> list[Candidate]:
+    only = f"FILTER(?c = <urn:maillage:match:{candidate_id}>)" if candidate_id else ""
+    rows = store.select(
+        f"""SELECT ?c ?src ?id ?new ?old ?conf ?reason ?t WHERE {{ GRAPH <{META_GRAPH}> {{
+            ?c a <{term("MatchCandidate")}> ; <{term("source")}> ?src ; <{term("sourceId")}> ?id ;
+               <{term("entity")}> ?new ; <{term("sameAsCandidate")}> ?old ; <{term("confidence")}> ?conf ;
+               <{term("reason")}> ?reason ; <{PROV}generatedAtTime> ?t . {only} }} }}
+           ORDER BY DESC(?conf) ?c"""
+    )
+    return [
+        Candidate(
+            r["c"].value.removeprefix("urn:maillage:match:"),
+            r["src"].value,
+            r["id"].value,
+            r["new"].value,
+            r["old"].value,
+            float(r["conf"].value),
+            r["reason"].value,
+            datetime.fromisoformat(r["t"].value),
+        )
+        for r in rows
+    ]
+
+
+BASELINE = "__baseline__"
+"""A ``pushed`` key meaning: the pair was just linked; take what each side says now as the
+starting point instead of copying one side over the other."""
+
+
+def reconcile(store: Store, records: list[Record], base: str) -> tuple[list[Record], list[MetaUpdate]]:
+    """Link new records to the entities they strongly match; list weaker matches for review."""
+    fresh = [r for r in records if not r.deleted and not r.error and r.entity() is not None]
+    stored = stored_records(store, [r.graph or graph_iri(base, r.source, r.source_id) for r in fresh])
+    out: list[Record] = []
+    state: list[MetaUpdate] = []
+    for record in records:
+        subject = record.entity()
+        graph = record.graph or graph_iri(base, record.source, record.source_id)
+        if record not in fresh or graph in stored or subject is None:
+            out.append(record)
+            continue
+        matches = find_matches(store, record)
+        strong = [m for m in matches if m.confidence >= STRONG]
+        if len(strong) == 1:
+            out.append(relabel(record, subject.value, strong[0].entity))
+            # every side of the pair starts from what it holds now: nothing is copied over
+            holders = [(record.source, record.source_id), *_holders(store, strong[0].entity)]
+            state += [SyncState(src, strong[0].entity, sid, {BASELINE: "1"}).update() for src, sid in holders]
+            continue
+        out.append(record)
+        state += [candidate_update(record, subject.value, m) for m in matches]
+    return out, state
+
+
+def _holders(store: Store, entity: str) -> list[tuple[str, str]]:
+    """(source, source id) of every record that already holds the entity."""
+    rows = store.select(
+        f"""SELECT ?src ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{term("entity")}> <{entity}> ;
+            <{term("source")}> ?src ; <{term("sourceId")}> ?id }} }}"""
+    )
+    return [(r["src"].value, r["id"].value) for r in rows]
+
+
+def accept(ingestor: Ingestor, candidate_id: str) -> Candidate:
+    """The new entity is the existing one: its record is relabelled onto it (one change logged)."""
+    found = list_candidates(ingestor.store, candidate_id)
+    if not found:
+        raise KeyError(f"no match candidate {candidate_id!r} (see `maillage matches list`)")
+    pair = found[0]
+    graph = graph_iri(ingestor.base, pair.source, pair.source_id)
+    triples = tuple(ingestor.store.graph_triples(graph))
+    record = relabel(Record(pair.source, pair.source_id, triples, connector="matching"),
+                     pair.new_entity, pair.existing)
+    holders = [(pair.source, pair.source_id), *_holders(ingestor.store, pair.existing)]
+    state = [SyncState(src, pair.existing, sid, {BASELINE: "1"}).update() for src, sid in holders]
+    ingestor.ingest_batch([record], None, [*state, (f"urn:maillage:match:{candidate_id}", [])])
+    return pair
+
+
+def reject(ingestor: Ingestor, candidate_id: str) -> Candidate:
+    """Different things: the new entity lives on its own, and is now sent to the other sources."""
+    found = list_candidates(ingestor.store, candidate_id)
+    if not found:
+        raise KeyError(f"no match candidate {candidate_id!r} (see `maillage matches list`)")
+    pair = found[0]
+    graph = graph_iri(ingestor.base, pair.source, pair.source_id)
+    ingestor.touch(pair.new_entity, graph, "matching", [(f"urn:maillage:match:{candidate_id}", [])])
+    return pair
+
+
+def pending(store: Store, entity: str) -> bool:
+    """Whether the entity waits for a person to say if it is another one: until then, no
+    connector creates it elsewhere (a twin would be made on a guess)."""
+    return store.ask(
+        f"""ASK {{ GRAPH <{META_GRAPH}> {{
+            ?c a <{term("MatchCandidate")}> ; <{term("entity")}> <{entity}> }} }}"""
+    )

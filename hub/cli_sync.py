@@ -35,7 +35,7 @@ def sync(
     full: Annotated[bool, typer.Option(help="Full harvest and reconciliation")] = False,
 ) -> None:
     """Write the hub's changes to each source where allowed, then read the source into the hub."""
-    from hub.sync import sync_source
+    from hub.sync import sync_all
 
     with opened(ctx) as (config, store):
         names = [source] if source else [s.name for s in config.sources]
@@ -44,12 +44,11 @@ def sync(
         for name in names:
             config.source(name)  # unknown names fail before any work
         ingestor = Ingestor(store, config.base_iri, batch_size=config.batch_size)
-        failed = False
-        for name in names:
-            with progress_bar() as progress:
-                report = sync_source(config, ingestor, name, full, _advancer(progress, f"syncing {name}"))
-            failed = failed or report.error is not None
+        with progress_bar() as progress:
+            reports = sync_all(config, ingestor, names, full, _advancer(progress, "syncing"))
+        for report in reports:
             out.print(("[red]✗[/] " if report.error else "[green]✓[/] ") + report.summary(), highlight=False)
+        failed = any(report.error for report in reports)
     if failed:
         raise typer.Exit(1)
 

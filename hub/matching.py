@@ -255,9 +255,9 @@ def reject(ingestor: Ingestor, candidate_id: str) -> Candidate:
 
 
 def pending(store: Store, entity: str) -> bool:
-    """Whether the entity waits for a person to say if it is another one: until then, no
-    connector creates it elsewhere (a twin would be made on a guess)."""
+    """Whether the entity is one side of a pair waiting for a person: until then, no connector
+    creates it elsewhere (a twin would be made on a guess)."""
     return store.ask(
-        f"""ASK {{ GRAPH <{META_GRAPH}> {{
-            ?c a <{term("MatchCandidate")}> ; <{term("entity")}> <{entity}> }} }}"""
+        f"""ASK {{ GRAPH <{META_GRAPH}> {{ ?c a <{term("MatchCandidate")}> .
+            {{ ?c <{term("entity")}> <{entity}> }} UNION {{ ?c <{term("sameAsCandidate")}> <{entity}> }} }} }}"""
     )

@@ -33,6 +33,7 @@ PUSH_PAGE = 500
 class SyncReport:
     source: str
     started: datetime = field(default_factory=now)
+    run_start: int = 0  # the change-log position when the run began
     read: IngestResult = field(default_factory=IngestResult)
     pushed: IngestResult = field(default_factory=IngestResult)
     error: str | None = None
@@ -67,13 +68,17 @@ def sync_source(
 ) -> SyncReport:
     """Push to then read from one source (as its direction allows); errors end in the report."""
     source = config.source(name)
-    report = report or SyncReport(name)
+    if report is None:
+        report = SyncReport(name, run_start=last_sequence(ingestor.store))
     try:
         connector = load_connector(config, source, ingestor)
         try:
             # Push first: the merge base is then still the source as the hub last read it, so a
             # person's edit made since shows up as theirs (kept, or a conflict), never as ours.
-            if source.direction in ("write", "both"):
+            # A source never read yet is read first: what it already holds must be matched with
+            # the hub's entities before anything is created there (see hub.matching).
+            known = read_cursor(ingestor.store, ingestor.base, name) is not None or not read
+            if source.direction in ("write", "both") and known:
                 _push(connector, ingestor, name, report)
             if read and source.direction in ("read", "both"):
                 _read(connector, ingestor, name, full, report, on_batch)
@@ -98,7 +103,11 @@ def sync_all(
     """Every source once, then a second round of pushes: what a source read late in the first
     round reaches the sources synchronised before it, within the same run."""
     names = names or [s.name for s in config.sources]
-    reports = [sync_source(config, ingestor, name, full, on_batch) for name in names]
+    start = last_sequence(ingestor.store)
+    reports = [
+        sync_source(config, ingestor, name, full, on_batch, report=SyncReport(name, run_start=start))
+        for name in names
+    ]
     for report in reports:
         if report.error is None and config.source(report.source).direction in ("write", "both"):
             sync_source(config, ingestor, report.source, read=False, report=report)
@@ -137,11 +146,9 @@ def _read(
 def _push(connector: Connector, ingestor: Ingestor, name: str, report: SyncReport) -> None:
     key = f"{name}:outbound"
     stored = read_cursor(ingestor.store, ingestor.base, key)
-    if stored is None:
-        # a newly connected source receives what changes from now on, not the hub's whole past
-        ingestor.ingest_batch([], (key, str(last_sequence(ingestor.store))))
-        return
-    since = int(stored)
+    # a newly connected source receives what changes from the start of its first run on (the
+    # other sources' first harvest included), not the hub's whole past
+    since = int(stored) if stored is not None else report.run_start
     while changes := read_changes(ingestor.store, since=since, limit=PUSH_PAGE):
         for batch in connector.push(changes):
             if batch.records or batch.state:

@@ -259,5 +259,6 @@ def pending(store: Store, entity: str) -> bool:
     creates it elsewhere (a twin would be made on a guess)."""
     return store.ask(
         f"""ASK {{ GRAPH <{META_GRAPH}> {{ ?c a <{term("MatchCandidate")}> .
-            {{ ?c <{term("entity")}> <{entity}> }} UNION {{ ?c <{term("sameAsCandidate")}> <{entity}> }} }} }}"""
+            {{ ?c <{term("entity")}> <{entity}> }}
+            UNION {{ ?c <{term("sameAsCandidate")}> <{entity}> }} }} }}"""
     )

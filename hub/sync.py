@@ -82,6 +82,9 @@ def sync_source(
                 _push(connector, ingestor, name, report)
             if read and source.direction in ("read", "both"):
                 _read(connector, ingestor, name, full, report, on_batch)
+            if not known and source.direction in ("write", "both"):
+                # first contact: from now on this source receives the changes of this run on
+                ingestor.ingest_batch([], (f"{name}:outbound", str(report.run_start)))
         finally:
             connector.close()
     except Exception as exc:  # one source's failure must not stop the others

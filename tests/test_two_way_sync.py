@@ -184,3 +184,26 @@ def test_a_likely_match_waits_for_a_person(before_first_sync: tuple[TwoWayHub, W
     hub.sync()
     assert len([e for e in platform.elements("poi") if "oulin" in str(e.get("name"))]) == 1
     assert wiki.page_text("Le  moulin") == ""
+
+
+def test_a_second_wiki_receives_only_what_its_mapping_covers(monkeypatch: pytest.MonkeyPatch) -> None:
+    with running_wiki() as movilab, running_wiki() as fabmob, running_communecter() as platform:
+        platform.add_user(EMAIL, PASSWORD, "maillage-bot")
+        hub = TwoWayHub(movilab, platform, monkeypatch)
+        monkeypatch.setenv("F_USER", fabmob.bot_user)
+        monkeypatch.setenv("F_PASSWORD", fabmob.bot_password)
+        hub.config.sources.append(SourceSettings(
+            name="fabmob", kind="mediawiki", url=fabmob.api_url,
+            mapping=str(Path("mappings/fabmob.toml").resolve()), direction="both",
+            credentials={"user_env": "F_USER", "password_env": "F_PASSWORD"},
+            options={"retry_wait": 0.1, "edit_interval": 0}))
+        hub.sync()
+        platform.clock.advance(30)
+        platform.add_element("organizations", {"name": "Collectif Vélo Rennes", "type": "NGO",
+                                               "shortDescription": "Atelier et plaidoyer vélo."})
+        platform.add_element("poi", {"name": "La Vélorution", "type": "place", "shortDescription": "Atelier."})
+        hub.sync()
+        assert fabmob.page_text("Collectif Vélo Rennes").startswith("{{Acteur"), "an actor: FabMob maps it"
+        assert movilab.page_text("Collectif Vélo Rennes") == "", "Movilab's mapping has no actors"
+        assert movilab.page_text("La Vélorution").startswith("{{Tiers-lieu")
+        assert fabmob.page_text("La Vélorution") == "", "FabMob's mapping has no places"

@@ -28,6 +28,10 @@ def provenance_statements(record: Record, entity: str | None) -> list[tuple[str,
         statements.append((term("entity"), iri(entity)))
     if record.source_url is not None:
         statements.append((PROV + "hadPrimarySource", iri(record.source_url)))
+    if record.origin is not None:
+        hub, source, source_id = record.origin
+        statements += [(term("originHub"), iri(hub)), (term("originSource"), text(source)),
+                       (term("originSourceId"), text(source_id))]
     return statements
 
 

@@ -44,6 +44,8 @@ class Record:
     """An explicit graph IRI, for graphs not named by the hub (SPARQL Update, Graph Store)."""
     error: str | None = None
     """Why the source could not be mapped (malformed page, bad value): the record is quarantined."""
+    origin: tuple[str, str, str] | None = None
+    """(hub, source, source id) where a record received from a peer hub was first read."""
 
     @property
     def content_hash(self) -> str:

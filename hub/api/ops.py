@@ -32,8 +32,9 @@ METRICS_MEDIA_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 @router.get("/health", summary="Liveness and store reachability")
 def health(state: HubState = Depends(hub_state)) -> dict[str, object]:
-    """200 when the store answers; load balancers and the test fixtures poll it."""
-    return {"status": "ok", "last_sequence": last_sequence(state.store)}
+    """200 when the store answers; load balancers and the test fixtures poll it. ``hub`` is this
+    hub's identity (its base IRI), which peer hubs use to recognise records that came from it."""
+    return {"status": "ok", "hub": state.config.base_iri, "last_sequence": last_sequence(state.store)}
 
 
 def _source_param(request: Request) -> str | None:

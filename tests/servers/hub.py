@@ -32,6 +32,7 @@ class ServedHub:
 def serving(data_dir: Path, config: str = "", demo: bool = True) -> Iterator[ServedHub]:
     """Load the demo data into ``data_dir`` (unless told not to), then serve it on loopback."""
     env = {**os.environ, "MAILLAGE_TOKEN": TOKEN}
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
     base = [sys.executable, "-m", "hub", "--data-dir", str(data_dir)]
     if config:
         config_path = data_dir.parent / f"{data_dir.name}.toml"

@@ -105,13 +105,25 @@ def place_record() -> RecordFactory:
     return build
 
 
-@pytest.fixture(scope="session")
-def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHub]:
-    """A real ``maillage serve`` over the demo data, shared by read-mostly HTTP tests."""
+@pytest.fixture(scope="session", params=["oxigraph", "virtuoso"])
+def hub_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHub]:
+    """A real ``maillage serve`` over the demo data, shared by read-mostly HTTP tests: once on
+    the embedded store, once on a real Virtuoso as the remote store (the scale-out setup)."""
     from tests.servers.hub import serving
 
-    with serving(tmp_path_factory.mktemp("hub") / "data") as served:
-        yield served
+    data = tmp_path_factory.mktemp("hub") / "data"
+    if request.param == "oxigraph":
+        with serving(data) as served:
+            yield served
+        return
+    reason = virtuoso_server.available()
+    if reason:
+        unavailable(reason)
+    with virtuoso_server.running_virtuoso() as remote:
+        config = (f'[store]\nbackend = "sparql"\nquery_url = "{remote.sparql_url}"\n'
+                  f'gsp_url = "{remote.gsp_url}"\ngsp_graph_param = "graph-uri"\n')
+        with serving(data, config) as served:
+            yield served
 
 
 @pytest.fixture(scope="session")

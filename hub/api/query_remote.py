@@ -1,4 +1,9 @@
-"""Queries for the remote backend: forwarded to the SPARQL server, spooled with the same limits."""
+"""Queries for the remote backend: forwarded to the SPARQL server, spooled with the same limits.
+
+The server is always asked for SPARQL JSON results or N-Triples, which every SPARQL 1.1 server
+writes, and the answer is converted here into the format the client asked for: clients get the
+same formats, with the same spelling, whatever store the hub runs on.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,20 @@ import tempfile
 from pathlib import Path
 
 import httpx
+import pyoxigraph as ox
 
+from hub.api.negotiation import GRAPH_TYPES
 from hub.api.query_runner import QueryFailed, QueryJob, QueryTimeout, QueryTooLarge
+
+JSON_RESULTS = "application/sparql-results+json"
+N_TRIPLES = "application/n-triples"
 
 
 class RemoteQueryRunner:
     """Same contract as :class:`~hub.api.query_runner.QueryRunner`, over HTTP."""
 
     def __init__(
-        self, query_url: str, timeout: float, max_bytes: int, spool_dir: Path,
-        auth: httpx.Auth | None = None,
+        self, query_url: str, timeout: float, max_bytes: int, spool_dir: Path, auth: httpx.Auth | None = None
     ) -> None:
         self.query_url = query_url
         self.timeout = timeout
@@ -25,20 +34,41 @@ class RemoteQueryRunner:
         spool_dir.mkdir(parents=True, exist_ok=True)
         self._client = httpx.Client(timeout=timeout, auth=auth)
 
-    def run(self, job: QueryJob) -> Path:
-        data = [("query", job.query)]
-        data += [("default-graph-uri", g) for g in job.default_graphs]
-        data += [("named-graph-uri", g) for g in job.named_graphs]
+    def _spool(self) -> Path:
         fd, name = tempfile.mkstemp(prefix="query-", dir=self.spool_dir)
-        path = Path(name)
+        os.close(fd)
+        return Path(name)
+
+    def run(self, job: QueryJob) -> Path:
+        graph = job.result_format in GRAPH_TYPES
+        fetched = self._fetch(job, N_TRIPLES if graph else JSON_RESULTS)
+        if job.result_format in (N_TRIPLES if graph else JSON_RESULTS,):
+            return fetched
         try:
-            with os.fdopen(fd, "wb") as out, self._client.stream(
-                "POST", self.query_url, data=dict(data) if len(data) == 1 else data,  # type: ignore[arg-type]
-                headers={"Accept": job.result_format},
-            ) as response:
+            return self._convert(fetched, job.result_format, graph)
+        finally:
+            fetched.unlink(missing_ok=True)
+
+    def _fetch(self, job: QueryJob, accept: str) -> Path:
+        data: dict[str, str | list[str]] = {"query": job.query}
+        if job.default_graphs:
+            data["default-graph-uri"] = list(job.default_graphs)
+        if job.named_graphs:
+            data["named-graph-uri"] = list(job.named_graphs)
+        path = self._spool()
+        try:
+            with (
+                path.open("wb") as out,
+                self._client.stream(
+                    "POST", self.query_url, data=data, headers={"Accept": accept}
+                ) as response,
+            ):
+                if response.status_code == 400:
+                    detail = response.read()[:300].decode(errors="replace").strip()
+                    raise QueryFailed(f"invalid SPARQL query (the store says: {detail})")
                 if response.status_code >= 400:
-                    raise QueryFailed(f"the SPARQL server answered {response.status_code}: "
-                                      f"{response.read()[:300].decode(errors='replace')}")
+                    detail = response.read()[:300].decode(errors="replace")
+                    raise QueryFailed(f"the SPARQL server answered {response.status_code}: {detail}")
                 size = 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
@@ -57,6 +87,27 @@ class RemoteQueryRunner:
         except BaseException:
             path.unlink(missing_ok=True)
             raise
+
+    def _convert(self, fetched: Path, media: str, graph: bool) -> Path:
+        output = self._spool()
+        try:
+            with fetched.open("rb") as source, output.open("wb") as out:
+                if graph:
+                    fmt = ox.RdfFormat.from_media_type(media) or ox.RdfFormat.TURTLE
+                    quads = ox.parse(source, ox.RdfFormat.N_TRIPLES)
+                    if fmt.supports_datasets:
+                        ox.serialize(quads, out, fmt)
+                    else:
+                        ox.serialize((q.triple for q in quads), out, fmt)
+                else:
+                    results = ox.parse_query_results(source, ox.QueryResultsFormat.JSON)
+                    results.serialize(
+                        out, ox.QueryResultsFormat.from_media_type(media) or ox.QueryResultsFormat.JSON
+                    )
+            return output
+        except (SyntaxError, ValueError, OSError) as exc:
+            output.unlink(missing_ok=True)
+            raise QueryFailed(f"the SPARQL server's answer could not be read: {exc}") from exc
 
     def close(self) -> None:
         self._client.close()

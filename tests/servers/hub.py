@@ -22,6 +22,7 @@ class ServedHub:
     url: str
     token: str
     data_dir: Path
+    backend: str = "oxigraph"
 
     @property
     def auth(self) -> dict[str, str]:
@@ -53,7 +54,8 @@ def serving(data_dir: Path, config: str = "", demo: bool = True) -> Iterator[Ser
                 wait_until(lambda: httpx.get(f"{url}/health").status_code == 200, 60, "maillage serve")
             except TimeoutError as exc:
                 raise RuntimeError(f"{exc}:\n{log_path.read_text()[-3000:]}") from exc
-            yield ServedHub(url=url, token=TOKEN, data_dir=data_dir)
+            backend = "sparql" if 'backend = "sparql"' in config else "oxigraph"
+            yield ServedHub(url=url, token=TOKEN, data_dir=data_dir, backend=backend)
         finally:
             proc.terminate()
             try:

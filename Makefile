@@ -41,12 +41,12 @@ test: system-deps setup lint
 
 bench: setup system-deps
 	$(BIN)/python bench/run.py
-	$(BIN)/python bench/http.py
+	$(BIN)/python bench/http_api.py
 	$(BIN)/python bench/mediawiki.py
 
 bench-quick: setup system-deps
 	$(BIN)/python bench/run.py --quick
-	$(BIN)/python bench/http.py --quick
+	$(BIN)/python bench/http_api.py --quick
 	$(BIN)/python bench/mediawiki.py --quick
 
 clean:

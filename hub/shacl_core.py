@@ -112,6 +112,9 @@ class Shape:
     deactivated: bool = False
     checks: list[Check] = field(default_factory=list)
     properties: list[Shape] = field(default_factory=list)
+    value_checks: list[Check] = field(default_factory=list)
+    """The ``checks`` tested value by value (the others look at all values at once)."""
+    set_checks: list[Check] = field(default_factory=list)
     value_test: ValueTest | None = None
     """When the shape is a plain test on the focus node itself (an ``sh:or`` member), that test."""
 
@@ -193,19 +196,26 @@ class Data:
 def _validate(shape: Shape, focus: Node, data: Data, out: list[Result]) -> None:
     if shape.deactivated:
         return
-    values: Collection[Node] = (focus,) if shape.path is None else data.values(focus, shape.path)
-    for check in shape.checks:
-        if check.test is not None:
+    values: Collection[Node]
+    if shape.path is None:
+        values = (focus,)
+    else:
+        by_predicate = data.index.get(focus)
+        values = by_predicate.get(shape.path, ()) if by_predicate else ()
+    if values:
+        for check in shape.value_checks:
             test = check.test
-            failed: Iterable[Node | None] = [v for v in values if not test(v, data)]
-        else:
-            failed = check.run(focus, values, data)  # type: ignore[misc]
-        for value in failed:
-            messages = shape.messages or check.messages(focus, value)
-            out.append(Result(focus, shape, check.component, value, messages))
-    for nested in shape.properties:
-        for value in values:
-            _validate(nested, value, data, out)
+            for value in values:
+                if not test(value, data):  # type: ignore[misc]
+                    messages = shape.messages or check.messages(focus, value)
+                    out.append(Result(focus, shape, check.component, value, messages))
+        for nested in shape.properties:
+            for value in values:
+                _validate(nested, value, data, out)
+    for check in shape.set_checks:
+        for failed in check.run(focus, values, data):  # type: ignore[misc]
+            messages = shape.messages or check.messages(focus, failed)
+            out.append(Result(focus, shape, check.component, failed, messages))
 
 
 def conforms(shape: Shape, focus: Node, data: Data) -> bool:

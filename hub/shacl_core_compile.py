@@ -9,12 +9,11 @@ the engine does not know about is never skipped. Generic messages (for shapes wi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
-from functools import cache
 
 import rdflib
 from rdflib.namespace import RDF, RDFS
 
+from hub import shacl_core_checks as checks
 from hub import shacl_core_xsd as xsd
 from hub.shacl_core import (
     BNODE,
@@ -23,15 +22,11 @@ from hub.shacl_core import (
     SH,
     Check,
     CompiledShapes,
-    Data,
-    Messages,
-    Node,
     Shape,
-    ValueTest,
     conforms,
     rdflib_node,
 )
-from hub.shacl_core_xsd import RDF_LANGSTRING, UnsupportedShapes
+from hub.shacl_core_xsd import UnsupportedShapes
 
 S = rdflib.Namespace(SH)
 TARGETS = (S.targetClass, S.targetNode, S.targetSubjectsOf, S.targetObjectsOf)
@@ -62,37 +57,6 @@ RANGES = {  # parameter: (component, accepted comparison results, pyshacl's oper
     S.maxInclusive: ("MaxInclusive", (-1, 0), "<="),
     S.maxExclusive: ("MaxExclusive", (-1,), "<"),
 }
-
-
-@cache
-def _data_graph() -> rdflib.Graph:
-    """An empty rdflib graph with the default prefixes, as pyshacl sees the hub's data graph."""
-    return rdflib.Graph()
-
-
-def _term_text(graph: rdflib.Graph, term: rdflib.term.Node) -> str:
-    from pyshacl.rdfutil import stringify_node
-
-    return str(stringify_node(graph, term))
-
-
-def _data_text(node: Node) -> str:
-    from hub.rdflib_bridge import to_rdflib as normalized
-
-    if node[0] == BNODE:
-        return f"_:{node[1]}"
-    import pyoxigraph as ox
-
-    term = ox.NamedNode(node[1]) if node[0] == IRI else (
-        ox.Literal(node[1], language=node[3]) if node[3] else
-        ox.Literal(node[1], datatype=ox.NamedNode(node[2]))
-    )
-    return _term_text(_data_graph(), normalized(term))
-
-
-def _fixed(text: str) -> Messages:
-    message = ((text, None),)
-    return lambda focus, value: message
 
 
 class Compiler:
@@ -141,6 +105,12 @@ class Compiler:
             raise UnsupportedShapes(f"{predicate} of {node} is not a literal")
         return value
 
+    def flag(self, node: rdflib.term.Node, predicate: rdflib.URIRef) -> bool:
+        value = self.literal(node, predicate)
+        if value is not None and not isinstance(value.value, bool):
+            raise UnsupportedShapes(f"{predicate} of {node} must be an xsd:boolean")
+        return value is not None and value.value is True
+
     def count(self, node: rdflib.term.Node, predicate: rdflib.URIRef) -> int | None:
         value = self.literal(node, predicate)
         if value is None:
@@ -175,18 +145,20 @@ class Compiler:
             if not isinstance(message, rdflib.Literal):
                 raise UnsupportedShapes(f"{node}: sh:message must be a literal")
             messages.append((str(message), message.language))
-        deactivated = self.literal(node, S.deactivated)
+        deactivated = self.flag(node, S.deactivated)
         shape = Shape(
             node, self.g, str(path) if path is not None else None,
             str(severity or S.Violation), tuple(sorted(messages, key=lambda m: (m[1] or "", m[0]))),
-            bool(deactivated is not None and deactivated.value is True),
+            deactivated,
         )
         self.checks(shape)
+        shape.value_checks = [c for c in shape.checks if c.test is not None]
+        shape.set_checks = [c for c in shape.checks if c.run is not None]
         shape.properties = [self.shape(p) for p in sorted(self.g.objects(node, S.property), key=str)]
         if any(p.path is None for p in shape.properties):
             raise UnsupportedShapes(f"{node}: a value of sh:property has no sh:path")
         if path is None and not shape.properties and all(c.test for c in shape.checks):
-            shape.value_test = _all([c.test for c in shape.checks if c.test is not None])
+            shape.value_test = checks.all_of([c.test for c in shape.checks if c.test is not None])
         self.stack.pop()
         self.shapes[node] = shape
         return shape
@@ -211,32 +183,33 @@ class Compiler:
             return f"{SH}{name}ConstraintComponent"
 
         def sg(term: rdflib.term.Node) -> str:
-            return _term_text(g, term)
+            return checks.term_text(g, term)
 
         classes = sorted(g.objects(node, S["class"]), key=str)
         for cls in classes:
             text = f"Value does not have class {sg(cls)}" if len(classes) < 2 else (
                 "Value class is not in classes ({})".format(", ".join(sg(c) for c in classes)))
-            add(Check(component("Class"), _fixed(text), test=_class_test(rdflib_node(cls))))
+            add(Check(component("Class"), checks.fixed(text), test=checks.class_test(rdflib_node(cls))))
         datatype = self.one(node, S.datatype)
         if datatype is not None:
             lexical = xsd.datatype_check(str(datatype))
-            add(Check(component("Datatype"), _fixed(f"Value is not Literal with datatype {sg(datatype)}"),
-                      test=_datatype_test(str(datatype), lexical)))
+            text = f"Value is not Literal with datatype {sg(datatype)}"
+            test = checks.datatype_test(str(datatype), lexical)
+            add(Check(component("Datatype"), checks.fixed(text), test=test))
         kind = self.one(node, S.nodeKind)
         if kind is not None:
             if kind not in NODE_KINDS:
                 raise UnsupportedShapes(f"{node}: unknown sh:nodeKind {kind}")
             kinds = NODE_KINDS[kind]  # type: ignore[index]
-            add(Check(component("NodeKind"), _fixed(f"Value is not of Node Kind {sg(kind)}"),
+            add(Check(component("NodeKind"), checks.fixed(f"Value is not of Node Kind {sg(kind)}"),
                       test=lambda v, data: v[0] in kinds))
         for parameter, word, name in ((S.minCount, "Less", "MinCount"), (S.maxCount, "More", "MaxCount")):
             limit = self.count(node, parameter)
             if limit is not None:
                 if shape.path is None:
                     raise UnsupportedShapes(f"{node}: {parameter} on a node shape")
-                add(Check(component(name), _count_messages(word, limit, sg(rdflib.URIRef(shape.path))),
-                          run=_count_run(limit, word == "Less")))
+                add(Check(component(name), checks.count_messages(word, limit, sg(rdflib.URIRef(shape.path))),
+                          run=checks.count_run(limit, word == "Less")))
         for parameter, (name, accepted, operator) in RANGES.items():
             bounds = [rdflib_node(b) for b in g.objects(node, parameter)]
             for bound in bounds:
@@ -246,13 +219,13 @@ class Compiler:
                 texts = [sg(b) for b in g.objects(node, parameter)]
                 text = f"Value is not {operator} {texts[0]}" if len(texts) < 2 else (
                     "Value is not {} in ({})".format(operator, ", ".join(texts)))
-                add(Check(component(name), _fixed(text), test=_range_test(value, accepted)))
+                add(Check(component(name), checks.fixed(text), test=checks.range_test(value, accepted)))
         for parameter, name, sign in ((S.minLength, "MinLength", ">="), (S.maxLength, "MaxLength", "<=")):
             length = self.count(node, parameter)
             if length is not None:
                 rule = g.value(node, parameter)
-                text = f"String length not {sign} {_term_text(_data_graph(), rule)}"  # type: ignore[arg-type]
-                add(Check(component(name), _fixed(text), test=_length_test(length, sign == ">=")))
+                text = f"String length not {sign} {checks.term_text(checks.data_graph(), rule)}"  # type: ignore[arg-type]
+                add(Check(component(name), checks.fixed(text), test=checks.length_test(length, sign == ">=")))
         patterns = sorted(g.objects(node, S.pattern), key=str)
         flags = self.literal(node, S.flags)
         for pattern in patterns:
@@ -261,25 +234,24 @@ class Compiler:
             regex = xsd.xpath_regex(str(pattern), str(flags or ""))
             text = f"Value does not match pattern '{pattern}'" if len(patterns) < 2 else (
                 "Value does not match every pattern in ('{}')".format("', '".join(map(str, patterns))))
-            add(Check(component("Pattern"), _fixed(text), test=_pattern_test(regex)))
+            add(Check(component("Pattern"), checks.fixed(text), test=checks.pattern_test(regex)))
         for languages in self.items(node, S.languageIn):
             ranges = tuple(str(x).lower() for x in languages)
             text = f"String language is not in {sg(g.value(node, S.languageIn))}"  # type: ignore[arg-type]
-            add(Check(component("LanguageIn"), _fixed(text), test=_language_test(ranges)))
-        unique = self.literal(node, S.uniqueLang)
-        if unique is not None and unique.value is True:
+            add(Check(component("LanguageIn"), checks.fixed(text), test=checks.language_test(ranges)))
+        if self.flag(node, S.uniqueLang):
             if shape.path is None:
                 raise UnsupportedShapes(f"{node}: sh:uniqueLang on a node shape")
-            add(Check(component("UniqueLang"), _fixed("More than one String shares the same Language"),
-                      run=_unique_lang))
+            add(Check(component("UniqueLang"), checks.fixed("More than one String shares the same Language"),
+                      run=checks.unique_lang))
         for members in self.items(node, S["in"]):
             allowed = frozenset(rdflib_node(m) for m in members)
             listed = [sg(m) for m in members]
-            add(Check(component("In"), _in_messages(listed), test=_in_test(allowed)))
+            add(Check(component("In"), checks.in_messages(listed), test=checks.in_test(allowed)))
         wanted = sorted(g.objects(node, S.hasValue), key=str)
         for each in wanted:
-            add(Check(component("HasValue"), _has_value_messages(shape, [sg(w) for w in wanted]),
-                      run=_has_value_run(rdflib_node(each))))
+            add(Check(component("HasValue"), checks.has_value_messages(shape, [sg(w) for w in wanted]),
+                      run=checks.has_value_run(rdflib_node(each))))
         logical = (
             (S["or"], "Or", "one or more shapes"), (S["and"], "And", "all shapes"),
             (S.xone, "Xone", "exactly one shape"),
@@ -290,122 +262,15 @@ class Compiler:
             joined = " and ".join(f"({t})" for t in texts) if len(texts) > 1 else "".join(texts)
             for members in lists:
                 shapes = self.members(shape, members)
-                add(Check(component(name), _node_messages(f"must conform to {phrase} in {joined}"),
-                          test=_logical_test(name, shapes)))
+                add(Check(component(name), checks.node_messages(f"must conform to {phrase} in {joined}"),
+                          test=checks.logical_test(name, shapes)))
         nots = sorted(g.objects(node, S["not"]), key=str)
         for negated in nots:
             (inner,) = self.members(shape, [negated])
             phrase = f"must not conform to shape {sg(nots[0])}" if len(nots) == 1 else (
                 "must not conform to any shapes in " + " , ".join(sg(n) for n in nots))
-            add(Check(component("Not"), _node_messages(phrase),
+            add(Check(component("Not"), checks.node_messages(phrase),
                       test=lambda v, data, inner=inner: not conforms(inner, v, data)))  # type: ignore[misc]
 
 
 xsd_integers = frozenset(rdflib.URIRef(t) for t in xsd.INTEGER_TYPES)
-
-
-def _all(tests: list[ValueTest]) -> ValueTest:
-    if len(tests) == 1:
-        return tests[0]
-    return lambda v, data: all(t(v, data) for t in tests)
-
-
-def _class_test(cls: Node) -> ValueTest:
-    def test(v: Node, data: Data) -> bool:
-        return data.is_instance(v, cls)
-
-    return test
-
-
-def _datatype_test(datatype: str, lexical: Callable[[str], bool] | None) -> ValueTest:
-    if datatype == RDF_LANGSTRING:
-        return lambda v, data: v[0] == LITERAL and v[3] != ""
-    if lexical is None:
-        return lambda v, data: v[0] == LITERAL and v[2] == datatype
-    return lambda v, data: v[0] == LITERAL and v[2] == datatype and lexical(v[1])
-
-
-def _pattern_test(regex: re.Pattern[str]) -> ValueTest:
-    search = regex.search
-    return lambda v, data: v[0] != BNODE and search(v[1]) is not None
-
-
-def _in_test(allowed: frozenset[Node]) -> ValueTest:
-    return lambda v, data: v in allowed
-
-
-def _range_test(bound: xsd.Number, accepted: tuple[int, ...]) -> ValueTest:
-    def test(v: Node, data: Data) -> bool:
-        value = xsd.number(v[1], v[2]) if v[0] == LITERAL else None
-        return value is not None and xsd.compare(value, bound) in accepted
-
-    return test
-
-
-def _length_test(limit: int, minimum: bool) -> ValueTest:
-    if minimum:
-        return lambda v, data: v[0] != BNODE and len(v[1]) >= limit
-    return lambda v, data: v[0] != BNODE and len(v[1]) <= limit
-
-
-def _language_test(ranges: tuple[str, ...]) -> ValueTest:
-    def test(v: Node, data: Data) -> bool:
-        tag = v[3].lower()
-        return v[0] == LITERAL and tag != "" and any(
-            r == "*" or tag == r or tag.startswith(r + "-") for r in ranges)
-
-    return test
-
-
-def _logical_test(name: str, shapes: list[Shape]) -> ValueTest:
-    if name == "Or":
-        tests = [s.value_test for s in shapes if s.value_test is not None and not s.deactivated]
-        if len(tests) == len(shapes):  # the common case: datatype / class alternatives
-            return lambda v, data: any(t(v, data) for t in tests)
-        return lambda v, data: any(conforms(s, v, data) for s in shapes)
-    if name == "And":
-        return lambda v, data: all(conforms(s, v, data) for s in shapes)
-    return lambda v, data: sum(conforms(s, v, data) for s in shapes) == 1
-
-
-def _count_run(limit: int, minimum: bool) -> Callable[[Node, Collection[Node], Data], list[Node | None]]:
-    if minimum:
-        return lambda focus, values, data: [None] if len(values) < limit else []
-    return lambda focus, values, data: [None] if len(values) > limit else []
-
-
-def _count_messages(word: str, limit: int, path: str) -> Messages:
-    return lambda focus, value: ((f"{word} than {limit} values on {_data_text(focus)}->{path}", None),)
-
-
-def _unique_lang(focus: Node, values: Collection[Node], data: Data) -> list[Node | None]:
-    seen: set[str] = set()
-    duplicated: dict[str, None] = {}
-    for v in values:
-        if v[0] == LITERAL and v[3]:
-            tag = v[3].lower()
-            if tag in seen:
-                duplicated[tag] = None
-            seen.add(tag)
-    return [None for _ in duplicated]
-
-
-def _has_value_run(wanted: Node) -> Callable[[Node, Collection[Node], Data], list[Node | None]]:
-    return lambda focus, values, data: [] if wanted in values else [None]
-
-
-def _has_value_messages(shape: Shape, the_set: list[str]) -> Messages:
-    if shape.path is None:
-        return lambda focus, value: (
-            (f"Node {_data_text(focus)} value is not a in the set of values: {the_set}", None),)
-    path = _term_text(shape.graph, rdflib.URIRef(shape.path))
-    return lambda focus, value: (
-        (f"Node {_data_text(focus)}->{path} does not contain a value in the set: {the_set}", None),)
-
-
-def _in_messages(listed: list[str]) -> Messages:
-    return lambda focus, value: ((f"Value {_data_text(value)} not in list {listed}", None),)  # type: ignore[arg-type]
-
-
-def _node_messages(phrase: str) -> Messages:
-    return lambda focus, value: ((f"Node {_data_text(value)} {phrase}", None),)  # type: ignore[arg-type]

@@ -1,0 +1,178 @@
+"""The checks and generic messages the compiler of :mod:`hub.shacl_core` builds shapes from.
+
+Each check is a closure over a compiled parameter: a test of one value node, or a run over all the
+value nodes of a focus node. Generic messages (for shapes without ``sh:message``) are worded like
+pyshacl's and use its ``stringify_node``; they are only computed for results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from functools import cache
+
+import pyoxigraph as ox
+import rdflib
+
+from hub import shacl_core_xsd as xsd
+from hub.rdflib_bridge import to_rdflib as normalized_rdflib
+from hub.shacl_core import BNODE, IRI, LITERAL, Data, Messages, Node, Shape, ValueTest, conforms
+from hub.shacl_core_xsd import RDF_LANGSTRING
+
+SetRun = Callable[[Node, Collection[Node], Data], list[Node | None]]
+
+
+@cache
+def data_graph() -> rdflib.Graph:
+    """An empty rdflib graph with the default prefixes, as pyshacl sees the hub's data graph."""
+    return rdflib.Graph()
+
+
+def term_text(graph: rdflib.Graph, term: rdflib.term.Node) -> str:
+    from pyshacl.rdfutil import stringify_node
+
+    return str(stringify_node(graph, term))
+
+
+def data_text(node: Node) -> str:
+    """A data node as pyshacl prints it (rdflib's normalized literal, the default prefixes)."""
+    kind, text, datatype, language = node
+    if kind == BNODE:
+        return f"_:{text}"
+    term: ox.NamedNode | ox.Literal = ox.NamedNode(text) if kind == IRI else (
+        ox.Literal(text, language=language) if language else ox.Literal(text, datatype=ox.NamedNode(datatype))
+    )
+    return term_text(data_graph(), normalized_rdflib(term))
+
+
+def fixed(text: str) -> Messages:
+    message = ((text, None),)
+    return lambda focus, value: message
+
+
+def all_of(tests: list[ValueTest]) -> ValueTest:
+    if len(tests) == 1:
+        return tests[0]
+
+    def test(v: Node, data: Data) -> bool:
+        for each in tests:  # noqa: SIM110 (a loop is cheaper than all() over a generator)
+            if not each(v, data):
+                return False
+        return True
+
+    return test
+
+
+def any_of(tests: list[ValueTest]) -> ValueTest:
+    if len(tests) == 2:
+        first, second = tests
+        return lambda v, data: first(v, data) or second(v, data)
+
+    def test(v: Node, data: Data) -> bool:
+        for each in tests:  # noqa: SIM110 (a loop is cheaper than any() over a generator)
+            if each(v, data):
+                return True
+        return False
+
+    return test
+
+
+def class_test(cls: Node) -> ValueTest:
+    def test(v: Node, data: Data) -> bool:
+        return data.is_instance(v, cls)
+
+    return test
+
+
+def datatype_test(datatype: str, lexical: Callable[[str], bool] | None) -> ValueTest:
+    if datatype == RDF_LANGSTRING:
+        return lambda v, data: v[0] == LITERAL and v[3] != ""
+    if lexical is None:
+        return lambda v, data: v[0] == LITERAL and v[2] == datatype
+    return lambda v, data: v[0] == LITERAL and v[2] == datatype and lexical(v[1])
+
+
+def pattern_test(regex: re.Pattern[str]) -> ValueTest:
+    search = regex.search
+    return lambda v, data: v[0] != BNODE and search(v[1]) is not None
+
+
+def in_test(allowed: frozenset[Node]) -> ValueTest:
+    return lambda v, data: v in allowed
+
+
+def range_test(bound: xsd.Number, accepted: tuple[int, ...]) -> ValueTest:
+    def test(v: Node, data: Data) -> bool:
+        value = xsd.number(v[1], v[2]) if v[0] == LITERAL else None
+        return value is not None and xsd.compare(value, bound) in accepted
+
+    return test
+
+
+def length_test(limit: int, minimum: bool) -> ValueTest:
+    if minimum:
+        return lambda v, data: v[0] != BNODE and len(v[1]) >= limit
+    return lambda v, data: v[0] != BNODE and len(v[1]) <= limit
+
+
+def language_test(ranges: tuple[str, ...]) -> ValueTest:
+    def test(v: Node, data: Data) -> bool:
+        tag = v[3].lower()
+        return v[0] == LITERAL and tag != "" and any(
+            r == "*" or tag == r or tag.startswith(r + "-") for r in ranges)
+
+    return test
+
+
+def logical_test(name: str, shapes: list[Shape]) -> ValueTest:
+    if name == "Or":
+        tests = [s.value_test for s in shapes if s.value_test is not None and not s.deactivated]
+        if len(tests) == len(shapes):  # the common case: datatype / class alternatives
+            return any_of(tests)
+        return lambda v, data: any(conforms(s, v, data) for s in shapes)
+    if name == "And":
+        return lambda v, data: all(conforms(s, v, data) for s in shapes)
+    return lambda v, data: sum(conforms(s, v, data) for s in shapes) == 1
+
+
+def count_run(limit: int, minimum: bool) -> SetRun:
+    if minimum:
+        return lambda focus, values, data: [None] if len(values) < limit else []
+    return lambda focus, values, data: [None] if len(values) > limit else []
+
+
+def count_messages(word: str, limit: int, path: str) -> Messages:
+    return lambda focus, value: ((f"{word} than {limit} values on {data_text(focus)}->{path}", None),)
+
+
+def unique_lang(focus: Node, values: Collection[Node], data: Data) -> list[Node | None]:
+    seen: set[str] = set()
+    duplicated: dict[str, None] = {}
+    for v in values:
+        if v[0] == LITERAL and v[3]:
+            tag = v[3].lower()
+            if tag in seen:
+                duplicated[tag] = None
+            seen.add(tag)
+    return [None for _ in duplicated]
+
+
+def has_value_run(wanted: Node) -> SetRun:
+    return lambda focus, values, data: [] if wanted in values else [None]
+
+
+def has_value_messages(shape: Shape, the_set: list[str]) -> Messages:
+    if shape.path is None:
+        return lambda focus, value: (
+            (f"Node {data_text(focus)} value is not a in the set of values: {the_set}", None),)
+    path = term_text(shape.graph, rdflib.URIRef(shape.path))
+    return lambda focus, value: (
+        (f"Node {data_text(focus)}->{path} does not contain a value in the set: {the_set}", None),)
+
+
+def in_messages(listed: list[str]) -> Messages:
+    return lambda focus, value: ((f"Value {data_text(value)} not in list {listed}", None),)  # type: ignore[arg-type]
+
+
+def node_messages(phrase: str) -> Messages:
+    return lambda focus, value: ((f"Node {data_text(value)} {phrase}", None),)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ N-Triples it carried, so that ``maillage retry`` can validate it again after a f
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -65,6 +66,21 @@ def quarantine_record(tx: Transaction, base: str, record: Record, reason: str, r
 def release(tx: Transaction, base: str, record: Record) -> None:
     """Forget a quarantine entry once a valid version (or a deletion) of the record commits."""
     tx.clear_meta(quarantine_iri(base, record.source, record.source_id))
+
+
+def quarantined(store: Store, base: str, records: Iterable[Record]) -> set[tuple[str, str]]:
+    """(source, source id) of the given records that wait in the quarantine."""
+    keys = {quarantine_iri(base, r.source, r.source_id): (r.source, r.source_id) for r in records}
+    found: set[tuple[str, str]] = set()
+    iris = list(keys)
+    for start in range(0, len(iris), 500):
+        values = " ".join(f"<{i}>" for i in iris[start : start + 500])
+        rows = store.select(
+            f"SELECT ?q WHERE {{ GRAPH <{META_GRAPH}> {{ VALUES ?q {{ {values} }} "
+            f"?q a <{term('QuarantinedRecord')}> }} }}"
+        )
+        found |= {keys[r["q"].value] for r in rows}
+    return found
 
 
 def _select(store: Store, source: str | None, extra: str = "") -> list[dict[str, ox.Literal]]:

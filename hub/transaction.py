@@ -46,6 +46,11 @@ class Transaction:
         if triples:
             self.inserts.setdefault(graph, []).extend(triples)
 
+    def add_graph(self, graph: str, triples: list[ox.Triple] | tuple[ox.Triple, ...]) -> None:
+        """Insert into a graph known not to exist yet (no DROP needed)."""
+        if triples:
+            self.inserts.setdefault(graph, []).extend(triples)
+
     def drop_graph(self, graph: str) -> None:
         self.dropped_graphs.append(graph)
 

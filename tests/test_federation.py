@@ -129,3 +129,19 @@ def test_a_peer_that_answers_garbage_is_reported_and_nothing_is_lost(local_hubs:
         [broken] = [s for s in httpx.get(f"{region.url}/sources").json() if s["name"] == "broken"]
         assert broken["last_error"]
         assert count(region) == 3
+
+
+def test_a_peer_whose_feed_went_backwards_is_reported(local_hubs: tuple[ServedHub, ServedHub],
+                                                      tmp_path: Path) -> None:
+    a, _ = local_hubs
+    region_dir = tmp_path / "region" / "data"
+    with serving(region_dir, hub_config("region", {"a": a.url}), demo=False) as region:
+        sync(region, "a")
+        assert count(region) == 3
+    # the peer is rebuilt from scratch (same name, new empty store): its feed now ends earlier
+    with ExitStack() as stack:
+        rebuilt = stack.enter_context(serving(tmp_path / "a-rebuilt" / "data", hub_config("a", {}), demo=False))
+        region = stack.enter_context(serving(region_dir, hub_config("region", {"a": rebuilt.url}), demo=False))
+        report = sync(region, "a")
+        assert report["error"] and "went backwards" in str(report["error"])
+        assert count(region) == 3, "what was read is kept"

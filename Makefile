@@ -4,8 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the test suite starts for real: Virtuoso (remote SPARQL store), MediaWiki on
-# SQLite served by PHP's built-in server.
-DEBIAN_PACKAGES := virtuoso-opensource-7-bin mediawiki php-cli php-sqlite3
+# SQLite served by PHP's built-in server, Chromium for the browser tests (driven by Playwright).
+DEBIAN_PACKAGES := virtuoso-opensource-7-bin mediawiki php-cli php-sqlite3 chromium
 
 .PHONY: setup system-deps demo serve test lint bench bench-quick clean
 

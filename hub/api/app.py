@@ -25,6 +25,7 @@ from hub.scheduler import SyncRunner
 from hub.store import open_store
 from hub.store.base import Store, StoreError
 from hub.store.remote import RemoteStore
+from hub.web import pages
 
 log = logging.getLogger("maillage.api")
 
@@ -112,6 +113,8 @@ def create_app(config: Config) -> FastAPI:
     )
     for module in (sparql_endpoint, update, graph_store, rest, changes, void, ops, review):
         app.include_router(module.router)
+    app.include_router(pages.router)
+    app.mount(pages.STATIC_URL, pages.static_files(), name="static")
     app.add_middleware(MetricsMiddleware)
     if config.api.cors_origins:
         app.add_middleware(

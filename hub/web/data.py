@@ -1,0 +1,253 @@
+"""What the pages show, read from the store with the hub's own query helpers (no template logic)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyoxigraph as ox
+
+from hub.api import rest_query
+from hub.api.rest_entity import (
+    Entity,
+    best_text,
+    collection_of,
+    entity_path,
+    incoming,
+    load_entity,
+    types_and_names,
+)
+from hub.api.rest_jsonld import compact_node, document, hub_context, node_key
+from hub.config import Config
+from hub.conflicts import list_conflicts
+from hub.matching import list_candidates
+from hub.quarantine import list_quarantine
+from hub.resources import named_query
+from hub.status import class_counts, source_counts, source_statuses
+from hub.store.base import Store
+from hub.vocab import COLLECTIONS, META_GRAPH, MLG, PROV, RDF_TYPE, class_iris
+
+PAGE_SIZE = 25
+MAP_COLLECTIONS = ("places", "actors", "projects")
+
+
+def _local(iri: str) -> str:
+    return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def sources_overview(store: Store, config: Config) -> list[dict[str, Any]]:
+    """Configured sources and those with records, each with its record count and last sync."""
+    counts = source_counts(store)
+    statuses = source_statuses(store)
+    configured = {s.name: s for s in config.sources}
+    rows = []
+    for name in sorted(set(configured) | set(counts) | set(statuses)):
+        status = statuses.get(name, {})
+        settings = configured.get(name)
+        rows.append({
+            "name": name,
+            "kind": settings.kind if settings else None,
+            "configured": settings is not None,
+            "records": counts.get(name, 0),
+            "last_sync": status.get("last_sync"),
+            "summary": status.get("last_summary"),
+            "error": status.get("last_error"),
+        })
+    return rows
+
+
+def home(store: Store, config: Config) -> dict[str, Any]:
+    return {"classes": class_counts(store), "sources": sources_overview(store, config)}
+
+
+@dataclass
+class Listing:
+    items: list[dict[str, Any]]
+    total: int
+    next_cursor: str | None
+    filters: dict[str, str] = field(default_factory=dict)
+
+
+def listing(store: Store, collection: str, params: dict[str, str], lang: str) -> Listing:
+    """One page of a collection through the REST listing queries (raises BadParameter)."""
+    filters = rest_query.Filters(
+        q=params.get("q") or None, tag=params.get("tag") or None, theme=params.get("theme") or None,
+        territory=params.get("territory") or None, source=params.get("source") or None,
+    )
+    cursor = params.get("cursor")
+    after = rest_query.decode_cursor(cursor) if cursor else None
+    iris, more = rest_query.list_page(store, collection, filters, after, PAGE_SIZE)
+    values: dict[str, dict[str, list[ox.Literal | ox.NamedNode]]] = {}
+    for t in rest_query.summary_triples(store, iris):
+        if isinstance(t.object, ox.Literal | ox.NamedNode):
+            values.setdefault(node_key(t.subject), {}).setdefault(t.predicate.value, []).append(t.object)
+    subclasses = class_iris(COLLECTIONS[collection])
+    items = []
+    for iri in iris:
+        props = values.get(iri, {})
+        texts = {
+            p: best_text([o for o in props.get(MLG + p, []) if isinstance(o, ox.Literal)], lang)
+            for p in ("name", "shortDescription", "locality")
+        }
+        types = [o.value for o in props.get(RDF_TYPE, []) if o.value in subclasses]
+        specific = max(types, key=subclasses.index) if types else subclasses[0]
+        items.append({
+            "iri": iri, "name": texts["name"] or iri, "description": texts["shortDescription"],
+            "locality": texts["locality"], "type": _local(specific),
+            "themes": sorted({o.value for o in props.get(MLG + "theme", [])}),
+        })
+    return Listing(
+        items=items,
+        total=rest_query.count(store, collection, filters),
+        next_cursor=rest_query.encode_cursor(iris[-1]) if more and iris else None,
+        filters={k: v for k, v in params.items() if k in ("q", "tag", "theme", "territory", "source") and v},
+    )
+
+
+def _cell(term: ox.NamedNode | ox.Literal | ox.BlankNode) -> dict[str, Any]:
+    if isinstance(term, ox.Literal):
+        return {"text": term.value, "lang": term.language, "iri": None}
+    return {"text": term.value, "lang": None, "iri": term.value if isinstance(term, ox.NamedNode) else None}
+
+
+@dataclass
+class EntityView:
+    iri: str
+    title: str
+    types: list[str]
+    collection: str | None
+    facts: list[dict[str, Any]]
+    records: list[dict[str, Any]]
+    outgoing: list[dict[str, Any]]
+    incoming: list[dict[str, Any]]
+    api_path: str | None
+    jsonld: str
+
+
+def entity_view(store: Store, base: str, iri: str, lang: str) -> EntityView | None:
+    """Every fact about ``iri`` with its record graph, source and primary source, and its links."""
+    entity = load_entity(store, base, iri)
+    if entity is None:
+        return None
+    ctx = hub_context()
+    meta, node = ox.NamedNode(META_GRAPH), ox.NamedNode(iri)
+    rows = store.select(
+        f"SELECT ?g ?p ?o ?src ?url ?at WHERE {{ GRAPH ?g {{ {node} ?p ?o }} FILTER(?g != {meta}) "
+        f"OPTIONAL {{ GRAPH {meta} {{ ?g <{MLG}source> ?src OPTIONAL {{ ?g <{PROV}hadPrimarySource> ?url }}"
+        f" OPTIONAL {{ ?g <{PROV}generatedAtTime> ?at }} }} }} }}"
+    )
+    records: dict[str, dict[str, Any]] = {}
+    facts = []
+    for row in rows:
+        graph = row["g"].value
+        record = records.setdefault(graph, {
+            "graph": graph,
+            "source": row["src"].value if "src" in row else None,
+            "url": row["url"].value if "url" in row else None,
+            "at": row["at"].value if "at" in row else None,
+        })
+        facts.append({
+            "predicate": row["p"].value, "label": ctx.compact(row["p"].value),
+            "value": _cell(row["o"]),
+            "source": record["source"], "url": record["url"], "graph": graph,
+        })
+    facts.sort(key=lambda f: (f["predicate"] != RDF_TYPE, f["label"], f["value"]["text"]))
+    referrers = incoming(store, iri)
+    outgoing_pairs = sorted({
+        (t.predicate.value, t.object.value) for t in entity.triples
+        if node_key(t.subject) == iri and isinstance(t.object, ox.NamedNode) and t.predicate.value != RDF_TYPE
+    })
+    labels = types_and_names(store, sorted({o for _, o in outgoing_pairs} | {s for s, _ in referrers}))
+    for fact in facts:
+        target = fact["value"]["iri"]
+        if target and fact["predicate"] == RDF_TYPE:
+            fact["value"]["text"] = ctx.compact(target)
+        elif target and labels.get(target, ([], []))[1]:
+            fact["value"]["text"] = best_text(labels[target][1], lang)
+
+    def link(predicate: str, target: str) -> dict[str, Any]:
+        types, names = labels.get(target, ([], []))
+        return {"predicate": ctx.compact(predicate), "iri": target, "name": best_text(names, lang) or target,
+                "known": collection_of(types) is not None}
+
+    names = [o for o in entity.values(MLG + "name") if isinstance(o, ox.Literal)]
+    collection = collection_of(entity.types)
+    return EntityView(
+        iri=iri, title=best_text(names, lang) or iri, types=[ctx.compact(t) for t in entity.types],
+        collection=collection, facts=facts, records=sorted(records.values(), key=lambda r: r["graph"]),
+        outgoing=[link(p, o) for p, o in outgoing_pairs], incoming=[link(p, s) for s, p in referrers],
+        api_path=entity_path(base, collection, iri) if collection else None,
+        jsonld=script_json(jsonld_document(entity)),
+    )
+
+
+def jsonld_document(entity: Entity) -> dict[str, Any]:
+    return document(compact_node(entity.iri, entity.triples, entity.embedded))
+
+
+def script_json(data: object) -> str:
+    """JSON safe inside a ``<script>`` element (no ``</script>``, no HTML comment openers)."""
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def map_points(store: Store, lang: str) -> list[dict[str, Any]]:
+    """Entities of the mapped collections that have numeric coordinates."""
+    classes = " ".join(
+        str(ox.NamedNode(c)) for name in MAP_COLLECTIONS for c in class_iris(COLLECTIONS[name])
+    )
+    rows = store.select(
+        f"SELECT ?s ?type ?lat ?lon ?name WHERE {{ VALUES ?type {{ {classes} }} ?s a ?type ; "
+        f"<{MLG}latitude> ?lat ; <{MLG}longitude> ?lon . OPTIONAL {{ ?s <{MLG}name> ?name }} }}"
+    )
+    points: dict[str, dict[str, Any]] = {}
+    names: dict[str, list[ox.Literal]] = {}
+    for row in rows:
+        try:
+            lat, lon = float(row["lat"].value), float(row["lon"].value)
+        except ValueError:
+            continue
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            continue
+        iri = row["s"].value
+        points.setdefault(iri, {"iri": iri, "lat": lat, "lon": lon, "type": _local(row["type"].value)})
+        if "name" in row and isinstance(row["name"], ox.Literal):
+            names.setdefault(iri, []).append(row["name"])
+    for iri, point in points.items():
+        point["name"] = best_text(names.get(iri, []), lang) or iri
+    return sorted(points.values(), key=lambda p: p["iri"])
+
+
+def _totals(rows: list[dict[str, Any]], key: str, value: str, label: Any = None) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for row in rows:
+        if key not in row or value not in row:
+            continue
+        name = label(row[key].value) if label else row[key].value
+        totals[name] = totals.get(name, 0) + int(row[value].value)
+    return totals
+
+
+def observatory(store: Store) -> dict[str, dict[str, int]]:
+    """The four observatory queries of ``sparql/``, summed into one series each."""
+    by_region = store.select(named_query("observatory-by-region"))
+    by_theme = store.select(named_query("observatory-by-theme"))
+    by_type = store.select(named_query("observatory-by-type"))
+    by_month = store.select(named_query("observatory-by-month"))
+    theme = _totals(by_theme, "theme", "entities")
+    return {
+        "region": _totals(by_region, "regionName", "entities"),
+        "theme": dict(sorted(theme.items(), key=lambda kv: -kv[1])[:20]),
+        "type": _totals(by_type, "type", "entities", _local),
+        "month": dict(sorted(_totals(by_month, "month", "changes").items())),
+    }
+
+
+def operations(store: Store, config: Config) -> dict[str, Any]:
+    return {
+        "sources": sources_overview(store, config),
+        "quarantine": list_quarantine(store),
+        "conflicts": list_conflicts(store),
+        "matches": list_candidates(store),
+    }

@@ -1,0 +1,46 @@
+// Copy the minified distributions the web interface needs into hub/web/static/vendor/.
+// CodeMirror 5 ships no minified build: its two files are minified here with terser.
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { minify } from "terser";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const modules = join(here, "node_modules");
+const out = join(here, "..", "hub", "web", "static", "vendor");
+
+const copies = [
+  ["leaflet/dist/leaflet.js", "leaflet/leaflet.js"],
+  ["leaflet/dist/leaflet.css", "leaflet/leaflet.css"],
+  ["leaflet/dist/images/marker-icon.png", "leaflet/images/marker-icon.png"],
+  ["leaflet/dist/images/marker-icon-2x.png", "leaflet/images/marker-icon-2x.png"],
+  ["leaflet/dist/images/marker-shadow.png", "leaflet/images/marker-shadow.png"],
+  ["leaflet/LICENSE", "leaflet/LICENSE"],
+  ["chart.js/dist/chart.umd.min.js", "chart.js/chart.umd.min.js"],
+  ["chart.js/LICENSE.md", "chart.js/LICENSE.md"],
+  ["codemirror/lib/codemirror.css", "codemirror/codemirror.css"],
+  ["codemirror/LICENSE", "codemirror/LICENSE"],
+];
+const minified = [
+  ["codemirror/lib/codemirror.js", "codemirror/codemirror.min.js"],
+  ["codemirror/mode/sparql/sparql.js", "codemirror/sparql.min.js"],
+];
+
+rmSync(out, { recursive: true, force: true });
+for (const [from, to] of copies) {
+  mkdirSync(dirname(join(out, to)), { recursive: true });
+  cpSync(join(modules, from), join(out, to));
+}
+for (const [from, to] of minified) {
+  const source = readFileSync(join(modules, from), "utf8");
+  const result = await minify(source, { compress: true, mangle: true, format: { comments: /^!|@license/ } });
+  mkdirSync(dirname(join(out, to)), { recursive: true });
+  writeFileSync(join(out, to), `/* ${from} (MIT), minified by web/vendor.mjs */\n` + result.code);
+}
+const versions = Object.fromEntries(
+  ["leaflet", "chart.js", "codemirror"].map((name) => [
+    name, JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8")).version,
+  ]),
+);
+writeFileSync(join(out, "VERSIONS.json"), JSON.stringify(versions, null, 2) + "\n");
+console.log("vendored into", out, versions);

@@ -18,7 +18,7 @@ page; "timeout" = wait ``delay`` s (default 10) then answer normally; "slow" = w
 "malformed" = HTTP 200 application/json with a truncated body; "html" = HTTP 200 text/html page;
 "expired" = the request is treated as anonymous (only consumed by element/get and element/save).
 
-FACTS it follows (/work/shared/research/communecter.md, CTK 2018 ``Api.php``, ``Translate*.php``,
+FACTS it follows (the research brief research/communecter.md, CTK 2018 ``Api.php``, ``Translate*.php``,
 ``Person::login``): Yii path params (``/id/X/limit/50``) and query params both bind; the PHP request
 model (``$_POST`` = form bodies only, ``a[b][]`` nesting); ``json_encode`` output (empty arrays as
 ``[]``, so an empty ``entities``/``results`` is a list, ``\\/`` escapes); ``/api/<ctrl>/get``:

@@ -1,6 +1,6 @@
 """Element model of the Communecter TEST DOUBLE: /api translation, search projection, save rules.
 
-Facts come from /work/shared/research/communecter.md (CTK 2018) and from the CTK sources
+Facts come from the research brief research/communecter.md (CTK 2018) and from the CTK sources
 ``models/Api.php``, ``models/Translate.php``, ``models/TranslateCommunecter.php``; "guess" marks
 the rest. Used by ``tests/servers/communecter.py`` only.
 """

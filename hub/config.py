@@ -105,6 +105,16 @@ def _source(table: dict[str, Any], index: int) -> SourceSettings:
     return source
 
 
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file as a dict, or a :class:`ConfigError` that names the file and the problem."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{what} not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+
+
 def find_config_path(explicit: Path | None) -> Path | None:
     """``--config``, else ``$MAILLAGE_CONFIG``, else ``./maillage.toml`` when present."""
     if explicit is not None:
@@ -120,12 +130,7 @@ def load_config(path: Path | None = None, data_dir: Path | None = None) -> Confi
     config_path = find_config_path(path)
     raw: dict[str, Any] = {}
     if config_path is not None:
-        try:
-            raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config file not found: {config_path}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{config_path}: invalid TOML: {exc}") from exc
+        raw = read_toml(config_path, "config file")
     hub = dict(raw.get("hub", {}))
     unknown = set(raw) - {"hub", "store", "api", "sources"}
     if unknown:

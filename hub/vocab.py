@@ -41,6 +41,10 @@ SUBCLASSES: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
+CLASS_NAMES: Final = frozenset(COLLECTIONS.values()) | {c for subs in SUBCLASSES.values() for c in subs}
+"""Local names of every hub class, subclasses included."""
+
+
 def term(local: str) -> str:
     """IRI of a hub ontology term from its local name."""
     return MLG + local

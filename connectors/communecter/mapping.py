@@ -8,15 +8,13 @@ platform's save endpoint expects when the hub writes it (``url``, ``address.post
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.config import ConfigError
-from hub.vocab import COLLECTIONS, SUBCLASSES
+from hub.config import ConfigError, read_toml
+from hub.vocab import CLASS_NAMES as HUB_CLASSES
 
-HUB_CLASSES = set(COLLECTIONS.values()) | {c for subs in SUBCLASSES.values() for c in subs}
 DATATYPES = ("text", "string", "iri", "decimal", "date", "datetime", "email")
 
 
@@ -112,12 +110,7 @@ def _type(raw: dict[str, Any], index: int) -> TypeMapping:
 
 
 def load_mapping(path: Path) -> InstanceMapping:
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"mapping file not found: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    raw = read_toml(path, "mapping file")
     instance = raw.get("instance", {})
     types = tuple(_type(t, i) for i, t in enumerate(raw.get("types", [])))
     if not types:

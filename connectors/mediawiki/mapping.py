@@ -8,15 +8,13 @@ parameters the hub may change. Everything not listed is left alone on the wiki.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub.config import ConfigError
-from hub.vocab import COLLECTIONS, SUBCLASSES
+from hub.config import ConfigError, read_toml
+from hub.vocab import CLASS_NAMES as HUB_CLASSES
 
-HUB_CLASSES = set(COLLECTIONS.values()) | {c for subs in SUBCLASSES.values() for c in subs}
 DATATYPES = ("string", "text", "date", "decimal", "iri", "file", "email", "page")
 
 
@@ -127,12 +125,7 @@ def _template(raw: dict[str, Any], index: int) -> TemplateMapping:
 
 def load_mapping(path: Path) -> WikiMapping:
     """Read and check a mapping file; mistakes name the template and parameter."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"mapping file not found: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    raw = read_toml(path, "mapping file")
     wiki = raw.get("wiki", {})
     templates = tuple(_template(t, i) for i, t in enumerate(raw.get("templates", [])))
     if not templates:

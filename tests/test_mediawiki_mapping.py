@@ -123,6 +123,7 @@ def test_link_titles_accept_links_and_plain_titles() -> None:
     ({"Tags": "a", "Theme": "t"}, {"Tags": "x", "Theme": "s"}, {"Tags": "x", "Theme": "s"},
      {"Tags": "x", "Theme": "w"}, {"Tags": "a"}, ["Theme"]),                               # merged + conflict
     ({}, {"Tags": "x"}, {"Tags": "x"}, {"Tags": "x"}, {}, []),                             # hub silent: no erase
+    ({"Tags": "d1"}, {"Tags": "d0"}, {"Tags": "d1"}, {"Tags": "d2"}, {}, []),              # own value echoed
 ])
 def test_three_way_merge(hub: dict[str, str], pushed: dict[str, str], base: dict[str, str],
                          wiki: dict[str, str], updates: dict[str, str], conflicts: list[str]) -> None:

@@ -30,7 +30,8 @@ def plan(hub: Projection, pushed: Projection, base: Projection, current: Project
     source as the hub last read it; ``current``: the source now. Absent hub values never erase."""
     result = Plan({}, [])
     for field, value in hub.items():
-        if value == pushed.get(field) or value == current.get(field):
+        if value in (pushed.get(field), current.get(field), base.get(field)):
+            # unchanged in the hub, already there, or the source's own value coming back
             continue
         if current.get(field) == base.get(field):
             result.updates[field] = value

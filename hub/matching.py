@@ -75,6 +75,15 @@ def _values(record: Record, entity: str, prop: str) -> list[str]:
     ]
 
 
+def _narrowing(names: list[str], urls: list[str]) -> str:
+    """A FILTER that lets the store skip entities that cannot match: the same web address, or a
+    name sharing the record's longest word (case aside). The exact comparison follows in Python."""
+    words = sorted({w for n in names for w in re.split(r"[^\w]+", n.casefold()) if len(w) > 1}, key=len)
+    tests = [f"CONTAINS(LCASE(STR(?name)), {ox.Literal(words[-1])})"] if words else []
+    tests += [f"STR(?url) IN ({ox.Literal(u)}, {ox.Literal(u.rstrip('/'))})" for u in urls]
+    return f"FILTER({' || '.join(tests)})" if tests else ""
+
+
 def find_matches(store: Store, record: Record) -> list[Match]:
     """Existing entities of the record's class, from other sources, that may be the same thing."""
     subject = record.entity()
@@ -94,6 +103,7 @@ def find_matches(store: Store, record: Record) -> list[Match]:
     if not classes:
         return []
     types = " ".join(str(c) for c in classes)
+    narrow = _narrowing(_values(record, entity, "name"), _values(record, entity, "url"))
     candidates = (
         store.select(
             f"""SELECT DISTINCT ?e ?name ?url ?cp ?town WHERE {{
@@ -101,7 +111,7 @@ def find_matches(store: Store, record: Record) -> list[Match]:
                 OPTIONAL {{ ?e <{MLG}url> ?url }} OPTIONAL {{ ?e <{MLG}postalCode> ?cp }}
                 OPTIONAL {{ ?e <{MLG}locality> ?town }} }}
             GRAPH <{META_GRAPH}> {{ ?g <{term("source")}> ?src }}
-            FILTER(?src != {ox.Literal(record.source)} && ?e != <{entity}>) }}"""
+            FILTER(?src != {ox.Literal(record.source)} && ?e != <{entity}>) {narrow} }}"""
         )
         if _values(record, entity, "name")
         else []

@@ -100,15 +100,20 @@ def list_command(
 def resolve_command(
     ctx: typer.Context,
     conflict_id: Annotated[str, typer.Argument(help="The id shown by `maillage conflicts list`")],
-    keep: Annotated[str, typer.Option(help="source (keep the source's value) or hub (push the hub's)")],
+    keep: Annotated[str, typer.Option(help="source (keep its value), hub (write the hub's) or value")],
+    value: Annotated[str | None, typer.Option(help="With --keep value: the value every side gets")] = None,
 ) -> None:
-    """Close a conflict: keep the source's value, or have the next sync write the hub's."""
+    """Close a conflict: keep the source's value, write the hub's, or write a value you give."""
     with opened(ctx) as (config, store):
         try:
-            conflict = resolve(Ingestor(store, config.base_iri), conflict_id, keep)
+            conflict = resolve(Ingestor(store, config.base_iri), conflict_id, keep, value)
         except ConflictError as exc:
             raise ValueError(str(exc)) from exc
-    outcome = "kept as it is in the source" if keep == "source" else "will be written by the next sync"
+    outcome = {
+        "source": "kept as it is in the source",
+        "hub": "the hub's value will be written by the next sync",
+        "value": f"{value!r} will be written everywhere by the next sync",
+    }.get(keep, "")
     out.print(f"{conflict.parameter} of {conflict.entity}: {outcome}", highlight=False)
 
 

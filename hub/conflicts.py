@@ -12,7 +12,7 @@ import pyoxigraph as ox
 from hub.identity import graph_iri
 from hub.ingest import Ingestor, MetaUpdate
 from hub.store.base import Store
-from hub.syncstate import state_for_entity
+from hub.syncstate import OVERRIDE, state_for_entity, states_for_entity
 from hub.vocab import META_GRAPH, PROV, term
 
 PREFIX = "urn:maillage:conflict:"
@@ -34,6 +34,7 @@ class Conflict:
     source_value: str
     reason: str
     time: datetime
+    prop: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -48,10 +49,11 @@ def list_conflicts(store: Store, source: str | None = None, conflict_id: str | N
     if conflict_id:
         filters += f" FILTER(?c = <{PREFIX}{conflict_id}>)"
     rows = store.select(
-        f"""SELECT ?c ?src ?e ?param ?hub ?val ?reason ?t WHERE {{ GRAPH <{META_GRAPH}> {{
+        f"""SELECT ?c ?src ?e ?param ?hub ?val ?reason ?t ?prop WHERE {{ GRAPH <{META_GRAPH}> {{
             ?c a <{term('Conflict')}> ; <{term('source')}> ?src ; <{term('entity')}> ?e ;
                <{term('parameter')}> ?param ; <{term('hubValue')}> ?hub ; <{term('sourceValue')}> ?val ;
-               <{term('reason')}> ?reason ; <{PROV}generatedAtTime> ?t . {filters} }} }}
+               <{term('reason')}> ?reason ; <{PROV}generatedAtTime> ?t .
+            OPTIONAL {{ ?c <{term('hubProperty')}> ?prop }} {filters} }} }}
            ORDER BY DESC(?t) ?c"""
     )
     return [
@@ -59,13 +61,15 @@ def list_conflicts(store: Store, source: str | None = None, conflict_id: str | N
             id=r["c"].value.removeprefix(PREFIX), source=r["src"].value, entity=r["e"].value,
             parameter=r["param"].value, hub_value=r["hub"].value, source_value=r["val"].value,
             reason=r["reason"].value, time=datetime.fromisoformat(r["t"].value),
+            prop=r["prop"].value if "prop" in r else None,
         )
         for r in rows
     ]
 
 
-def resolve(ingestor: Ingestor, conflict_id: str, keep: str) -> Conflict:
-    """``keep="source"``: forget the conflict. ``keep="hub"``: push the hub's value at next sync."""
+def resolve(ingestor: Ingestor, conflict_id: str, keep: str, value: str | None = None) -> Conflict:
+    """``keep="source"``: forget the conflict. ``keep="hub"``: push the hub's value at next sync.
+    ``keep="value"``: the next sync writes ``value`` to every source that holds the entity."""
     found = list_conflicts(ingestor.store, conflict_id=conflict_id)
     if not found:
         raise ConflictError(f"no conflict {conflict_id!r} (see `maillage conflicts`)")
@@ -80,6 +84,14 @@ def resolve(ingestor: Ingestor, conflict_id: str, keep: str) -> Conflict:
         state.pushed[conflict.parameter] = FORCE
         graph = graph_iri(ingestor.base, conflict.source, state.source_id)
         ingestor.touch(conflict.entity, graph, RESOLVER, [forget, state.update()])
+    elif keep == "value":
+        if not value or conflict.prop is None:
+            raise ConflictError("give the value to write (and the conflict must name its hub property)")
+        states = states_for_entity(ingestor.store, conflict.entity)
+        for state in states:
+            state.pushed[OVERRIDE + conflict.prop] = value
+        graph = graph_iri(ingestor.base, conflict.source, states[0].source_id if states else conflict.entity)
+        ingestor.touch(conflict.entity, graph, RESOLVER, [forget, *(s.update() for s in states)])
     else:
-        raise ConflictError("keep must be 'source' or 'hub'")
+        raise ConflictError("keep must be 'source', 'hub' or 'value'")
     return conflict

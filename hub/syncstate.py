@@ -16,6 +16,10 @@ from hub.store.base import Store
 from hub.transaction import Node, iri, text, timestamp
 from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
 
+OVERRIDE = "__value__:"
+"""A ``pushed`` key prefix: ``__value__:<hub property>`` = a value a person chose to settle a
+conflict, written to the source whatever it holds (see hub.conflicts.resolve)."""
+
 
 @dataclass
 class SyncState:
@@ -65,3 +69,13 @@ def states_by_source_id(store: Store, source: str, source_ids: list[str]) -> dic
 def state_for_entity(store: Store, source: str, entity: str) -> SyncState | None:
     found = _rows(store, source, f"VALUES ?e {{ <{entity}> }}")
     return found[0] if found else None
+
+
+def states_for_entity(store: Store, entity: str) -> list[SyncState]:
+    """The entity's sync state in every source that holds it."""
+    rows = store.select(
+        f"""SELECT ?src ?id ?pushed WHERE {{ GRAPH <{META_GRAPH}> {{
+            ?s a <{term('SyncState')}> ; <{term('source')}> ?src ; <{term('entity')}> <{entity}> ;
+               <{term('sourceId')}> ?id ; <{term('pushed')}> ?pushed }} }}"""
+    )
+    return [SyncState(r["src"].value, entity, r["id"].value, json.loads(r["pushed"].value)) for r in rows]

@@ -207,3 +207,25 @@ def test_a_second_wiki_receives_only_what_its_mapping_covers(monkeypatch: pytest
         assert movilab.page_text("Collectif Vélo Rennes") == "", "Movilab's mapping has no actors"
         assert movilab.page_text("La Vélorution").startswith("{{Tiers-lieu")
         assert fabmob.page_text("La Vélorution") == "", "FabMob's mapping has no places"
+
+
+def test_a_conflict_settled_with_a_new_value_reaches_both_sides(
+        sides: tuple[TwoWayHub, Wiki, Communecter]) -> None:
+    from hub.conflicts import resolve
+
+    hub, wiki, platform = sides
+    wiki.edit_as_human("L'Arrosoir", TIERS_LIEU.format(name="L'Arrosoir", description="Départ."))
+    hub.sync()
+    key = str(hub.poi("L'Arrosoir")["_id"]["$id"])  # type: ignore[index]
+    text = wiki.page_text("L'Arrosoir")
+    wiki.edit_as_human("L'Arrosoir", text.replace("|description courte=Départ.", "|description courte=Wiki."))
+    platform.clock.advance(60)
+    platform.update_element("poi", key, {"shortDescription": "Plateforme."})
+    hub.sync()
+    [conflict] = list_conflicts(hub.store)
+    resolve(hub.ingestor, conflict.id, "value", "Texte convenu.")
+    hub.sync()
+    hub.sync()
+    assert "|description courte=Texte convenu." in wiki.page_text("L'Arrosoir")
+    assert hub.poi("L'Arrosoir")["shortDescription"] == "Texte convenu."
+    assert list_conflicts(hub.store) == []

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from hub.ingest import MetaUpdate
 from hub.records import now
 from hub.store.base import Store
+from hub.syncstate import OVERRIDE
 from hub.transaction import Node, iri, text, timestamp
 from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
 
@@ -23,6 +24,13 @@ Projection = dict[str, str]
 class Plan:
     updates: dict[str, str]
     conflicts: list[tuple[str, str, str]]  # field, hub value, source value
+
+
+def split_overrides(pushed: Projection) -> tuple[Projection, dict[str, str]]:
+    """The pushed projection without the chosen values, and the chosen values by hub property."""
+    plain = {k: v for k, v in pushed.items() if not k.startswith(OVERRIDE)}
+    chosen = {k[len(OVERRIDE):]: v for k, v in pushed.items() if k.startswith(OVERRIDE)}
+    return plain, chosen
 
 
 def plan(hub: Projection, pushed: Projection, base: Projection, current: Projection) -> Plan:

@@ -15,7 +15,7 @@ from typing import Any
 
 from connectors.base import Batch
 from connectors.base.hubview import entity_triples, hub_classes, source_id_of
-from connectors.base.merge import Projection, blocked_properties, conflict, plan
+from connectors.base.merge import Projection, blocked_properties, conflict, plan, split_overrides
 from connectors.base.push import push_changes
 from connectors.communecter.client import CommunecterClient, form_fields
 from connectors.communecter.elements import ElementMapper, element_id, linked_ids
@@ -82,10 +82,14 @@ class CommunecterWriter:
             self._element_of,
         )
         now_there = self._projection(current, entity)
-        pushed = state.pushed if state else base
+        pushed, chosen = split_overrides(state.pushed) if state else (base, {})
         merge = plan(hub, pushed, base, now_there)
         blocked = blocked_properties(self.store, entity)
         merge.updates = {f: v for f, v in merge.updates.items() if _property(kind, f) not in blocked}
+        for prop, value in chosen.items():  # a value a person chose to settle a conflict
+            field = next((f for f in kind.fields if f.property == prop and f.write), None)
+            if field is not None and now_there.get(field.path) != value:
+                merge.updates[field.path] = value
         conflicts = [
             conflict(
                 self.source,
@@ -98,7 +102,7 @@ class CommunecterWriter:
             )
             for field, ours, theirs in merge.conflicts
         ]
-        new_state = SyncState(self.source, entity, key, {**pushed, **hub})
+        new_state = SyncState(self.source, entity, key, {**pushed, **hub, **merge.updates})
         if not merge.updates:
             return [], [new_state.update(), *conflicts]
         answer = self._save(kind, self.mapper.form(kind, merge.updates), key)

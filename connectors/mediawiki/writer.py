@@ -18,7 +18,7 @@ import pyoxigraph as ox
 
 from connectors.base import Batch
 from connectors.base.hubview import entity_triples, hub_classes, source_id_of
-from connectors.base.merge import blocked_properties, conflict, plan
+from connectors.base.merge import blocked_properties, conflict, plan, split_overrides
 from connectors.base.push import push_changes
 from connectors.mediawiki.client import EditConflict, PageRevision, WikiClient
 from connectors.mediawiki.mapping import TemplateMapping, WikiMapping
@@ -70,7 +70,7 @@ class WikiWriter:
         base = self.mapper.project(
             template, self._triples(entity, other_sources=False), entity, self._title_of
         )
-        pushed = state.pushed if state else base
+        pushed, chosen = split_overrides(state.pushed) if state else (base, {})
         for _ in range(ATTEMPTS):
             page = self._read(pageid)
             if page is None:
@@ -82,11 +82,15 @@ class WikiWriter:
             merge.updates = {
                 p: v for p, v in merge.updates.items() if self._property(template, p) not in blocked
             }
+            for prop, value in chosen.items():  # a value a person chose to settle a conflict
+                param = template.by_property(prop)
+                if param is not None and wiki.get(param.param) != value:
+                    merge.updates[param.param] = value
             conflicts = [
                 self._conflict(entity, page.title, *c, prop=self._property(template, c[0]))
                 for c in merge.conflicts
             ]
-            new_state = SyncState(self.source, entity, str(pageid), {**pushed, **hub})
+            new_state = SyncState(self.source, entity, str(pageid), {**pushed, **hub, **merge.updates})
             if not merge.updates:
                 return [], [new_state.update(), *conflicts]
             try:

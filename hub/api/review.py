@@ -50,15 +50,20 @@ async def reject_match(candidate_id: str, state: HubState = Depends(hub_state)) 
 )
 async def resolve_conflict(
     conflict_id: str,
-    keep: str = Query(pattern="^(hub|source)$", description="hub: write the hub's value; source: keep it"),
+    keep: str = Query(
+        pattern="^(hub|source|value)$",
+        description="source: keep its value; hub: write the hub's value; value: write `value` everywhere",
+    ),
+    value: str | None = Query(default=None, max_length=100_000, description="The value, with keep=value"),
     state: HubState = Depends(hub_state),
 ) -> dict[str, object]:
     def run() -> dict[str, object]:
         with state.write_lock:
             try:
-                conflict = resolve(state.ingestor, conflict_id, keep)
+                conflict = resolve(state.ingestor, conflict_id, keep, value)
             except ConflictError as exc:
-                raise HTTPException(404, str(exc)) from exc
+                status = 404 if str(exc).startswith("no conflict") else 400
+                raise HTTPException(status, str(exc)) from exc
             state.after_write()
         return {**conflict.as_dict(), "kept": keep}
 

@@ -26,6 +26,10 @@ from hub.records import Record, now
 from hub.vocab import MLG, RDF_TYPE, XSD
 
 Projection = dict[str, str]
+# what may make mwparserfromhell's plain text differ from the value itself: templates, links,
+# tags and comments, entities, bold/italic, headings, and any line break (list and table
+# markup, collapsed blank lines); a value with none of these is its own plain text
+_MARKUP = re.compile(r"[{}\[\]<>&=\n\r]|''|~~|^\s*[*#;:-]")
 _LINK = re.compile(r"\[\[\s*([^\]|]+?)\s*(?:\|[^\]]*)?\]\]")
 
 
@@ -218,6 +222,8 @@ def _plain(item: str) -> str:
     """Readable text from a wikitext value: a template stands for its last positional argument
     (the label of link templates such as ``{{Lien|url|label}}``), footnotes and comments go,
     links keep their label."""
+    if not _MARKUP.search(item):
+        return item.strip()  # nothing the parser would change: no need to parse
     code = mwparserfromhell.parse(item)
     for tag in code.filter_tags(recursive=True):
         if str(tag.tag).lower() == "ref" and code.contains(tag):

@@ -72,6 +72,7 @@ class WikiReader:
         self.reconcile_every = reconcile_every
         self.bot_user = (bot_user or "").split("@", 1)[0] or None
         self.known_types: dict[str, list[str]] = {}
+        self._listed_titles: dict[str, int] = {}  # during a harvest: canonical title -> page id
 
     # -- entry point -------------------------------------------------------------------------
     def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:
@@ -87,21 +88,26 @@ class WikiReader:
 
     # -- full harvest ------------------------------------------------------------------------
     def harvest(self) -> Iterator[Batch]:
-        started = self.client.now()
-        listed = self._listing()
+        started, listed = self._listing()
         self.known_types = {self.identity.page_iri(pageid): [cls] for pageid, (_, cls) in listed.items()}
         position = Position(started, 0, None)
-        for ns in self.mapping.namespaces:
-            # every page, not only those the wiki lists as using a template: a page whose data
-            # template is broken (unclosed) transcludes nothing, yet must reach the quarantine
-            for pages in self.client.pages(generator="allpages", gapnamespace=ns, gaplimit=50):
-                yield Batch(self._records(pages), position.dump())
+        self._listed_titles = {normal_title(title): pageid for pageid, (title, _) in listed.items()}
+        try:
+            for ns in self.mapping.namespaces:
+                # every page, not only those the wiki lists as using a template: a page whose data
+                # template is broken (unclosed) transcludes nothing, yet must reach the quarantine
+                for pages in self.client.pages(generator="allpages", gapnamespace=ns, gaplimit=50):
+                    yield Batch(self._records(pages), position.dump())
+        finally:
+            self._listed_titles = {}
         gone = [sid for sid in self._stored_ids() if int(sid) not in listed]
         position.full_at = started
         yield Batch([self._deleted(sid) for sid in gone], position.dump())
 
-    def _listing(self) -> dict[int, tuple[str, str]]:
-        """Every page that uses a mapped template: pageid -> (title, hub class)."""
+    def _listing(self) -> tuple[str, dict[int, tuple[str, str]]]:
+        """The wiki's clock when the listing starts, and every page that uses a mapped template:
+        pageid -> (title, hub class). The clock comes with the first listing request."""
+        started: str | None = None
         listed: dict[int, tuple[str, str]] = {}
         for template in self.mapping.templates:
             for ns in self.mapping.namespaces:
@@ -110,10 +116,12 @@ class WikiReader:
                     eititle=_template_title(template.template),
                     einamespace=ns,
                     eilimit="max",
+                    curtimestamp=None if started else 1,
                 ):
+                    started = started or result.get("curtimestamp")
                     for page in result.get("query", {}).get("embeddedin", []):
                         listed[int(page["pageid"])] = (page["title"], template.hub_class)
-        return listed
+        return str(started or self.client.now()), listed
 
     # -- increments --------------------------------------------------------------------------
     def increments(self, position: Position) -> Iterator[Batch]:
@@ -221,25 +229,35 @@ class WikiReader:
         self, titles: set[str], batch: dict[int, str] | None = None
     ) -> Callable[[str], str | None]:
         """Title -> hub IRI for link targets that are hub entities (known from the harvest, the
-        batch being read, or the store); None for red links and pages of unmapped kinds."""
+        batch being read, or the store); None for red links and pages of unmapped kinds.
+
+        During a harvest the listing already gives the page id of every page using a mapped
+        template, under its canonical title: only the other titles (redirects, other spellings,
+        red links, pages of unmapped kinds) are asked of the wiki."""
         resolved: dict[str, str | None] = {}
         title_list = sorted(titles)
+        renamed: dict[str, str] = {}
+        ids = {title: self._listed_titles[title] for title in title_list if title in self._listed_titles}
+        asked = [title for title in title_list if title not in ids]
+        for start in range(0, len(asked), 50):
+            chunk = asked[start : start + 50]
+            query = self.client.call("query", titles="|".join(chunk), redirects=1).get("query", {})
+            renamed.update(
+                (normal_title(n["from"]), normal_title(n["to"]))
+                for n in query.get("normalized", []) + query.get("redirects", [])
+            )
+            ids.update(
+                (normal_title(p["title"]), int(p["pageid"])) for p in query.get("pages", []) if "pageid" in p
+            )
+        finals = {t: renamed.get(renamed.get(t, t), renamed.get(t, t)) for t in title_list}
         for start in range(0, len(title_list), 50):
             chunk = title_list[start : start + 50]
-            query = self.client.call("query", titles="|".join(chunk), redirects=1).get("query", {})
-            renamed = {
-                normal_title(n["from"]): normal_title(n["to"])
-                for n in query.get("normalized", []) + query.get("redirects", [])
-            }
-            ids = {
-                normal_title(p["title"]): int(p["pageid"]) for p in query.get("pages", []) if "pageid" in p
-            }
-            entities = self._entities(ids.values())
-            iris = {pageid: entities.get(pageid) or self.identity.page_iri(pageid) for pageid in ids.values()}
+            pageids = {ids[finals[t]] for t in chunk if finals[t] in ids}
+            entities = self._entities(pageids)
+            iris = {pageid: entities.get(pageid) or self.identity.page_iri(pageid) for pageid in pageids}
             typed = self._typed(set(iris.values())) | set(self.known_types) | set((batch or {}).values())
             for title in chunk:
-                final = renamed.get(renamed.get(title, title), renamed.get(title, title))
-                pageid = ids.get(final)
+                pageid = ids.get(finals[title])
                 iri = iris.get(pageid) if pageid else None
                 resolved[title] = iri if iri in typed else None
         return lambda title: resolved.get(normal_title(title))

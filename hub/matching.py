@@ -75,16 +75,71 @@ def _values(record: Record, entity: str, prop: str) -> list[str]:
     ]
 
 
-def _narrowing(names: list[str], urls: list[str]) -> str:
-    """A FILTER that lets the store skip entities that cannot match: the same web address, or a
-    name sharing the record's longest word (case aside). The exact comparison follows in Python."""
+def _narrowing(names: list[str], urls: list[str]) -> list[str]:
+    """Tests that let the store skip entities that cannot match: the same web address, or a name
+    sharing the record's longest word (case aside). The exact comparison follows in Python."""
     words = sorted({w for n in names for w in re.split(r"[^\w]+", n.casefold()) if len(w) > 1}, key=len)
     tests = [f"CONTAINS(LCASE(STR(?name)), {ox.Literal(words[-1])})"] if words else []
     tests += [f"STR(?url) IN ({ox.Literal(u)}, {ox.Literal(u.rstrip('/'))})" for u in urls]
-    return f"FILTER({' || '.join(tests)})" if tests else ""
+    return tests
 
 
-def find_matches(store: Store, record: Record) -> list[Match]:
+@dataclass(frozen=True)
+class _Known:
+    """An entity of the store that a new record may be."""
+
+    entity: str
+    cls: str
+    source: str
+    name: str
+    url: str | None
+    postal_code: str | None
+    town: str | None
+
+
+def _known(store: Store, records: list[Record]) -> list[_Known]:
+    """One query for a whole batch: the entities any of its records may match."""
+    tests: list[str] = []
+    classes: set[str] = set()
+    for record in records:
+        subject = record.entity()
+        if subject is None:
+            continue
+        classes |= {
+            str(t.object)
+            for t in record.triples
+            if t.subject == subject and t.predicate.value == RDF_TYPE and isinstance(t.object, ox.NamedNode)
+        }
+        tests += _narrowing(_values(record, subject.value, "name"), _values(record, subject.value, "url"))
+    if not tests or not classes:
+        return []
+    rows = store.select(
+        f"""SELECT DISTINCT ?e ?t ?src ?name ?url ?cp ?town WHERE {{
+        GRAPH ?g {{ ?e a ?t ; <{MLG}name> ?name . VALUES ?t {{ {" ".join(sorted(classes))} }}
+            OPTIONAL {{ ?e <{MLG}url> ?url }} OPTIONAL {{ ?e <{MLG}postalCode> ?cp }}
+            OPTIONAL {{ ?e <{MLG}locality> ?town }} }}
+        GRAPH <{META_GRAPH}> {{ ?g <{term("source")}> ?src }}
+        FILTER({" || ".join(dict.fromkeys(tests))}) }}"""
+    )
+
+    def opt(row: dict[str, ox.NamedNode | ox.BlankNode | ox.Literal], key: str) -> str | None:
+        return row[key].value if key in row else None
+
+    return [
+        _Known(
+            r["e"].value,
+            r["t"].value,
+            r["src"].value,
+            r["name"].value,
+            opt(r, "url"),
+            opt(r, "cp"),
+            opt(r, "town"),
+        )
+        for r in rows
+    ]
+
+
+def find_matches(store: Store, record: Record, known: list[_Known] | None = None) -> list[Match]:
     """Existing entities of the record's class, from other sources, that may be the same thing."""
     subject = record.entity()
     if subject is None:
@@ -95,46 +150,31 @@ def find_matches(store: Store, record: Record) -> list[Match]:
         for t in record.triples
         if t.subject == subject and t.predicate.value == OWL_SAME_AS and isinstance(t.object, ox.NamedNode)
     ]
-    classes = [
-        t.object
+    classes = {
+        t.object.value
         for t in record.triples
         if t.subject == subject and t.predicate.value == RDF_TYPE and isinstance(t.object, ox.NamedNode)
-    ]
-    if not classes:
-        return []
-    types = " ".join(str(c) for c in classes)
-    narrow = _narrowing(_values(record, entity, "name"), _values(record, entity, "url"))
-    candidates = (
-        store.select(
-            f"""SELECT DISTINCT ?e ?name ?url ?cp ?town WHERE {{
-            GRAPH ?g {{ ?e a ?t ; <{MLG}name> ?name . VALUES ?t {{ {types} }}
-                OPTIONAL {{ ?e <{MLG}url> ?url }} OPTIONAL {{ ?e <{MLG}postalCode> ?cp }}
-                OPTIONAL {{ ?e <{MLG}locality> ?town }} }}
-            GRAPH <{META_GRAPH}> {{ ?g <{term("source")}> ?src }}
-            FILTER(?src != {ox.Literal(record.source)} && ?e != <{entity}>) {narrow} }}"""
-        )
-        if _values(record, entity, "name")
-        else []
-    )
+    }
     names = {normal_name(n) for n in _values(record, entity, "name")}
     urls = {u.rstrip("/") for u in _values(record, entity, "url")}
     codes = set(_values(record, entity, "postalCode"))
     towns = {normal_name(t) for t in _values(record, entity, "locality")}
     best: dict[str, Match] = {e: Match(e, STRONG, "declared the same (owl:sameAs)") for e in same_as}
-    for row in candidates:
-        found = row["e"].value
-        if "url" in row and row["url"].value.rstrip("/") in urls:
-            match = Match(found, STRONG, f"same web address {row['url'].value}")
-        elif normal_name(row["name"].value) not in names:
+    for row in known if known is not None else _known(store, [record]):
+        if row.cls not in classes or row.source == record.source or row.entity == entity:
             continue
-        elif ("cp" in row and row["cp"].value in codes) or (
-            "town" in row and normal_name(row["town"].value) in towns
+        if row.url is not None and row.url.rstrip("/") in urls:
+            match = Match(row.entity, STRONG, f"same web address {row.url}")
+        elif normal_name(row.name) not in names:
+            continue
+        elif (row.postal_code is not None and row.postal_code in codes) or (
+            row.town is not None and normal_name(row.town) in towns
         ):
-            match = Match(found, 0.8, f"same name {row['name'].value!r} in the same postal code or town")
+            match = Match(row.entity, 0.8, f"same name {row.name!r} in the same postal code or town")
         else:
-            match = Match(found, 0.5, f"same name {row['name'].value!r}")
-        if found not in best or best[found].confidence < match.confidence:
-            best[found] = match
+            match = Match(row.entity, 0.5, f"same name {row.name!r}")
+        if row.entity not in best or best[row.entity].confidence < match.confidence:
+            best[row.entity] = match
     return sorted(best.values(), key=lambda m: -m.confidence)
 
 
@@ -207,6 +247,8 @@ def reconcile(store: Store, records: list[Record], base: str) -> tuple[list[Reco
     """Link new records to the entities they strongly match; list weaker matches for review."""
     fresh = [r for r in records if not r.deleted and not r.error and r.entity() is not None]
     stored = stored_records(store, [r.graph or graph_iri(base, r.source, r.source_id) for r in fresh])
+    new = [r for r in fresh if (r.graph or graph_iri(base, r.source, r.source_id)) not in stored]
+    known = _known(store, new)
     out: list[Record] = []
     state: list[MetaUpdate] = []
     for record in records:
@@ -215,7 +257,7 @@ def reconcile(store: Store, records: list[Record], base: str) -> tuple[list[Reco
         if record not in fresh or graph in stored or subject is None:
             out.append(record)
             continue
-        matches = find_matches(store, record)
+        matches = find_matches(store, record, known)
         strong = [m for m in matches if m.confidence >= STRONG]
         if len(strong) == 1:
             out.append(relabel(record, subject.value, strong[0].entity))
@@ -245,8 +287,9 @@ def accept(ingestor: Ingestor, candidate_id: str) -> Candidate:
     pair = found[0]
     graph = graph_iri(ingestor.base, pair.source, pair.source_id)
     triples = tuple(ingestor.store.graph_triples(graph))
-    record = relabel(Record(pair.source, pair.source_id, triples, connector="matching"),
-                     pair.new_entity, pair.existing)
+    record = relabel(
+        Record(pair.source, pair.source_id, triples, connector="matching"), pair.new_entity, pair.existing
+    )
     holders = [(pair.source, pair.source_id), *_holders(ingestor.store, pair.existing)]
     state = [SyncState(src, pair.existing, sid, {BASELINE: "1"}).update() for src, sid in holders]
     ingestor.ingest_batch([record], None, [*state, (f"urn:maillage:match:{candidate_id}", [])])

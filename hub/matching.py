@@ -246,7 +246,9 @@ starting point instead of copying one side over the other."""
 def reconcile(store: Store, records: list[Record], base: str) -> tuple[list[Record], list[MetaUpdate]]:
     """Link new records to the entities they strongly match; list weaker matches for review."""
     # records from peer hubs keep their origin's identity: matching is for first-hand sources
-    fresh = [r for r in records if not r.deleted and not r.error and r.origin is None and r.entity() is not None]
+    fresh = [
+        r for r in records if not r.deleted and not r.error and r.origin is None and r.entity() is not None
+    ]
     stored = stored_records(store, [r.graph or graph_iri(base, r.source, r.source_id) for r in fresh])
     new = [r for r in fresh if (r.graph or graph_iri(base, r.source, r.source_id)) not in stored]
     known = _known(store, new)

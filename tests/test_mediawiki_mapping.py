@@ -140,3 +140,27 @@ def test_mapping_mistakes_are_named(tmp_path: Path) -> None:
     bad.write_text('[[templates]]\ntemplate = "X"\nclass = "Place"\n[templates.params]\nnom = "keyword"\n')
     with pytest.raises(ConfigError, match="name"):
         load_mapping(bad)
+    bad.write_text('[[templates]]\ntemplate = "X"\nclass = "Place"\n[templates.params]\n'
+                   'nom = "name"\nmembres = { property = "hasMember", direction = "sideways" }\n')
+    with pytest.raises(ConfigError, match="'membres': direction must be"):
+        load_mapping(bad)
+
+
+def test_a_shown_only_parameter_is_written_but_never_read() -> None:
+    """``direction = "out"``: the wiki shows what the platform holds; what a person types there
+    does not become hub data (and so cannot overwrite the platform's list)."""
+    mapping = load_mapping(Path("mappings/movilab.toml"))
+    template = mapping.template("Tiers-lieu")
+    assert template is not None
+    movilab = PageMapper(mapping, WikiIdentity(DEFAULT_BASE_IRI, "movilab"), page_url_for(API, None),
+                         file_url_for(API))
+    entity = f"{DEFAULT_BASE_IRI}e/1"
+    text = "{{Tiers-lieu\n|nom=La Cantine\n|membres=Quelqu'un d'autre\n}}"
+    page = PageRevision(7, "La Cantine", 3, "2026-01-01T00:00:00Z", text, ())
+    data = read_page(text, mapping)
+    assert data is not None
+    record = movilab.record(page, data, entity, lambda title: None)
+    assert not [t for t in record.triples if "hasMember" in t.predicate.value or "Quelqu" in t.object.value]
+    member = f"{DEFAULT_BASE_IRI}e/2"
+    triples = [ox.Triple(ox.NamedNode(entity), ox.NamedNode(MLG + "hasMember"), ox.NamedNode(member))]
+    assert movilab.project(template, triples, entity, {member: "Alice Martin"}.get) == {"membres": "Alice Martin"}

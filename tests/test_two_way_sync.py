@@ -30,7 +30,8 @@ Texte libre écrit par l'équipe du lieu."""
 
 
 class TwoWayHub:
-    def __init__(self, wiki: Wiki, platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, wiki: Wiki, platform: Communecter, monkeypatch: pytest.MonkeyPatch,
+                 platform_mapping: str | None = None) -> None:
         for name, value in (("W_USER", wiki.bot_user), ("W_PASSWORD", wiki.bot_password),
                             ("C_USER", EMAIL), ("C_PASSWORD", PASSWORD)):
             monkeypatch.setenv(name, value)
@@ -41,6 +42,7 @@ class TwoWayHub:
                            credentials={"user_env": "W_USER", "password_env": "W_PASSWORD"},
                            options={"retry_wait": 0.1, "edit_interval": 0}),
             SourceSettings(name="co", kind="communecter", url=platform.url, direction="both",
+                           mapping=str(Path(platform_mapping).resolve()) if platform_mapping else None,
                            credentials={"user_env": "C_USER", "password_env": "C_PASSWORD"},
                            options={"retry_wait": 0.05, "timeout": 3}),
         ])
@@ -229,3 +231,37 @@ def test_a_conflict_settled_with_a_new_value_reaches_both_sides(
     assert "|description courte=Texte convenu." in wiki.page_text("L'Arrosoir")
     assert hub.poi("L'Arrosoir")["shortDescription"] == "Texte convenu."
     assert list_conflicts(hub.store) == []
+
+
+def test_members_who_join_the_tiers_lieu_on_the_platform_show_on_its_wiki_page(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a tiers-lieux costum a tiers-lieu is an organisation: people join it on the platform,
+    and the wiki page lists them (a parameter the wiki shows and the hub never reads back)."""
+    with running_wiki() as wiki, running_communecter() as platform:
+        bot = platform.add_user(EMAIL, PASSWORD, "maillage-bot")
+        hub = TwoWayHub(wiki, platform, monkeypatch, platform_mapping="mappings/communecter-tierslieux.toml")
+        hub.sync()
+        wiki.edit_as_human("La Cantine", TIERS_LIEU.format(name="La Cantine", description="Lieu du numérique."))
+        hub.sync()
+        [org] = [e for e in platform.elements("organizations") if e.get("name") == "La Cantine"]
+        assert org["shortDescription"] == "Lieu du numérique." and org["address"]["postalCode"] == "35000"
+        assert "|membres=" not in wiki.page_text("La Cantine"), "the hub's own account is no member"
+        platform.clock.advance(60)
+        alice = platform.add_user("alice@example.org", "secret-alice", "alice", name="Alice Martin")
+        bob = platform.add_user("bob@example.org", "secret-bob", "bob", name="Bob Durand")
+        key = str(org["_id"]["$id"])
+        platform.add_member(key, alice)
+        platform.add_member(key, bob)
+        hub.sync()
+        page = wiki.page_text("La Cantine")
+        assert "|membres=Alice Martin, Bob Durand" in page
+        assert "Texte libre écrit par l'équipe du lieu." in page, "the rest of the page is kept"
+        hub.sync()
+        revisions = wiki.api(action="query", prop="revisions", titles="La Cantine", rvlimit=50)
+        assert len(revisions["query"]["pages"][0]["revisions"]) == 2, "one human edit, one hub edit: no echo"
+        platform.clock.advance(60)
+        platform.update_element("organizations", key, {"links.members": {bot: {"type": "citoyens"},
+                                                                         alice: {"type": "citoyens"}}})
+        hub.sync()
+        assert "|membres=Alice Martin\n" in wiki.page_text("La Cantine"), "a member who left goes away"
+        assert len(platform.elements("citoyens")) == 3, "the hub never creates accounts for people"

@@ -108,6 +108,16 @@ class CommunecterClient:
         self._token = str(answer.get("token") or "")
         self.logged_in = True
 
+    def account_id(self) -> str | None:
+        """The element id of the hub's own account (logging in once to learn it), or None when
+        the source has no credentials or the login fails: reading does not depend on it."""
+        if not self.logged_in and self.email and self.password:
+            try:
+                self.login()
+            except CommunecterError as exc:
+                log.warning("Communecter: %s", exc)
+        return self._user_id or None
+
     def _auth_headers(self) -> dict[str, str]:
         if self.settings.auth == "token" and self.logged_in and self._token:
             return {

@@ -94,7 +94,9 @@ class ElementMapper:
         element: dict[str, Any],
         entity: str,
         links: Callable[[str], str | None],
+        hidden: frozenset[str] = frozenset(),
     ) -> Record:
+        """``hidden``: linked ids left out (the hub's own account, member of what it creates)."""
         subject = ox.NamedNode(entity)
         triples = [ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + kind.hub_class))]
         errors: list[str] = []
@@ -106,6 +108,8 @@ class ElementMapper:
                 errors.append(f"{field.path}: {exc}")
         for link in kind.links:
             for target in linked_ids(element, link.kind):
+                if target in hidden:
+                    continue
                 iri = links(target)
                 if iri is not None:
                     triples.append(ox.Triple(subject, ox.NamedNode(MLG + link.property), ox.NamedNode(iri)))

@@ -43,6 +43,7 @@ class TypeMapping:
     links: tuple[LinkMapping, ...] = ()
     read_via: str = "api"  # "api" (/api/<controller>/get) or "search" (globalautocomplete)
     create_defaults: tuple[tuple[str, str], ...] = ()  # e.g. (("type", "Group"),) for organisations
+    writable: bool = True  # False: read only (people's accounts: the hub never creates or edits them)
 
     def field(self, path: str) -> FieldMapping | None:
         return next((f for f in self.fields if f.path == path), None)
@@ -56,6 +57,10 @@ class InstanceMapping:
     insee: str | None = None  # only elements of this INSEE code
     page_size: int = 100
     language: str = "fr"
+
+    @property
+    def reads_people(self) -> bool:
+        return any(t.collection == "citoyens" for t in self.types)
 
     def by_collection(self, collection: str) -> TypeMapping | None:
         return next((t for t in self.types if t.collection == collection), None)
@@ -106,20 +111,36 @@ def _type(raw: dict[str, Any], index: int) -> TypeMapping:
         links=links,
         read_via=read_via,
         create_defaults=tuple((str(k), str(v)) for k, v in raw.get("create_defaults", {}).items()),
+        writable=bool(raw.get("write", True)),
     )
 
 
 def load_mapping(path: Path) -> InstanceMapping:
+    """Read and check a mapping. ``[instance] extends = "other.toml"`` starts from another mapping
+    (a costum on top of its instance): a type given here replaces the one of the same collection
+    there and comes first, so it is the one the hub writes for its class."""
     raw = read_toml(path, "mapping file")
     instance = raw.get("instance", {})
     types = tuple(_type(t, i) for i, t in enumerate(raw.get("types", [])))
+    base = None
+    if instance.get("extends"):
+        parent = path.parent / str(instance["extends"])
+        if parent.resolve() == path.resolve():
+            raise ConfigError(f"{path}: a mapping cannot extend itself")
+        base = load_mapping(parent)
+        mine = {t.collection for t in types}
+        types += tuple(t for t in base.types if t.collection not in mine)
     if not types:
         raise ConfigError(f"{path}: no [[types]]")
+
+    def setting(key: str, default: Any) -> Any:
+        return instance.get(key, getattr(base, key) if base else default)
+
     return InstanceMapping(
         types=types,
-        source_key=instance.get("source_key", "maillage"),
-        read_key=instance.get("read_key") or None,
-        insee=instance.get("insee") or None,
-        page_size=int(instance.get("page_size", 100)),
-        language=instance.get("language", "fr"),
+        source_key=setting("source_key", "maillage"),
+        read_key=setting("read_key", None) or None,
+        insee=setting("insee", None) or None,
+        page_size=int(setting("page_size", 100)),
+        language=setting("language", "fr"),
     )

@@ -59,6 +59,7 @@ class CommunecterReader:
         self.reconcile_every = reconcile_every
         self.source = mapper.identity.source
         self.known_types: dict[str, list[str]] = {}
+        self._own: frozenset[str] | None = None
 
     def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:
         position = Position.parse(cursor)
@@ -168,15 +169,27 @@ class CommunecterReader:
 
     # -- elements to records -----------------------------------------------------------------
     def _records(self, elements: list[Element]) -> list[Record]:
+        hidden = self._hidden()
+        elements = [e for e in elements if e[1] not in hidden]
         entities = self._entities([key for _, key, _ in elements])
         targets = {t for kind, _, e in elements for link in kind.links for t in linked_ids(e, link.kind)}
         links = self.resolver(
             targets, {entities.get(k) or self.mapper.identity.iri(k) for _, k, _ in elements}
         )
         return [
-            self.mapper.record(kind, key, element, entities.get(key) or self.mapper.identity.iri(key), links)
+            self.mapper.record(
+                kind, key, element, entities.get(key) or self.mapper.identity.iri(key), links, hidden
+            )
             for kind, key, element in elements
         ]
+
+    def _hidden(self) -> frozenset[str]:
+        """The hub's own account, when people are read: the platform makes it a member of every
+        organisation it creates, which says nothing about the community."""
+        if self._own is None:
+            account = self.client.account_id() if self.mapping.reads_people else None
+            self._own = frozenset([account] if account else [])
+        return self._own
 
     def resolver(self, ids: set[str], in_batch: set[str]) -> Callable[[str], str | None]:
         """Element id -> hub IRI for linked elements that are hub entities; None otherwise."""

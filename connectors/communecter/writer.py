@@ -52,7 +52,7 @@ class CommunecterWriter:
 
     def _push_entity(self, entity: str) -> tuple[list[Record], list[MetaUpdate]]:
         kind = next((k for c in hub_classes(self.store, entity) if (k := self.mapping.for_class(c))), None)
-        if kind is None:
+        if kind is None or not kind.writable:
             return [], []
         hub = self.mapper.project(
             kind,

@@ -27,7 +27,8 @@ class ParamMapping:
     datatype: str = "text"  # text: language-tagged; string: plain; page: link to another page
     split: str | None = None  # list separator, e.g. ","
     date_formats: tuple[str, ...] = ("%Y-%m-%d",)
-    writable: bool = True
+    writable: bool = True  # the hub may change it on the wiki
+    readable: bool = True  # the hub reads it from the wiki; False: the wiki only shows hub data
 
 
 @dataclass(frozen=True)
@@ -88,16 +89,20 @@ def _param(name: str, raw: Any, where: str) -> ParamMapping:
     datatype = raw.get("datatype", "text")
     if datatype not in DATATYPES:
         raise ConfigError(f"{where}: parameter {name!r}: datatype must be one of {', '.join(DATATYPES)}")
-    unknown = set(raw) - {"property", "datatype", "split", "date_formats", "writable"}
+    unknown = set(raw) - {"property", "datatype", "split", "date_formats", "writable", "direction"}
     if unknown:
         raise ConfigError(f"{where}: parameter {name!r}: unknown key(s) {', '.join(sorted(unknown))}")
+    direction = raw.get("direction", "both")
+    if direction not in ("both", "in", "out"):
+        raise ConfigError(f"{where}: parameter {name!r}: direction must be 'both', 'in' or 'out'")
     return ParamMapping(
         param=name,
         property=raw["property"],
         datatype=datatype,
         split=raw.get("split"),
         date_formats=tuple(raw.get("date_formats", ("%Y-%m-%d",))),
-        writable=bool(raw.get("writable", True)),
+        writable=bool(raw.get("writable", True)) and direction != "in",
+        readable=direction != "out",
     )
 
 

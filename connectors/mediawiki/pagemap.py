@@ -75,7 +75,7 @@ def page_links(data: PageData) -> set[str]:
     titles: set[str] = set()
     for name, raw in data.values.items():
         param = data.mapping.param(name)
-        if param is not None and param.datatype == "page":
+        if param is not None and param.datatype == "page" and param.readable:
             titles.update(link_titles(raw, param))
     return titles
 
@@ -109,7 +109,7 @@ class PageMapper:
         errors: list[str] = []
         for name, raw in data.values.items():
             param = data.mapping.param(name)
-            if param is None or not raw:
+            if param is None or not param.readable or not raw:
                 continue
             try:
                 triples += [

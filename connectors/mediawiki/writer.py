@@ -78,6 +78,7 @@ class WikiWriter:
                 return [], []
             wiki = self._projection_of(page, template, entity)
             merge = plan(hub, pushed, base, wiki)
+            merge.updates.update(self._withdrawn(template, hub, pushed, wiki))
             blocked = blocked_properties(self.store, entity)
             merge.updates = {
                 p: v for p, v in merge.updates.items() if self._property(template, p) not in blocked
@@ -196,6 +197,18 @@ class WikiWriter:
         if rows and "url" in rows[0]:
             return self.mapper.title_from_url(rows[0]["url"].value)
         return rows[0]["name"].value if rows and "name" in rows[0] else None
+
+    @staticmethod
+    def _withdrawn(
+        template: TemplateMapping, hub: Projection, pushed: Projection, wiki: Projection
+    ) -> Projection:
+        """Shown-only parameters (``direction = "out"``) the hub no longer has a value for are
+        emptied: the wiki mirrors the other side there, so a member who left disappears."""
+        return {
+            p.param: ""
+            for p in template.params
+            if not p.readable and pushed.get(p.param) and p.param not in hub and p.param not in wiki
+        }
 
     def _summary(self, updates: dict[str, str]) -> str:
         return f"{self.mapping.edit_summary} ({', '.join(sorted(updates))})"

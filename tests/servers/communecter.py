@@ -189,6 +189,16 @@ class Communecter:
                 set_path(doc, key, self._date(value) if key in ("startDate", "endDate") else value)
             self._stamp(doc)
 
+    def add_member(self, organization: str, person: str) -> None:
+        """A person joins an organisation (Link::connect): a link on each side, both ``updated``
+        bumped, as the platform does when someone joins from the web interface."""
+        with self._lock:
+            org, user = self._db["organizations"][organization], self._db["citoyens"][person]
+            set_path(org, f"links.members.{person}", {"type": "citoyens"})
+            set_path(user, f"links.memberOf.{organization}", {"type": "organizations"})
+            self._stamp(org)
+            self._stamp(user)
+
     def delete_element(self, collection: str, id: str) -> None:
         """``state: "deleted"`` (+ updated bump): gone from search and from /api/*/get."""
         self.update_element(collection, id, {"state": "deleted"})

@@ -28,3 +28,17 @@ def test_a_mapping_that_extends_itself_is_refused(tmp_path: Path) -> None:
     loop.write_text('[instance]\nextends = "loop.toml"\n')
     with pytest.raises(ConfigError, match="cannot extend itself"):
         load_mapping(loop)
+
+
+def test_a_tag_tells_apart_two_types_of_one_collection(tmp_path: Path) -> None:
+    instance = load_mapping(Path("mappings/communecter.toml"))
+    assert instance.kind_of("projects", {"tags": ["vélo", "commun"]}).hub_class == "Commons"  # type: ignore[union-attr]
+    assert instance.kind_of("projects", {"tags": ["vélo"]}).hub_class == "Project"  # type: ignore[union-attr]
+    assert instance.kind_of("projects", {"tags": "commun"}).hub_class == "Project", "tags must be a list"  # type: ignore[union-attr]
+    assert [t.collection for t in instance.read_types()].count("projects") == 1, "read once"
+    twice = tmp_path / "twice.toml"
+    twice.write_text('[[types]]\ncontroller = "project"\ncollection = "projects"\nclass = "Project"\n'
+                     '[types.fields]\nname = "name"\n[[types]]\ncontroller = "project"\ncollection = "projects"\n'
+                     'class = "Commons"\n[types.fields]\nname = "name"\n')
+    with pytest.raises(ConfigError, match="two types read 'projects'"):
+        load_mapping(twice)

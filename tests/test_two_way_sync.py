@@ -265,3 +265,43 @@ def test_members_who_join_the_tiers_lieu_on_the_platform_show_on_its_wiki_page(
         hub.sync()
         assert "|membres=Alice Martin\n" in wiki.page_text("La Cantine"), "a member who left goes away"
         assert len(platform.elements("citoyens")) == 3, "the hub never creates accounts for people"
+
+
+def test_events_projects_and_commons_documented_on_the_wiki_reach_the_platform(
+        sides: tuple[TwoWayHub, Wiki, Communecter]) -> None:
+    hub, wiki, platform = sides
+    wiki.edit_as_human("Fête des tiers-lieux", "{{Événement\n|nom=Fête des tiers-lieux\n"
+                       "|description courte=Portes ouvertes.\n|date de début=12/06/2027\n"
+                       "|date de fin=13/06/2027\n|ville=Rennes\n}}")
+    wiki.edit_as_human("Jardin partagé", "{{Projet\n|nom=Jardin partagé\n|description courte=Potager.\n}}")
+    wiki.edit_as_human("Outils partagés", "{{Commun\n|nom=Outils partagés\n|description courte=Outilthèque.\n"
+                       "|mots-clés=outils, prêt\n}}")
+    hub.sync()
+    [event] = [e for e in platform.elements("events") if e.get("name") == "Fête des tiers-lieux"]
+    assert event["shortDescription"] == "Portes ouvertes." and event["address"]["addressLocality"] == "Rennes"
+    projects = {str(e.get("name")): e for e in platform.elements("projects")}
+    assert "commun" not in (projects["Jardin partagé"].get("tags") or [])
+    assert sorted(projects["Outils partagés"]["tags"]) == ["commun", "outils", "prêt"], \
+        "a commons is a project tagged as one on the platform"
+    hub.sync()
+    page = wiki.page_text("Outils partagés")
+    assert "|mots-clés=outils, prêt" in page, "the tag that marks a commons is no keyword on the wiki"
+    rows = hub.store.select("SELECT ?c WHERE { ?e <https://w3id.org/maillage/ontology#name> 'Outils partagés'@fr ; a ?c }")
+    assert {r["c"].value.rsplit("#", 1)[1] for r in rows} == {"Commons"}, "read back as a commons, not a project"
+    assert len(platform.elements("projects")) == 2, "no twin"
+
+
+def test_a_resource_created_on_the_platform_gets_a_page_from_the_wikis_template(
+        sides: tuple[TwoWayHub, Wiki, Communecter]) -> None:
+    hub, wiki, platform = sides
+    platform.clock.advance(30)
+    platform.add_element("ressources", {"name": "Monter une cantine associative", "type": "ressource",
+                                        "shortDescription": "Retour d'expérience.",
+                                        "tags": ["cantine", "alimentation"]})
+    hub.sync()
+    text = wiki.page_text("Monter une cantine associative")
+    assert text.startswith("{{Fiche recette\n") and "== Étapes ==" in text
+    assert "|description courte=Retour d'expérience." in text and "|mots-clés=alimentation, cantine" in text
+    hub.sync()
+    revisions = wiki.api(action="query", prop="revisions", titles="Monter une cantine associative", rvlimit=50)
+    assert len(revisions["query"]["pages"][0]["revisions"]) == 1, "created once, no echo"

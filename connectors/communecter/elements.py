@@ -22,6 +22,7 @@ from hub.records import Record, now
 from hub.vocab import MLG, RDF_TYPE, XSD
 
 LIST_SEPARATOR = ", "
+TAGS = "tags"  # the element's tags: path as read and form field as written
 
 
 class FieldError(Exception):
@@ -103,6 +104,8 @@ class ElementMapper:
         for field in kind.fields:
             try:
                 for value in self._values(field, _at(element, field.path)):
+                    if field.path == TAGS and value.value == kind.tag:
+                        continue  # the tag that says what the element is, not a keyword
                     triples.append(ox.Triple(subject, ox.NamedNode(MLG + field.property), value))
             except FieldError as exc:
                 errors.append(f"{field.path}: {exc}")
@@ -204,7 +207,16 @@ class ElementMapper:
             if field is None or field.write is None:
                 continue
             fields[field.write] = value.split(LIST_SEPARATOR) if field.is_list else value
+        return with_tag(kind, fields) if TAGS in fields else fields
+
+
+def with_tag(kind: TypeMapping, fields: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+    """The form with the type's tag among the tags, so a tagged element stays what it is."""
+    if not kind.tag:
         return fields
+    tags = fields.get(TAGS) or []
+    tags = [tags] if isinstance(tags, str) else list(tags)
+    return {**fields, TAGS: tags if kind.tag in tags else [*tags, kind.tag]}
 
 
 def _temporal(item: Any, kind: str) -> ox.Literal:

@@ -44,6 +44,7 @@ class TypeMapping:
     read_via: str = "api"  # "api" (/api/<controller>/get) or "search" (globalautocomplete)
     create_defaults: tuple[tuple[str, str], ...] = ()  # e.g. (("type", "Group"),) for organisations
     writable: bool = True  # False: read only (people's accounts: the hub never creates or edits them)
+    tag: str | None = None  # only elements of the collection with this tag; the hub adds it on write
 
     def field(self, path: str) -> FieldMapping | None:
         return next((f for f in self.fields if f.path == path), None)
@@ -63,7 +64,25 @@ class InstanceMapping:
         return any(t.collection == "citoyens" for t in self.types)
 
     def by_collection(self, collection: str) -> TypeMapping | None:
+        """The type read for a collection (one per collection: tagged types share its reads)."""
         return next((t for t in self.types if t.collection == collection), None)
+
+    def kind_of(self, collection: str, element: dict[str, Any]) -> TypeMapping | None:
+        """The type of one element: a tagged type when the element carries its tag, else the
+        collection's untagged type (None: the mapping does not cover it)."""
+        raw = element.get("tags")
+        tags = raw if isinstance(raw, list) else []
+        same = [t for t in self.types if t.collection == collection]
+        return next((t for t in same if t.tag and t.tag in tags), None) or next(
+            (t for t in same if not t.tag), None
+        )
+
+    def read_types(self) -> list[TypeMapping]:
+        """One type per collection: what a full pass pages through."""
+        first: dict[str, TypeMapping] = {}
+        for t in self.types:
+            first.setdefault(t.collection, t)
+        return list(first.values())
 
     def for_class(self, hub_class: str) -> TypeMapping | None:
         return next((t for t in self.types if t.hub_class == hub_class), None)
@@ -112,6 +131,7 @@ def _type(raw: dict[str, Any], index: int) -> TypeMapping:
         read_via=read_via,
         create_defaults=tuple((str(k), str(v)) for k, v in raw.get("create_defaults", {}).items()),
         writable=bool(raw.get("write", True)),
+        tag=str(raw["tag"]) if raw.get("tag") else None,
     )
 
 
@@ -128,10 +148,14 @@ def load_mapping(path: Path) -> InstanceMapping:
         if parent.resolve() == path.resolve():
             raise ConfigError(f"{path}: a mapping cannot extend itself")
         base = load_mapping(parent)
-        mine = {t.collection for t in types}
-        types += tuple(t for t in base.types if t.collection not in mine)
+        mine = {(t.collection, t.tag) for t in types}
+        types += tuple(t for t in base.types if (t.collection, t.tag) not in mine)
     if not types:
         raise ConfigError(f"{path}: no [[types]]")
+    for collection in {t.collection for t in types}:
+        same = [t.tag for t in types if t.collection == collection]
+        if len(same) != len(set(same)):
+            raise ConfigError(f"{path}: two types read '{collection}': give each but one a distinct 'tag'")
 
     def setting(key: str, default: Any) -> Any:
         return instance.get(key, getattr(base, key) if base else default)

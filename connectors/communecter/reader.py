@@ -75,7 +75,7 @@ class CommunecterReader:
     def full_pass(self) -> Iterator[Batch]:
         since = self._latest_update()
         elements: list[Element] = []
-        for kind in self.mapping.types:
+        for kind in self.mapping.read_types():
             found = self._api_pages(kind) if kind.read_via == "api" else self._search_pages([kind], None)
             elements += found
         entities = self._entities([key for _, key, _ in elements])
@@ -109,14 +109,18 @@ class CommunecterReader:
             entities = answer.get("entities") or {}  # PHP writes an empty page as []
             if not isinstance(entities, dict):
                 raise CommunecterError(f"/api/{kind.controller}/get: 'entities' is not an object")
-            found += [(kind, str(key), value) for key, value in entities.items() if isinstance(value, dict)]
+            found += [
+                (typed, str(key), value)
+                for key, value in entities.items()
+                if isinstance(value, dict) and (typed := self.mapping.kind_of(kind.collection, value))
+            ]
             if len(entities) < self.mapping.page_size:
                 return found
             index += self.mapping.page_size
 
     def _search(self, kinds: list[TypeMapping], since: int | None, index: int, step: int) -> dict[str, Any]:
         form: dict[str, str | list[str]] = {
-            "searchType[]": [k.collection for k in kinds],
+            "searchType[]": list(dict.fromkeys(k.collection for k in kinds)),
             "indexMin": str(index),
             "indexStep": str(step),
         }
@@ -135,7 +139,8 @@ class CommunecterReader:
         while True:
             results = self._search(kinds, since, index, step)
             for key, value in results.items():
-                kind = self.mapping.by_collection(str(value.get("type") or value.get("collection") or ""))
+                collection = str(value.get("type") or value.get("collection") or "")
+                kind = self.mapping.kind_of(collection, value)
                 if kind is not None:
                     found.append((kind, element_id(value, key), value))
             if len(results) < step:
@@ -143,13 +148,13 @@ class CommunecterReader:
             index += step
 
     def _latest_update(self) -> int | None:
-        newest = self._search(list(self.mapping.types), None, 0, 1)
+        newest = self._search(self.mapping.read_types(), None, 0, 1)
         times = [int(v.get("updated", 0)) for v in newest.values() if str(v.get("updated", "")).isdigit()]
         return max(times) if times else None
 
     # -- increments --------------------------------------------------------------------------
     def increments(self, position: Position) -> Iterator[Batch]:
-        changed = self._search_pages(list(self.mapping.types), position.since)
+        changed = self._search_pages(self.mapping.read_types(), position.since)
         if not changed:
             return
         stamps = [int(e.get("updated", 0)) for _, _, e in changed if str(e.get("updated", "")).isdigit()]
@@ -165,11 +170,13 @@ class CommunecterReader:
         else:
             answer = self.client.post(f"/co2/element/get/type/{kind.collection}/id/{key}", {}, auth=True)
             found = answer.get("map") if answer.get("result") else None
-        return (kind, key, found) if isinstance(found, dict) else None
+        if not isinstance(found, dict):
+            return None
+        return self.mapping.kind_of(kind.collection, found) or kind, key, found
 
     # -- elements to records -----------------------------------------------------------------
     def _records(self, elements: list[Element]) -> list[Record]:
-        hidden = self._hidden()
+        hidden = self.hidden()
         elements = [e for e in elements if e[1] not in hidden]
         entities = self._entities([key for _, key, _ in elements])
         targets = {t for kind, _, e in elements for link in kind.links for t in linked_ids(e, link.kind)}
@@ -183,7 +190,7 @@ class CommunecterReader:
             for kind, key, element in elements
         ]
 
-    def _hidden(self) -> frozenset[str]:
+    def hidden(self) -> frozenset[str]:
         """The hub's own account, when people are read: the platform makes it a member of every
         organisation it creates, which says nothing about the community."""
         if self._own is None:

@@ -18,7 +18,7 @@ from connectors.base.hubview import entity_triples, hub_classes, source_id_of
 from connectors.base.merge import Projection, blocked_properties, conflict, plan, split_overrides
 from connectors.base.push import push_changes
 from connectors.communecter.client import CommunecterClient, form_fields
-from connectors.communecter.elements import ElementMapper, element_id, linked_ids
+from connectors.communecter.elements import ElementMapper, element_id, linked_ids, with_tag
 from connectors.communecter.mapping import InstanceMapping, TypeMapping
 from connectors.communecter.reader import CommunecterReader, Element
 from hub.changelog import Change
@@ -116,6 +116,7 @@ class CommunecterWriter:
         self, entity: str, kind: TypeMapping, hub: Projection
     ) -> tuple[list[Record], list[MetaUpdate]]:
         fields = {**dict(kind.create_defaults), **self.mapper.form(kind, hub), "source.id": entity}
+        fields = with_tag(kind, fields)
         adopted = self._ours(kind, hub.get("name", ""), entity)
         if adopted is not None:  # created by a run that stopped before recording it: no twin
             saved = self.reader.fetch(kind, adopted)
@@ -152,7 +153,7 @@ class CommunecterWriter:
     def _record(self, element: Element, entity: str) -> Record:
         kind, key, raw = element
         links = self.reader.resolver({t for link in kind.links for t in linked_ids(raw, link.kind)}, {entity})
-        return self.mapper.record(kind, key, raw, entity, links)
+        return self.mapper.record(kind, key, raw, entity, links, self.reader.hidden())
 
     def _ours(self, kind: TypeMapping, name: str, entity: str) -> str | None:
         """An element of that name that the hub created for this entity (source marker + id)."""

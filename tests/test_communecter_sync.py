@@ -281,3 +281,20 @@ def test_a_create_interrupted_before_it_was_recorded_is_not_repeated(
     monkeypatch.setattr(Ingestor, "ingest_batch", real)
     assert hub.sync().pushed.created == 1, "the element made before the crash is adopted"
     assert len([e for e in platform.elements("organizations") if e["name"] == "Collectif interrompu"]) == 1
+
+
+def test_a_create_whose_answer_was_lost_is_not_sent_twice(platform: Communecter,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The platform saved the element but the answer never came (the client timed out): the hub
+    looks for its element before sending the create again, instead of making a twin."""
+    hub = Hub(platform, monkeypatch)
+    hub.sync()
+    entity = "https://example.org/acteur/sans-reponse"
+    hub.other_source_says(entity, "Organization", name="Collectif sans réponse", shortDescription="Test.")
+    platform.fail_next("lost", when=lambda method, path, params: path == "/co2/element/save", delay=3)
+    report = hub.sync()
+    assert report.pushed.created == 1
+    [element] = [e for e in platform.elements("organizations") if e["name"] == "Collectif sans réponse"]
+    assert hub.entity(element["_id"]["$id"]) == entity, "the element is recorded as the entity's"
+    saves = [r for r in platform.requests if r.path == "/co2/element/save"]
+    assert len(saves) == 1, "the create went out once"

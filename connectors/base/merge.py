@@ -29,8 +29,14 @@ class Plan:
 def split_overrides(pushed: Projection) -> tuple[Projection, dict[str, str]]:
     """The pushed projection without the chosen values, and the chosen values by hub property."""
     plain = {k: v for k, v in pushed.items() if not k.startswith(OVERRIDE)}
-    chosen = {k[len(OVERRIDE):]: v for k, v in pushed.items() if k.startswith(OVERRIDE)}
+    chosen = {k[len(OVERRIDE) :]: v for k, v in pushed.items() if k.startswith(OVERRIDE)}
     return plain, chosen
+
+
+def settled(hub: Projection, pushed: Projection, base: Projection) -> bool:
+    """Whether every hub value is one the hub already wrote or read there: then :func:`plan`
+    finds nothing to do whatever the source holds now, and the source need not be read."""
+    return all(value in (pushed.get(field), base.get(field)) for field, value in hub.items())
 
 
 def plan(hub: Projection, pushed: Projection, base: Projection, current: Projection) -> Plan:

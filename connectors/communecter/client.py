@@ -62,13 +62,14 @@ class CommunecterClient:
         self._token = ""
 
     # -- transport -----------------------------------------------------------------------
-    def _json(self, send: Callable[[], httpx.Response]) -> dict[str, Any]:
+    def _json(self, send: Callable[[], httpx.Response], retries: int | None = None) -> dict[str, Any]:
         wait = self.settings.retry_wait
-        for attempt in range(self.settings.max_retries + 1):
+        retries = self.settings.max_retries if retries is None else retries
+        for attempt in range(retries + 1):
             try:
                 return _decode(send())
             except (Retryable, httpx.TransportError) as exc:
-                if attempt == self.settings.max_retries:
+                if attempt == retries:
                     raise CommunecterError(
                         f"{self.base_url} did not answer usably after {attempt + 1} attempts: {exc}"
                     ) from exc
@@ -80,15 +81,20 @@ class CommunecterClient:
     def get(self, path: str, **params: Any) -> dict[str, Any]:
         return self._json(lambda: self.http.get(path, params=params or None))
 
-    def post(self, path: str, data: Form, *, auth: bool = False) -> dict[str, Any]:
-        """POST a form; with ``auth``, log in first and once more if the session has expired."""
+    def post(
+        self, path: str, data: Form, *, auth: bool = False, retries: int | None = None
+    ) -> dict[str, Any]:
+        """POST a form; with ``auth``, log in first and once more if the session has expired.
+        ``retries=0`` for a request that must not be sent twice blindly (a create)."""
         if auth and not self.logged_in:
             self.login()
-        answer = self._json(lambda: self.http.post(path, data=data, headers=self._auth_headers()))
+        answer = self._json(lambda: self.http.post(path, data=data, headers=self._auth_headers()), retries)
         if auth and answer.get("result") is False and answer.get("msg") in NOT_LOGGED_IN:
             log.info("Communecter session expired: logging in again")
             self.login()
-            answer = self._json(lambda: self.http.post(path, data=data, headers=self._auth_headers()))
+            answer = self._json(
+                lambda: self.http.post(path, data=data, headers=self._auth_headers()), retries
+            )
         return answer
 
     # -- authentication ------------------------------------------------------------------

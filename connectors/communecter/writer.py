@@ -15,9 +15,9 @@ from typing import Any
 
 from connectors.base import Batch
 from connectors.base.hubview import entity_triples, hub_classes, source_id_of
-from connectors.base.merge import Projection, blocked_properties, conflict, plan, split_overrides
+from connectors.base.merge import Projection, blocked_properties, conflict, plan, settled, split_overrides
 from connectors.base.push import push_changes
-from connectors.communecter.client import CommunecterClient, form_fields
+from connectors.communecter.client import CommunecterClient, CommunecterError, form_fields
 from connectors.communecter.elements import ElementMapper, element_id, linked_ids, with_tag
 from connectors.communecter.mapping import InstanceMapping, TypeMapping
 from connectors.communecter.reader import CommunecterReader, Element
@@ -46,11 +46,14 @@ class CommunecterWriter:
         self.reader = reader
         self.store = store
         self.source = mapper.identity.source
+        self._resuming = True
 
     def push(self, changes: list[Change]) -> Iterator[Batch]:
+        self._resuming = True  # the previous push may have stopped half-way (crash, error)
         return push_changes(self.store, self.source, changes, self._push_entity)
 
     def _push_entity(self, entity: str) -> tuple[list[Record], list[MetaUpdate]]:
+        resuming, self._resuming = self._resuming, False
         kind = next((k for c in hub_classes(self.store, entity) if (k := self.mapping.for_class(c))), None)
         if kind is None or not kind.writable:
             return [], []
@@ -70,19 +73,21 @@ class CommunecterWriter:
         if key is None:
             if pending(self.store, entity):
                 return [], []  # a person must first say whether it is an entity known here
-            return self._create(entity, kind, hub)
-        current = self.reader.fetch(kind, key)
-        if current is None:
-            log.warning("element %s of %s is gone from the platform; not recreated", key, entity)
-            return [], []
+            return self._create(entity, kind, hub, resuming)
         base = self.mapper.project(
             kind,
             entity_triples(self.store, entity, self.source, other_sources=False),
             entity,
             self._element_of,
         )
-        now_there = self._projection(current, entity)
         pushed, chosen = split_overrides(state.pushed) if state else (base, {})
+        if settled(hub, pushed, base) and not chosen:
+            return [], [SyncState(self.source, entity, key, {**pushed, **hub}).update()]
+        current = self.reader.fetch(kind, key)
+        if current is None:
+            log.warning("element %s of %s is gone from the platform; not recreated", key, entity)
+            return [], []
+        now_there = self._projection(current, entity)
         merge = plan(hub, pushed, base, now_there)
         blocked = blocked_properties(self.store, entity)
         merge.updates = {f: v for f, v in merge.updates.items() if _property(kind, f) not in blocked}
@@ -113,24 +118,41 @@ class CommunecterWriter:
         return records, [new_state.update(), *conflicts]
 
     def _create(
-        self, entity: str, kind: TypeMapping, hub: Projection
+        self, entity: str, kind: TypeMapping, hub: Projection, resuming: bool
     ) -> tuple[list[Record], list[MetaUpdate]]:
+        """``resuming``: the first entity of a push, which a killed run may have saved already
+        (each entity's outcome commits before the next one starts, so only this one can be)."""
         fields = {**dict(kind.create_defaults), **self.mapper.form(kind, hub), "source.id": entity}
         fields = with_tag(kind, fields)
-        adopted = self._ours(kind, hub.get("name", ""), entity)
-        if adopted is not None:  # created by a run that stopped before recording it: no twin
-            saved = self.reader.fetch(kind, adopted)
-            state = SyncState(self.source, entity, adopted, dict(hub))
-            return ([self._record(saved, entity)] if saved else []), [state.update()]
-        answer = self._save(kind, fields, None)
+        if resuming and (adopted := self._ours(kind, hub.get("name", ""), entity)) is not None:
+            return self._adopt(entity, hub, kind, adopted)  # saved by a run killed before recording it
+        try:
+            answer = self._save(kind, fields, None, retries=0)
+        except CommunecterError:
+            # the answer may have been lost after the platform saved it: look before sending again
+            if (adopted := self._ours(kind, hub.get("name", ""), entity)) is not None:
+                return self._adopt(entity, hub, kind, adopted)
+            answer = self._save(kind, fields, None)
         if not answer.get("result"):
             return [], [self._refused(entity, answer)]
-        key = str(answer.get("id") or element_id(answer.get("map") or {}, ""))
+        return self._adopt(
+            entity, hub, kind, str(answer.get("id") or element_id(answer.get("map") or {}, ""))
+        )
+
+    def _adopt(
+        self, entity: str, hub: Projection, kind: TypeMapping, key: str
+    ) -> tuple[list[Record], list[MetaUpdate]]:
         saved = self.reader.fetch(kind, key)
         state = SyncState(self.source, entity, key, dict(hub))
         return ([self._record(saved, entity)] if saved else []), [state.update()]
 
-    def _save(self, kind: TypeMapping, fields: dict[str, str | list[str]], key: str | None) -> dict[str, Any]:
+    def _save(
+        self,
+        kind: TypeMapping,
+        fields: dict[str, str | list[str]],
+        key: str | None,
+        retries: int | None = None,
+    ) -> dict[str, Any]:
         values: dict[str, str | list[str]] = {"collection": kind.collection, "key": kind.controller, **fields}
         if key is None:  # the marker that tells the platform (and the hub) where it came from
             values.update(
@@ -142,7 +164,7 @@ class CommunecterWriter:
             )
         else:
             values["id"] = key
-        return self.client.post("/co2/element/save", form_fields(values), auth=True)
+        return self.client.post("/co2/element/save", form_fields(values), auth=True, retries=retries)
 
     def _projection(self, element: Element, entity: str) -> Projection:
         kind, _, _ = element

@@ -37,6 +37,16 @@ class EditConflict(Exception):
 
 
 @dataclass(frozen=True)
+class SavedRevision:
+    """What the wiki says of an edit it saved: enough to know the page without reading it."""
+
+    pageid: int
+    title: str
+    revid: int
+    timestamp: str
+
+
+@dataclass(frozen=True)
 class PageRevision:
     """The latest revision of a page as read from the API."""
 
@@ -174,8 +184,8 @@ class WikiClient:
         start_timestamp: str | None,
         create: bool,
         tag: str | None,
-    ) -> tuple[int, str]:
-        """Save a page; returns (new revid, timestamp). Conflicts raise :class:`EditConflict`."""
+    ) -> SavedRevision:
+        """Save a page; conflicts raise :class:`EditConflict`."""
         pause = self.settings.edit_interval - (time.monotonic() - self._last_edit)
         if pause > 0:
             time.sleep(pause)
@@ -208,7 +218,12 @@ class WikiClient:
         edit = result.get("edit", {})
         if edit.get("result") != "Success":
             raise WikiError(f"the wiki did not save {title!r}: {edit}")
-        return int(edit.get("newrevid") or base_revid or 0), str(edit.get("newtimestamp", ""))
+        return SavedRevision(
+            pageid=int(edit.get("pageid") or 0),
+            title=str(edit.get("title") or title),
+            revid=int(edit.get("newrevid") or base_revid or 0),
+            timestamp=str(edit.get("newtimestamp", "")),
+        )
 
     def created_by_us(self, title: str, tag: str | None) -> bool:
         """Whether the page's first revision was saved by this account (with our change tag): a

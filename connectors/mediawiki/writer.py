@@ -18,7 +18,7 @@ import pyoxigraph as ox
 
 from connectors.base import Batch
 from connectors.base.hubview import entity_triples, hub_classes, source_id_of
-from connectors.base.merge import blocked_properties, conflict, plan, split_overrides
+from connectors.base.merge import blocked_properties, conflict, plan, settled, split_overrides
 from connectors.base.push import push_changes
 from connectors.mediawiki.client import EditConflict, PageRevision, WikiClient
 from connectors.mediawiki.mapping import TemplateMapping, WikiMapping
@@ -71,6 +71,8 @@ class WikiWriter:
             template, self._triples(entity, other_sources=False), entity, self._title_of
         )
         pushed, chosen = split_overrides(state.pushed) if state else (base, {})
+        if settled(hub, pushed, base) and not chosen and not self._withdrawn(template, hub, pushed, {}):
+            return [], [SyncState(self.source, entity, str(pageid), {**pushed, **hub}).update()]
         for _ in range(ATTEMPTS):
             page = self._read(pageid)
             if page is None:
@@ -107,7 +109,7 @@ class WikiWriter:
     def _save(self, page: PageRevision, updates: dict[str, str]) -> PageRevision:
         new_text = set_params(page.text, self.mapping, updates)
         start = self.client.now()
-        revid, stamp = self.client.edit(
+        saved = self.client.edit(
             page.title,
             new_text,
             self._summary(updates),
@@ -117,7 +119,9 @@ class WikiWriter:
             create=False,
             tag=self.mapping.change_tag,
         )
-        return PageRevision(page.pageid, page.title, revid, stamp, new_text.rstrip(), page.categories)
+        return PageRevision(
+            page.pageid, page.title, saved.revid, saved.timestamp, new_text.rstrip(), page.categories
+        )
 
     def _create(
         self, entity: str, template: TemplateMapping, hub: Projection
@@ -126,10 +130,11 @@ class WikiWriter:
         if not name:
             return [], []
         title = normal_title(template.title_pattern.format(name=name))
+        text = new_page(template, hub)
         try:
-            self.client.edit(
+            saved = self.client.edit(
                 title,
-                new_page(template, hub),
+                text,
                 self.mapping.edit_summary,
                 base_revid=None,
                 base_timestamp=None,
@@ -149,9 +154,11 @@ class WikiWriter:
                     )
                 ]
             # our own page from a run that stopped before recording it: adopt it, no twin
-        page = next(iter(p for batch in self.client.pages(titles=title) for p in batch), None)
-        if page is None:
-            return [], []
+            page = next(iter(p for batch in self.client.pages(titles=title) for p in batch), None)
+            if page is None:
+                return [], []
+        else:  # what the wiki saved is what was sent: no need to read it back
+            page = PageRevision(saved.pageid, saved.title, saved.revid, saved.timestamp, text.rstrip())
         state = SyncState(self.source, entity, str(page.pageid), dict(hub))
         return [self._record(page, entity)], [state.update()]
 

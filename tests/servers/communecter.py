@@ -15,6 +15,7 @@ Usage::
 
 Faults (``fail_next``; a faulted request is still recorded in ``requests``): "5xx" = HTTP 503 HTML
 page; "timeout" = wait ``delay`` s (default 10) then answer normally; "slow" = wait 0.5 s then answer;
+"lost" = do the work, then wait ``delay`` s before answering (a save the client gives up on);
 "malformed" = HTTP 200 application/json with a truncated body; "html" = HTTP 200 text/html page;
 "expired" = the request is treated as anonymous (only consumed by element/get and element/save).
 
@@ -91,8 +92,8 @@ from tests.servers.communecter_php import (
     to_mongo_date,
 )
 
-FaultKind = Literal["5xx", "timeout", "slow", "malformed", "html", "expired"]
-FAULT_KINDS = ("5xx", "timeout", "slow", "malformed", "html", "expired")
+FaultKind = Literal["5xx", "timeout", "slow", "malformed", "html", "expired", "lost"]
+FAULT_KINDS = ("5xx", "timeout", "slow", "malformed", "html", "expired", "lost")
 #: ``when(method, path, params)``; params = query + Yii path params + form body, PHP-parsed.
 Predicate = Callable[[str, str, dict[str, Any]], bool]
 ROUTES = [
@@ -314,7 +315,10 @@ def build_app(cm: Communecter) -> Starlette:
         with cm._lock:
             user = None if kind == "expired" else cm._user(request)
             host = request.headers.get("host") or cm.url.removeprefix("http://")
-            return HANDLERS[name](Ctx(cm, get, post, host, user, arg))
+            answer = HANDLERS[name](Ctx(cm, get, post, host, user, arg))
+        if fault is not None and kind == "lost":
+            await asyncio.sleep(fault.delay)
+        return answer
 
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)])

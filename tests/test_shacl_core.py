@@ -28,7 +28,7 @@ from hub.rdfio import ParseOptions, read_records, records_from_quads
 from hub.rdflib_bridge import to_rdflib
 from hub.records import Record
 from hub.shacl_core import LITERAL, UnsupportedShapes, compile_shapes
-from hub.shacl_core_xsd import LEXICAL, XSD, xpath_regex
+from hub.shacl_core_xsd import LEXICAL, XSD, datatype_check, xpath_regex
 from hub.validation import Validator, Violation, load_shapes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +56,26 @@ def key(v: Violation) -> tuple[object, ...]:
             frozenset(v.messages.items()))
 
 
+RANGES = {SH + c for c in ("MinInclusiveConstraintComponent", "MaxInclusiveConstraintComponent",
+                           "MinExclusiveConstraintComponent", "MaxExclusiveConstraintComponent")}
+
+
+def ill_typed(record: Record) -> set[tuple[str, str]]:
+    """(focus, path) pairs of the record that hold a literal outside its datatype's lexical space."""
+    found = set()
+    for t in record.triples:
+        check = datatype_check(t.object.datatype.value) if isinstance(t.object, ox.Literal) else None
+        if check is not None and not check(t.object.value):
+            found.add((t.subject.value, t.predicate.value))  # type: ignore[union-attr]
+    return found
+
+
+def documented_difference(v: Violation, ill: set[tuple[str, str]]) -> bool:
+    """A range result where an ill-typed literal is: not comparable, so a violation for SHACL,
+    which pyshacl reports for some bounds only (pinned in SPEC below, left out of comparisons)."""
+    return v.component in RANGES and (v.focus, v.path) in ill
+
+
 def assert_same(records: Sequence[Record], neighbours: Sequence[ox.Triple] = (),
                 core: Validator = CORE, reference: Validator = PYSHACL) -> int:
     """Both engines agree on every record; returns how many results there were."""
@@ -63,7 +83,9 @@ def assert_same(records: Sequence[Record], neighbours: Sequence[ox.Triple] = (),
     ours, theirs = core.validate(records, neighbours), reference.validate(records, neighbours)
     total = 0
     for record, a, b in zip(records, ours, theirs, strict=True):
-        assert Counter(map(key, a.violations)) == Counter(map(key, b.violations)), record.source_id
+        ill = ill_typed(record)
+        mine = Counter(key(v) for v in a.violations if not documented_difference(v, ill))
+        assert mine == Counter(key(v) for v in b.violations if not documented_difference(v, ill)), record.source_id
         assert a.conforms == b.conforms
         total += len(a.violations)
     return total
@@ -158,7 +180,7 @@ CATEGORY = {
                      "locality"], "text"),
     **dict.fromkeys(["latitude", "longitude"], "number"),
     **dict.fromkeys(["dateCreated", "dateModified", "startDate", "endDate"], "date"),
-    **dict.fromkeys(["url", "image", "license", "memberOf", "carriesProject", "locatedAt", "usesCommons",
+    **dict.fromkeys(["url", "image", "license", "memberOf", "hasMember", "carriesProject", "locatedAt", "usesCommons",
                      "contributesTo", "organizes", "concernsTerritory", "territory", "usedBy", "organizedBy",
                      "carriedBy", "documents", "partOfTerritory"], "link"),
     **dict.fromkeys(["postalCode", "inseeCode", "email"], "code"),
@@ -468,6 +490,8 @@ SPEC: dict[str, tuple[Pairs, str, bool]] = {
     # An ill-typed number is not comparable: pyshacl reports sh:minInclusive but not sh:maxInclusive.
     "ill-typed decimal under a range": ([("longitude", typed("abc", "decimal"))], "longitude", True),
     "ill-typed double under a range": ([("longitude", typed("4,5", "double"))], "longitude", True),
+    "ill-typed dateTime under a number range": ([("latitude", typed("2024-05-01T25:00:00", "dateTime"))],
+                                                "latitude", True),
     # rdflib rewrites "045" as "45": for pyshacl the two values are one, for RDF they are two terms.
     "two spellings of one integer": ([("latitude", typed("45", "integer")), ("latitude", typed("045", "integer"))],
                                      "latitude", True),

@@ -139,17 +139,70 @@ def _known(store: Store, records: list[Record]) -> list[_Known]:
     ]
 
 
-def find_matches(store: Store, record: Record, known: list[_Known] | None = None) -> list[Match]:
+def _same_as(record: Record) -> list[str]:
+    subject = record.entity()
+    return [
+        t.object.value
+        for t in record.triples
+        if t.subject == subject and t.predicate.value == OWL_SAME_AS and isinstance(t.object, ox.NamedNode)
+    ]
+
+
+Declared = dict[str, set[tuple[str, str]]]
+
+
+def _is_iri(text: str) -> bool:
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _declared(store: Store, records: list[Record]) -> Declared:
+    """Declared identities, by address, with (entity, source): the batch's ``owl:sameAs`` targets
+    that the hub knows (a hub entity, or the address of a record of another source: a wiki page
+    that names the platform element it documents), and stored entities that declare themselves
+    the same as a batch record's address (the element read after the page). Any other target
+    (Wikidata, a web page) says nothing about identity."""
+    targets = sorted({iri for r in records for iri in _same_as(r)})
+    addresses = sorted({r.source_url for r in records if r.source_url and _is_iri(r.source_url)})
+    if not targets and not addresses:
+        return {}
+    meta, named = f"GRAPH <{META_GRAPH}>", " ".join(f"<{u}>" for u in targets)
+    parts = [
+        f"""VALUES ?u {{ {named} }}
+            {meta} {{ ?g <{term("entity")}> ?u ; <{term("source")}> ?src . BIND(?u AS ?e) }}""",
+        f"""VALUES ?u {{ {named} }}
+            {meta} {{ ?g <{PROV}hadPrimarySource> ?u ; <{term("entity")}> ?e ; <{term("source")}> ?src }}""",
+    ] if targets else []
+    if addresses:
+        parts.append(
+            f"""VALUES ?u {{ {" ".join(f"<{u}>" for u in addresses)} }}
+            GRAPH ?g {{ ?e <{OWL_SAME_AS}> ?u }} {meta} {{ ?g <{term("source")}> ?src }}"""
+        )
+    rows = store.select(f"SELECT ?u ?e ?src WHERE {{ {' UNION '.join(f'{{ {p} }}' for p in parts)} }}")
+    found: Declared = {}
+    for r in rows:
+        found.setdefault(r["u"].value, set()).add((r["e"].value, r["src"].value))
+    return found
+
+
+def find_matches(
+    store: Store, record: Record, known: list[_Known] | None = None, declared: Declared | None = None
+) -> list[Match]:
     """Existing entities of the record's class, from other sources, that may be the same thing."""
     subject = record.entity()
     if subject is None:
         return []
     entity = subject.value
-    same_as = [
-        t.object.value
-        for t in record.triples
-        if t.subject == subject and t.predicate.value == OWL_SAME_AS and isinstance(t.object, ox.NamedNode)
-    ]
+    declared = _declared(store, [record]) if declared is None else declared
+    same_as = {
+        other
+        for iri in [*_same_as(record), record.source_url]
+        for other, source in declared.get(iri or "", ())
+        if source != record.source and other != entity
+    }
     classes = {
         t.object.value
         for t in record.triples
@@ -251,7 +304,7 @@ def reconcile(store: Store, records: list[Record], base: str) -> tuple[list[Reco
     ]
     stored = stored_records(store, [r.graph or graph_iri(base, r.source, r.source_id) for r in fresh])
     new = [r for r in fresh if (r.graph or graph_iri(base, r.source, r.source_id)) not in stored]
-    known = _known(store, new)
+    known, declared = _known(store, new), _declared(store, new)
     out: list[Record] = []
     state: list[MetaUpdate] = []
     for record in records:
@@ -260,7 +313,7 @@ def reconcile(store: Store, records: list[Record], base: str) -> tuple[list[Reco
         if record not in fresh or graph in stored or subject is None:
             out.append(record)
             continue
-        matches = find_matches(store, record, known)
+        matches = find_matches(store, record, known, declared)
         strong = [m for m in matches if m.confidence >= STRONG]
         if len(strong) == 1:
             out.append(relabel(record, subject.value, strong[0].entity))

@@ -53,3 +53,9 @@ def term(local: str) -> str:
 def class_iris(local: str) -> list[str]:
     """The class and its subclasses, for queries that must match both."""
     return [term(local)] + [term(sub) for sub in SUBCLASSES.get(local, ())]
+
+
+def property_iri(name: str) -> str:
+    """The predicate of a mapping's property name: a hub term, except ``sameAs`` (owl:sameAs),
+    for a value that names the thing's record elsewhere (see hub.matching)."""
+    return OWL_SAME_AS if name == "sameAs" else MLG + name

@@ -305,3 +305,26 @@ def test_a_resource_created_on_the_platform_gets_a_page_from_the_wikis_template(
     hub.sync()
     revisions = wiki.api(action="query", prop="revisions", titles="Monter une cantine associative", rvlimit=50)
     assert len(revisions["query"]["pages"][0]["revisions"]) == 1, "created once, no echo"
+
+
+def test_a_page_that_names_its_platform_element_is_linked_to_it(
+        before_first_sync: tuple[TwoWayHub, Wiki, Communecter]) -> None:
+    """An explicit link beats every guess: the names differ, no web address is shared."""
+    hub, wiki, platform = before_first_sync
+    platform.add_element("poi", {"name": "Forge (Lyon 7e)", "type": "place", "slug": "forgelyon",
+                                 "shortDescription": "Version de la plateforme."})
+    wiki.edit_as_human("La Forge", TIERS_LIEU.format(name="La Forge", description="Version du wiki.")
+                       .replace("|thème=", f"|communecter={platform.url}/#@forgelyon\n|thème="))
+    wiki.edit_as_human("Le Phare", TIERS_LIEU.format(name="Le Phare", description="Un phare.")
+                       .replace("|thème=", "|communecter=https://www.wikidata.org/wiki/Q1\n|thème="))
+    hub.sync()
+    hub.sync()
+    assert [e["name"] for e in platform.elements("poi") if "Forge" in str(e.get("name"))] == ["Forge (Lyon 7e)"]
+    rows = hub.store.select("SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?e "
+                            "<https://w3id.org/maillage/ontology#name> ?name } FILTER(CONTAINS(?name, 'Forge')) }")
+    assert int(rows[0]["n"].value) == 2, "two records of one entity"
+    assert len({r["e"].value for r in hub.store.select(
+        "SELECT ?e WHERE { ?e <https://w3id.org/maillage/ontology#name> ?n FILTER(CONTAINS(?n, 'Forge')) }")}) == 1
+    assert "Version du wiki." in wiki.page_text("La Forge"), "nothing copied over at the link"
+    assert [e["name"] for e in platform.elements("poi") if e.get("name") == "Le Phare"] == ["Le Phare"], \
+        "an address the hub does not know (Wikidata) links nothing: the place is created"

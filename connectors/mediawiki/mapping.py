@@ -101,7 +101,8 @@ def _param(name: str, raw: Any, where: str) -> ParamMapping:
         datatype=datatype,
         split=raw.get("split"),
         date_formats=tuple(raw.get("date_formats", ("%Y-%m-%d",))),
-        writable=bool(raw.get("writable", True)) and direction != "in",
+        # sameAs names the thing's record elsewhere: read to link the two, never written back
+        writable=bool(raw.get("writable", True)) and direction != "in" and raw["property"] != "sameAs",
         readable=direction != "out",
     )
 

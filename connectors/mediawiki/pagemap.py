@@ -23,7 +23,7 @@ from connectors.mediawiki.mapping import ParamMapping, TemplateMapping, WikiMapp
 from connectors.mediawiki.wikitext import PageData
 from hub.identity import component, slug
 from hub.records import Record, now
-from hub.vocab import MLG, RDF_TYPE, XSD
+from hub.vocab import MLG, RDF_TYPE, XSD, property_iri
 
 Projection = dict[str, str]
 # what may make mwparserfromhell's plain text differ from the value itself: templates, links,
@@ -113,7 +113,7 @@ class PageMapper:
                 continue
             try:
                 triples += [
-                    ox.Triple(subject, ox.NamedNode(MLG + param.property), value)
+                    ox.Triple(subject, ox.NamedNode(property_iri(param.property)), value)
                     for value in self.values(param, raw, links)
                 ]
                 if param.datatype == "page":

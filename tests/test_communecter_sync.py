@@ -298,3 +298,18 @@ def test_a_create_whose_answer_was_lost_is_not_sent_twice(platform: Communecter,
     assert hub.entity(element["_id"]["$id"]) == entity, "the element is recorded as the entity's"
     saves = [r for r in platform.requests if r.path == "/co2/element/save"]
     assert len(saves) == 1, "the create went out once"
+
+
+def test_a_full_pass_that_would_delete_most_elements_is_refused(platform: Communecter,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = [platform.add_element("organizations", org(f"Asso {i:02}")) for i in range(12)]
+    hub = Hub(platform, monkeypatch)
+    hub.sync()
+    for key in ids[:9]:
+        platform.delete_element("organizations", key)
+    report = hub.sync(full=True, ok=False)
+    assert "only 3 of the 12 elements" in str(report.error)
+    assert all(hub.entity(key) for key in ids), "nothing deleted"
+    allowed = Hub(platform, monkeypatch, max_deletions=1)
+    allowed.store, allowed.ingestor = hub.store, hub.ingestor
+    assert allowed.sync(full=True).read.deleted == 9, "a person who says the deletions are real gets them"

@@ -328,3 +328,44 @@ def test_a_page_that_names_its_platform_element_is_linked_to_it(
     assert "Version du wiki." in wiki.page_text("La Forge"), "nothing copied over at the link"
     assert [e["name"] for e in platform.elements("poi") if e.get("name") == "Le Phare"] == ["Le Phare"], \
         "an address the hub does not know (Wikidata) links nothing: the place is created"
+
+
+def test_a_failing_source_or_a_stale_mapping_stops_only_that_source(
+        sides: tuple[TwoWayHub, Wiki, Communecter], tmp_path: Path) -> None:
+    from hub.status import source_statuses
+
+    hub, wiki, platform = sides
+    for i in range(12):
+        wiki.edit_as_human(f"Lieu {i:02}", TIERS_LIEU.format(name=f"Lieu {i:02}", description="Un lieu."))
+    wiki.edit_as_human("Lieu faux", TIERS_LIEU.format(name="Lieu faux", description="x")
+                       .replace("|thème=", "|site web=pas une adresse\n|thème="))
+    hub.sync()
+    assert not [e for e in platform.elements("poi") if e.get("name") == "Lieu faux"], "quarantined, not sent"
+    assert len([e for e in platform.elements("poi") if str(e.get("name")).startswith("Lieu ")]) == 12
+
+    # the platform answers nothing but errors for a whole run: the wiki still syncs
+    platform.fail_next("5xx", count=1000)
+    wiki.edit_as_human("Lieu 00", wiki.page_text("Lieu 00").replace("Un lieu.", "Un lieu rénové."))
+    reports = {r.source: r for r in sync_all(hub.config, hub.ingestor)}
+    assert reports["movilab"].error is None and reports["movilab"].read.updated == 1
+    assert "did not answer usably" in str(reports["co"].error)
+    assert "did not answer usably" in str(source_statuses(hub.store)["co"]["last_error"])
+    platform._faults.clear()
+    hub.sync()
+    [poi] = [e for e in platform.elements("poi") if e.get("name") == "Lieu 00"]
+    assert poi["shortDescription"] == "Un lieu rénové.", "what waited is delivered once the platform is back"
+
+    # the wiki's template was renamed and the mapping not updated: nothing is deleted anywhere
+    stale = tmp_path / "movilab.toml"
+    stale.write_text(Path("mappings/movilab.toml").read_text().replace('template = "Tiers-lieu"', 'template = "Lieu"'))
+    movilab = hub.config.sources[0]
+    hub.config.sources[0] = SourceSettings(**{**movilab.__dict__, "mapping": str(stale)})
+    data = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != <urn:maillage:meta>) }"
+    before = hub.store.select(data)[0]["n"].value
+    reports = {r.source: r for r in sync_all(hub.config, hub.ingestor, full=True)}
+    assert "max_deletions" in str(reports["movilab"].error) and "nothing was deleted" in str(reports["movilab"].error)
+    assert reports["co"].error is None
+    assert hub.store.select(data)[0]["n"].value == before, "no record of the wiki deleted"
+    hub.config.sources[0] = movilab
+    reports = {r.source: r for r in sync_all(hub.config, hub.ingestor, full=True)}
+    assert reports["movilab"].error is None and reports["movilab"].read.deleted == 0

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from connectors.base import Batch
+from connectors.base.deletions import deletion_limit
 from connectors.base.secrets import secret
 from connectors.communecter.client import ClientSettings, CommunecterClient
 from connectors.communecter.elements import ElementIdentity, ElementMapper
@@ -32,7 +33,7 @@ class CommunecterConnector:
             path = config.path.parent / path
         self.mapping = load_mapping(path)
         options = dict(source.options)
-        unknown = set(options) - CLIENT_OPTIONS - {"reconcile_hours"}
+        unknown = set(options) - CLIENT_OPTIONS - {"reconcile_hours", "max_deletions"}
         if unknown:
             raise ConfigError(f"source {source.name!r}: unknown option(s) {', '.join(sorted(unknown))}")
         settings = ClientSettings(**{k: v for k, v in options.items() if k in CLIENT_OPTIONS})
@@ -41,7 +42,9 @@ class CommunecterConnector:
         )
         self.mapper = ElementMapper(self.mapping, ElementIdentity(config.base_iri, source.name), source.url)
         reconcile = timedelta(hours=float(options.get("reconcile_hours", 24)))
-        self.reader = CommunecterReader(self.client, self.mapping, self.mapper, store, reconcile)
+        self.reader = CommunecterReader(
+            self.client, self.mapping, self.mapper, store, reconcile, deletion_limit(options)
+        )
         self.writer = CommunecterWriter(self.client, self.mapping, self.mapper, self.reader, store)
 
     def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:

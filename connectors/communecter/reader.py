@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import Batch
+from connectors.base.deletions import DEFAULT_LIMIT, check_deletions
 from connectors.communecter.client import CommunecterClient, CommunecterError
 from connectors.communecter.elements import ElementMapper, element_id, linked_ids
 from connectors.communecter.mapping import InstanceMapping, TypeMapping
@@ -51,12 +52,14 @@ class CommunecterReader:
         mapper: ElementMapper,
         store: Store,
         reconcile_every: timedelta = timedelta(days=1),
+        max_deletions: float = DEFAULT_LIMIT,
     ) -> None:
         self.client = client
         self.mapping = mapping
         self.mapper = mapper
         self.store = store
         self.reconcile_every = reconcile_every
+        self.max_deletions = max_deletions
         self.source = mapper.identity.source
         self.known_types: dict[str, list[str]] = {}
         self._own: frozenset[str] | None = None
@@ -78,6 +81,10 @@ class CommunecterReader:
         for kind in self.mapping.read_types():
             found = self._api_pages(kind) if kind.read_via == "api" else self._search_pages([kind], None)
             elements += found
+        seen = {key for _, key, _ in elements}
+        stored = self._stored_ids()
+        gone = [key for key in stored if key not in seen]
+        check_deletions(self.source, len(stored), len(gone), self.max_deletions, "elements")
         entities = self._entities([key for _, key, _ in elements])
         self.known_types = {
             entities.get(key) or self.mapper.identity.iri(key): [kind.hub_class] for kind, key, _ in elements
@@ -86,8 +93,6 @@ class CommunecterReader:
         size = self.mapping.page_size
         for start in range(0, len(elements), size):
             yield Batch(self._records(elements[start : start + size]), position.dump())
-        seen = {key for _, key, _ in elements}
-        gone = [key for key in self._stored_ids() if key not in seen]
         position.full_at = datetime.now(UTC).isoformat()
         yield Batch(
             [

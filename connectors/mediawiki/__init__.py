@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from connectors.base import Batch
+from connectors.base.deletions import deletion_limit
 from connectors.base.secrets import secret
 from connectors.mediawiki.client import ClientSettings, WikiClient
 from connectors.mediawiki.mapping import load_mapping
@@ -47,6 +48,7 @@ class MediaWikiConnector:
             store,
             timedelta(days=float(options.get("reconcile_days", 7))),
             user,
+            deletion_limit(options),
         )
         self.writer = WikiWriter(self.client, self.mapping, self.mapper, self.reader, store)
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import Batch
+from connectors.base.deletions import DEFAULT_LIMIT, check_deletions
 from connectors.mediawiki.client import PageRevision, WikiClient
 from connectors.mediawiki.mapping import WikiMapping
 from connectors.mediawiki.pagemap import PageMapper, WikiIdentity, normal_title, page_links
@@ -63,6 +64,7 @@ class WikiReader:
         store: Store,
         reconcile_every: timedelta = timedelta(days=7),
         bot_user: str | None = None,
+        max_deletions: float = DEFAULT_LIMIT,
     ) -> None:
         self.client = client
         self.mapping = mapping
@@ -71,6 +73,7 @@ class WikiReader:
         self.identity: WikiIdentity = mapper.identity
         self.reconcile_every = reconcile_every
         self.bot_user = (bot_user or "").split("@", 1)[0] or None
+        self.max_deletions = max_deletions
         self.known_types: dict[str, list[str]] = {}
         self._listed_titles: dict[str, int] = {}  # during a harvest: canonical title -> page id
 
@@ -89,6 +92,9 @@ class WikiReader:
     # -- full harvest ------------------------------------------------------------------------
     def harvest(self) -> Iterator[Batch]:
         started, listed = self._listing()
+        stored = self._stored_ids()
+        missing = sum(1 for sid in stored if int(sid) not in listed)
+        check_deletions(self.identity.source, len(stored), missing, self.max_deletions, "data pages")
         self.known_types = {self.identity.page_iri(pageid): [cls] for pageid, (_, cls) in listed.items()}
         position = Position(started, 0, None)
         self._listed_titles = {normal_title(title): pageid for pageid, (title, _) in listed.items()}

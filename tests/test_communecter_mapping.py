@@ -15,7 +15,8 @@ def test_a_costum_mapping_replaces_only_the_types_it_gives() -> None:
     costum = load_mapping(Path("mappings/communecter-tierslieux.toml"))
     place = costum.for_class("Place")
     assert place is not None and place.collection == "organizations", "tiers-lieux are organisations there"
-    assert {link.property for link in place.links} >= {"hasMember"}
+    assert {link.property for link in place.links} >= {"hasMember", "organizes"}
+    assert place.classes == ("Place", "Organization"), "a tiers-lieu is also a collective"
     assert costum.for_class("Organization") is None, "one class per collection"
     assert costum.for_class("Event") == instance.for_class("Event"), "the rest comes from the instance"
     person = costum.by_collection("citoyens")

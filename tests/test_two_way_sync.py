@@ -236,7 +236,8 @@ def test_a_conflict_settled_with_a_new_value_reaches_both_sides(
 def test_members_who_join_the_tiers_lieu_on_the_platform_show_on_its_wiki_page(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """In a tiers-lieux costum a tiers-lieu is an organisation: people join it on the platform,
-    and the wiki page lists them (a parameter the wiki shows and the hub never reads back)."""
+    events are organised there, and the wiki page lists both (parameters the wiki shows and the
+    hub never reads back)."""
     with running_wiki() as wiki, running_communecter() as platform:
         bot = platform.add_user(EMAIL, PASSWORD, "maillage-bot")
         hub = TwoWayHub(wiki, platform, monkeypatch, platform_mapping="mappings/communecter-tierslieux.toml")
@@ -252,9 +253,15 @@ def test_members_who_join_the_tiers_lieu_on_the_platform_show_on_its_wiki_page(
         key = str(org["_id"]["$id"])
         platform.add_member(key, alice)
         platform.add_member(key, bob)
+        event = platform.add_element("events", {"name": "Fête de la Cantine", "type": "festival",
+                                                "startDate": "2027-06-12T10:00:00Z", "endDate": "2027-06-12T18:00:00Z",
+                                                "links": {"organizer": {key: {"type": "organizations"}}}})
+        platform.update_element("organizations", key, {f"links.events.{event}": {"type": "events"}})
         hub.sync()
         page = wiki.page_text("La Cantine")
         assert "|membres=Alice Martin, Bob Durand" in page
+        assert "|événements=Fête de la Cantine" in page, "the platform's events are listed too"
+        assert wiki.page_text("Fête de la Cantine").startswith("{{Événement"), "and get their own page"
         assert "Texte libre écrit par l'équipe du lieu." in page, "the rest of the page is kept"
         hub.sync()
         revisions = wiki.api(action="query", prop="revisions", titles="La Cantine", rvlimit=50)

@@ -99,7 +99,7 @@ class ElementMapper:
     ) -> Record:
         """``hidden``: linked ids left out (the hub's own account, member of what it creates)."""
         subject = ox.NamedNode(entity)
-        triples = [ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + kind.hub_class))]
+        triples = [ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + c)) for c in kind.classes]
         errors: list[str] = []
         for field in kind.fields:
             try:

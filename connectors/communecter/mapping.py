@@ -45,6 +45,11 @@ class TypeMapping:
     create_defaults: tuple[tuple[str, str], ...] = ()  # e.g. (("type", "Group"),) for organisations
     writable: bool = True  # False: read only (people's accounts: the hub never creates or edits them)
     tag: str | None = None  # only elements of the collection with this tag; the hub adds it on write
+    also: tuple[str, ...] = ()  # more hub classes its elements are (a tiers-lieu: a place and a collective)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return (self.hub_class, *self.also)
 
     def field(self, path: str) -> FieldMapping | None:
         return next((f for f in self.fields if f.path == path), None)
@@ -132,7 +137,14 @@ def _type(raw: dict[str, Any], index: int) -> TypeMapping:
         create_defaults=tuple((str(k), str(v)) for k, v in raw.get("create_defaults", {}).items()),
         writable=bool(raw.get("write", True)),
         tag=str(raw["tag"]) if raw.get("tag") else None,
+        also=_also(raw.get("also", []), where),
     )
+
+
+def _also(raw: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(raw, list) or any(c not in HUB_CLASSES for c in raw):
+        raise ConfigError(f"{where}: 'also' must be a list of hub classes, not {raw!r}")
+    return tuple(raw)
 
 
 def load_mapping(path: Path) -> InstanceMapping:

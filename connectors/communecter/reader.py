@@ -87,7 +87,8 @@ class CommunecterReader:
         check_deletions(self.source, len(stored), len(gone), self.max_deletions, "elements")
         entities = self._entities([key for _, key, _ in elements])
         self.known_types = {
-            entities.get(key) or self.mapper.identity.iri(key): [kind.hub_class] for kind, key, _ in elements
+            entities.get(key) or self.mapper.identity.iri(key): list(kind.classes)
+            for kind, key, _ in elements
         }
         position = Position(since, None)
         size = self.mapping.page_size

@@ -55,3 +55,32 @@ class Connector(Protocol):
     def close(self) -> None:
         """Log out, close connections."""
         ...
+
+
+class Reader(Protocol):
+    @property
+    def known_types(self) -> Mapping[str, list[str]]: ...
+
+    def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]: ...
+
+
+class Writer(Protocol):
+    def push(self, changes: list[Change]) -> Iterator[Batch]: ...
+
+
+class ReaderWriterConnector:
+    """A connector made of a reader and a writer over one client: the protocol's three calls
+    are theirs, and a connector class only builds them from its source's settings."""
+
+    name: str
+    reader: Reader
+    writer: Writer
+
+    def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:
+        return self.reader.read(cursor, full)
+
+    def known_types(self) -> Mapping[str, list[str]]:
+        return self.reader.known_types
+
+    def push(self, changes: list[Change]) -> Iterator[Batch]:
+        return self.writer.push(changes)

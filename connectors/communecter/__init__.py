@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 
-from connectors.base import Batch
+from connectors.base import ReaderWriterConnector
 from connectors.base.deletions import deletion_limit
 from connectors.base.secrets import secret
 from connectors.communecter.client import ClientSettings, CommunecterClient
@@ -14,7 +13,6 @@ from connectors.communecter.elements import ElementIdentity, ElementMapper
 from connectors.communecter.mapping import load_mapping
 from connectors.communecter.reader import CommunecterReader
 from connectors.communecter.writer import CommunecterWriter
-from hub.changelog import Change
 from hub.config import Config, ConfigError, SourceSettings
 from hub.resources import ROOT
 from hub.store.base import Store
@@ -23,8 +21,11 @@ CLIENT_OPTIONS = {"user_agent", "timeout", "max_retries", "retry_wait", "auth", 
 DEFAULT_MAPPING = ROOT / "mappings" / "communecter.toml"
 
 
-class CommunecterConnector:
+class CommunecterConnector(ReaderWriterConnector):
     """Reads and writes one Communecter instance as configured by a ``[[sources]]`` table."""
+
+    reader: CommunecterReader
+    writer: CommunecterWriter
 
     def __init__(self, config: Config, source: SourceSettings, store: Store) -> None:
         self.name = source.name
@@ -46,15 +47,6 @@ class CommunecterConnector:
             self.client, self.mapping, self.mapper, store, reconcile, deletion_limit(options)
         )
         self.writer = CommunecterWriter(self.client, self.mapping, self.mapper, self.reader, store)
-
-    def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:
-        return self.reader.read(cursor, full)
-
-    def known_types(self) -> Mapping[str, list[str]]:
-        return self.reader.known_types
-
-    def push(self, changes: list[Change]) -> Iterator[Batch]:
-        return self.writer.push(changes)
 
     def close(self) -> None:
         self.client.close()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 
-from connectors.base import Batch
+from connectors.base import ReaderWriterConnector
 from connectors.base.deletions import deletion_limit
 from connectors.base.secrets import secret
 from connectors.mediawiki.client import ClientSettings, WikiClient
@@ -14,15 +13,17 @@ from connectors.mediawiki.mapping import load_mapping
 from connectors.mediawiki.pagemap import PageMapper, WikiIdentity, file_url_for, page_url_for
 from connectors.mediawiki.reader import WikiReader
 from connectors.mediawiki.writer import WikiWriter
-from hub.changelog import Change
 from hub.config import Config, ConfigError, SourceSettings
 from hub.store.base import Store
 
 CLIENT_OPTIONS = {"user_agent", "timeout", "max_retries", "retry_wait", "edit_interval", "maxlag"}
 
 
-class MediaWikiConnector:
+class MediaWikiConnector(ReaderWriterConnector):
     """Reads and writes one wiki as configured by a ``[[sources]]`` table of kind mediawiki."""
+
+    reader: WikiReader
+    writer: WikiWriter
 
     def __init__(self, config: Config, source: SourceSettings, store: Store) -> None:
         self.name = source.name
@@ -51,15 +52,6 @@ class MediaWikiConnector:
             deletion_limit(options),
         )
         self.writer = WikiWriter(self.client, self.mapping, self.mapper, self.reader, store)
-
-    def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:
-        return self.reader.read(cursor, full)
-
-    def known_types(self) -> Mapping[str, list[str]]:
-        return self.reader.known_types
-
-    def push(self, changes: list[Change]) -> Iterator[Batch]:
-        return self.writer.push(changes)
 
     def close(self) -> None:
         self.client.site.connection.close()

@@ -121,6 +121,7 @@ class RecordGraph:
     generated_at: str | None
     revision: str | None
     connector: str | None
+    entity: str | None = None
 
 
 def provenance(store: Store, iri: str, graphs: list[str]) -> list[RecordGraph]:
@@ -148,6 +149,7 @@ def provenance(store: Store, iri: str, graphs: list[str]) -> list[RecordGraph]:
                 generated_at=f.get("http://www.w3.org/ns/prov#generatedAtTime"),
                 revision=f.get(MLG + "revision"),
                 connector=f.get(MLG + "connector"),
+                entity=f.get(MLG + "entity"),
             )
         )
     return result

@@ -14,13 +14,13 @@ from typing import Any
 import pyoxigraph as ox
 
 from hub.api.rest_body import anonymous_closure
+from hub.api.rest_entity import provenance
 from hub.api.rest_jsonld import node_key
 from hub.api.state import HubState
 from hub.identity import graph_iri
 from hub.records import Record
 from hub.store.base import Store
 from hub.validation import Violation
-from hub.vocab import META_GRAPH, MLG
 
 API_SOURCE = "api"
 CONNECTOR = "rest"
@@ -59,23 +59,11 @@ class GraphInfo:
 
 def graph_infos(store: Store, iri: str, graphs: list[str]) -> list[GraphInfo]:
     """Record graphs whose entity is ``iri`` or that hold statements about it."""
-    meta = ox.NamedNode(META_GRAPH)
-    values = " ".join(str(ox.NamedNode(g)) for g in graphs)
-    selector = f"{{ VALUES ?g {{ {values} }} }} UNION " if graphs else ""
-    rows = store.select(
-        f"SELECT ?g ?src ?sid ?e WHERE {{ {selector}{{ GRAPH {meta} {{ ?g "
-        f"{ox.NamedNode(MLG + 'entity')} {ox.NamedNode(iri)} }} }} "
-        f"GRAPH {meta} {{ ?g {ox.NamedNode(MLG + 'source')} ?src ; "
-        f"{ox.NamedNode(MLG + 'sourceId')} ?sid . "
-        f"OPTIONAL {{ ?g {ox.NamedNode(MLG + 'entity')} ?e }} }} }}"
-    )
-    infos: dict[str, GraphInfo] = {}
-    for row in rows:
-        graph = row["g"].value
-        entity = row["e"].value if "e" in row else None
-        if graph not in infos or entity == iri:
-            infos[graph] = GraphInfo(graph, row["src"].value, row["sid"].value, entity)
-    return [infos[g] for g in sorted(infos)]
+    return [
+        GraphInfo(r.graph, r.source, r.source_id, r.entity)
+        for r in provenance(store, iri, graphs)
+        if r.source is not None and r.source_id is not None
+    ]
 
 
 def _without_entity(store: Store, info: GraphInfo, iri: str, base: str) -> list[ox.Triple]:

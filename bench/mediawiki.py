@@ -30,11 +30,10 @@ import platform  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from collections import defaultdict  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -50,6 +49,7 @@ import connectors.mediawiki.reader  # noqa: E402
 import hub.ingest  # noqa: E402
 import hub.sync  # noqa: E402
 import hub.validation  # noqa: E402
+from bench.probe import Probe, Target, patched  # noqa: E402
 from connectors.mediawiki.client import WikiClient  # noqa: E402
 from connectors.mediawiki.pagemap import PageMapper  # noqa: E402
 from connectors.mediawiki.reader import WikiReader  # noqa: E402
@@ -245,42 +245,10 @@ def api_kind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     return "api_other"
 
 
-@dataclass
-class Probe:
-    own: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    collapsed_calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    # [name, seconds of wrapped callees, collapsed]; a collapsed stage keeps its callees' time
-    stack: list[list[Any]] = field(default_factory=list)
-
-    def wrap(self, name: str | Callable[[tuple[Any, ...], dict[str, Any]], str],
-             fn: Callable[..., Any], collapse: bool = False) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            label = name if isinstance(name, str) else name(args, kwargs)
-            if self.stack and self.stack[-1][2]:
-                self.collapsed_calls[label] += 1
-                return fn(*args, **kwargs)
-            frame = [label, 0.0, collapse]
-            self.stack.append(frame)
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                elapsed = time.perf_counter() - start
-                self.stack.pop()
-                self.own[label] += elapsed - frame[1]
-                self.calls[label] += 1
-                if self.stack:
-                    self.stack[-1][1] += elapsed
-
-        return timed
-
-
 @contextmanager
 def instrumented() -> Iterator[Probe]:
-    probe = Probe()
     reader_module = connectors.mediawiki.reader
-    targets: list[tuple[Any, str, Any, bool]] = [
+    targets: list[Target] = [
         (hub.sync, "load_connector", "setup", False),
         (WikiClient, "call", api_kind, False),
         (reader_module, "read_page", "read_page", False),
@@ -303,14 +271,8 @@ def instrumented() -> Iterator[Probe]:
         (hub.sync, "_push", "push", True),
         (hub.sync, "_record_status", "status", True),
     ]
-    saved = [(obj, attr, obj.__dict__[attr]) for obj, attr, _, _ in targets]
-    try:
-        for obj, attr, name, collapse in targets:
-            setattr(obj, attr, probe.wrap(name, obj.__dict__[attr], collapse))
+    with patched(targets) as probe:
         yield probe
-    finally:
-        for obj, attr, original in saved:
-            setattr(obj, attr, original)
 
 
 def breakdown_lines(probe: Probe, total: float, pages: int, indent: str = "    ") -> list[str]:

@@ -41,7 +41,7 @@ from collections import Counter, defaultdict  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from contextlib import ExitStack, contextmanager  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -60,6 +60,7 @@ import hub.matching  # noqa: E402
 import hub.scheduler  # noqa: E402
 import hub.sync  # noqa: E402
 import hub.validation  # noqa: E402
+from bench.probe import Probe, Target, patched  # noqa: E402
 from connectors.communecter.client import CommunecterClient  # noqa: E402
 from connectors.communecter.elements import ElementMapper  # noqa: E402
 from connectors.communecter.reader import CommunecterReader  # noqa: E402
@@ -341,59 +342,10 @@ def co_post_kind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     return "c_other"
 
 
-@dataclass
-class Probe:
-    own: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    by_phase: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
-    calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    collapsed_calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    phases: list[tuple[str, float]] = field(default_factory=list)  # in the order they ran
-    phase: str = "other"
-    # [name, seconds of wrapped callees, collapsed]; a collapsed stage keeps its callees' time
-    stack: list[list[Any]] = field(default_factory=list)
-
-    def wrap(self, name: str | Callable[[tuple[Any, ...], dict[str, Any]], str],
-             fn: Callable[..., Any], collapse: bool = False) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            label = name if isinstance(name, str) else name(args, kwargs)
-            if self.stack and self.stack[-1][2]:
-                self.collapsed_calls[label] += 1
-                return fn(*args, **kwargs)
-            frame = [label, 0.0, collapse]
-            self.stack.append(frame)
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                elapsed = time.perf_counter() - start
-                self.stack.pop()
-                self.own[label] += elapsed - frame[1]
-                self.by_phase[self.phase, label] += elapsed - frame[1]
-                self.calls[label] += 1
-                if self.stack:
-                    self.stack[-1][1] += elapsed
-
-        return timed
-
-    def phase_of(self, kind: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """hub.sync._read / _push: what runs inside is counted in "<source> <kind>"."""
-        def timed(connector: Any, ingestor: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-            outer, self.phase = self.phase, f"{name} {kind}"
-            start = time.perf_counter()
-            try:
-                return fn(connector, ingestor, name, *args, **kwargs)
-            finally:
-                self.phases.append((self.phase, time.perf_counter() - start))
-                self.phase = outer
-
-        return timed
-
-
 @contextmanager
 def instrumented() -> Iterator[Probe]:
-    probe = Probe()
     mw_writer, co_writer = connectors.mediawiki.writer, connectors.communecter.writer
-    targets: list[tuple[Any, str, Any, bool]] = [
+    targets: list[Target] = [
         (hub.sync, "load_connector", "setup", False),
         (WikiClient, "call", wiki_kind, False),
         (WikiClient, "edit", "w_edit", True),
@@ -437,16 +389,8 @@ def instrumented() -> Iterator[Probe]:
         (hub.sync, "_record_status", "status", True),
     ]
     phases = [(hub.sync, "_read", "read"), (hub.sync, "_push", "push")]
-    saved = [(obj, attr, obj.__dict__[attr]) for obj, attr, *_ in [*targets, *phases]]
-    try:
-        for obj, attr, name, collapse in targets:
-            setattr(obj, attr, probe.wrap(name, obj.__dict__[attr], collapse))
-        for obj, attr, kind in phases:
-            setattr(obj, attr, probe.phase_of(kind, obj.__dict__[attr]))
+    with patched(targets, phases) as probe:
         yield probe
-    finally:
-        for obj, attr, original in saved:
-            setattr(obj, attr, original)
 
 
 def breakdown_lines(probe: Probe, total: float, phases: list[str], indent: str = "    ") -> list[str]:

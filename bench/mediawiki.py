@@ -46,6 +46,7 @@ import rdflib  # noqa: E402
 
 import connectors.mediawiki.pagemap  # noqa: E402
 import connectors.mediawiki.reader  # noqa: E402
+import hub.connector_pool  # noqa: E402
 import hub.ingest  # noqa: E402
 import hub.sync  # noqa: E402
 import hub.validation  # noqa: E402
@@ -249,7 +250,7 @@ def api_kind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
 def instrumented() -> Iterator[Probe]:
     reader_module = connectors.mediawiki.reader
     targets: list[Target] = [
-        (hub.sync, "load_connector", "setup", False),
+        (hub.connector_pool, "load_connector", "setup", False),
         (WikiClient, "call", api_kind, False),
         (reader_module, "read_page", "read_page", False),
         (connectors.mediawiki.pagemap, "_plain", "plain", False),

@@ -55,6 +55,7 @@ import connectors.communecter.writer  # noqa: E402
 import connectors.mediawiki.pagemap  # noqa: E402
 import connectors.mediawiki.reader  # noqa: E402
 import connectors.mediawiki.writer  # noqa: E402
+import hub.connector_pool  # noqa: E402
 import hub.ingest  # noqa: E402
 import hub.matching  # noqa: E402
 import hub.scheduler  # noqa: E402
@@ -346,7 +347,7 @@ def co_post_kind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
 def instrumented() -> Iterator[Probe]:
     mw_writer, co_writer = connectors.mediawiki.writer, connectors.communecter.writer
     targets: list[Target] = [
-        (hub.sync, "load_connector", "setup", False),
+        (hub.connector_pool, "load_connector", "setup", False),
         (WikiClient, "call", wiki_kind, False),
         (WikiClient, "edit", "w_edit", True),
         (CommunecterClient, "get", co_get_kind, False),

@@ -15,6 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from hub.config import Config, ConfigError
+from hub.connector_pool import ConnectorPool
 from hub.ingest import Ingestor
 from hub.sync import SyncReport, sync_source
 
@@ -46,6 +47,7 @@ class SyncRunner:
         self.write_lock = write_lock
         self.after_write = after_write
         self.locks = {source.name: threading.Lock() for source in config.sources}
+        self.pool = ConnectorPool(config, ingestor)
         self.scheduler = BackgroundScheduler(timezone="UTC")
 
     def start(self) -> None:
@@ -64,7 +66,7 @@ class SyncRunner:
             return None
         try:
             with self.write_lock:
-                report = sync_source(self.config, self.ingestor, name)
+                report = sync_source(self.config, self.ingestor, name, pool=self.pool)
                 self.after_write()
             log.info("%s", report.summary())
             return report
@@ -77,3 +79,4 @@ class SyncRunner:
     def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self.pool.close()

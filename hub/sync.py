@@ -7,7 +7,6 @@ transaction; a failure stops that source's sync with its reason recorded, never 
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +16,8 @@ import pyoxigraph as ox
 
 from connectors.base import Batch, Connector, ConnectorError
 from hub.changelog import last_sequence, read_changes
-from hub.config import Config, ConfigError, SourceSettings
+from hub.config import Config, ConfigError
+from hub.connector_pool import ConnectorPool, load_connector
 from hub.cursors import read_cursor
 from hub.ingest import Ingestor, IngestResult
 from hub.matching import reconcile
@@ -48,15 +48,6 @@ class SyncReport:
         )
 
 
-def load_connector(config: Config, source: SourceSettings, ingestor: Ingestor) -> Connector:
-    try:
-        module = importlib.import_module(f"connectors.{source.kind}")
-    except ModuleNotFoundError as exc:
-        raise ConfigError(f"source {source.name!r}: no connector for kind {source.kind!r}") from exc
-    factory: Callable[[Config, SourceSettings, object], Connector] = module.connector
-    return factory(config, source, ingestor.store)
-
-
 def sync_source(
     config: Config,
     ingestor: Ingestor,
@@ -65,13 +56,15 @@ def sync_source(
     on_batch: Callable[[IngestResult], None] | None = None,
     read: bool = True,
     report: SyncReport | None = None,
+    pool: ConnectorPool | None = None,
 ) -> SyncReport:
-    """Push to then read from one source (as its direction allows); errors end in the report."""
+    """Push to then read from one source (as its direction allows); errors end in the report.
+    With a ``pool``, the connector is taken from it and left open for the next run."""
     source = config.source(name)
     if report is None:
         report = SyncReport(name, run_start=last_sequence(ingestor.store))
     try:
-        connector = load_connector(config, source, ingestor)
+        connector = pool.get(source) if pool else load_connector(config, source, ingestor)
         try:
             # Push first: the merge base is then still the source as the hub last read it, so a
             # person's edit made since shows up as theirs (kept, or a conflict), never as ours.
@@ -86,8 +79,11 @@ def sync_source(
                 # first contact: from now on this source receives the changes of this run on
                 ingestor.ingest_batch([], (f"{name}:outbound", str(report.run_start)))
         finally:
-            connector.close()
+            if pool is None:
+                connector.close()
     except Exception as exc:  # one source's failure must not stop the others
+        if pool is not None:
+            pool.discard(name)  # the next run starts afresh
         known = isinstance(exc, ConfigError | ConnectorError)
         report.error = str(exc) if known else f"{type(exc).__name__}: {exc}"
         log.warning("sync of %s failed: %s", name, report.error)
@@ -102,18 +98,25 @@ def sync_all(
     names: list[str] | None = None,
     full: bool = False,
     on_batch: Callable[[IngestResult], None] | None = None,
+    pool: ConnectorPool | None = None,
 ) -> list[SyncReport]:
     """Every source once, then a second round of pushes: what a source read late in the first
     round reaches the sources synchronised before it, within the same run."""
     names = names or [s.name for s in config.sources]
     start = last_sequence(ingestor.store)
-    reports = [
-        sync_source(config, ingestor, name, full, on_batch, report=SyncReport(name, run_start=start))
-        for name in names
-    ]
-    for report in reports:
-        if report.error is None and config.source(report.source).direction in ("write", "both"):
-            sync_source(config, ingestor, report.source, read=False, report=report)
+    own = pool is None
+    pool = pool or ConnectorPool(config, ingestor)
+    try:
+        reports = [
+            sync_source(config, ingestor, name, full, on_batch, True, SyncReport(name, run_start=start), pool)
+            for name in names
+        ]
+        for report in reports:
+            if report.error is None and config.source(report.source).direction in ("write", "both"):
+                sync_source(config, ingestor, report.source, read=False, report=report, pool=pool)
+    finally:
+        if own:
+            pool.close()
     return reports
 
 

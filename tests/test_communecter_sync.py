@@ -313,3 +313,25 @@ def test_a_full_pass_that_would_delete_most_elements_is_refused(platform: Commun
     allowed = Hub(platform, monkeypatch, max_deletions=1)
     allowed.store, allowed.ingestor = hub.store, hub.ingestor
     assert allowed.sync(full=True).read.deleted == 9, "a person who says the deletions are real gets them"
+
+
+def test_a_pooled_connector_logs_in_once_and_a_failed_run_starts_afresh(
+        platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.connector_pool import ConnectorPool
+
+    hub = Hub(platform, monkeypatch)
+    hub.sync()  # first contact: read only
+    pool = ConnectorPool(hub.config, hub.ingestor)
+    logins = lambda: len([r for r in platform.requests if r.path == "/co2/person/authenticate"])  # noqa: E731
+    for name in ("Collectif A", "Collectif B"):
+        hub.other_source_says(f"https://example.org/acteur/{name[-1]}", "Organization", name=name)
+        assert sync_source(hub.config, hub.ingestor, "co", pool=pool).error is None
+    assert logins() == 1, "the second run reused the session of the first"
+    platform.fail_next("5xx", count=100)
+    assert sync_source(hub.config, hub.ingestor, "co", pool=pool).error is not None
+    platform._faults.clear()
+    hub.other_source_says("https://example.org/acteur/C", "Organization", name="Collectif C")
+    assert sync_source(hub.config, hub.ingestor, "co", pool=pool).error is None
+    assert logins() == 2, "after a failed run, a new connector (and session)"
+    assert {"Collectif A", "Collectif B", "Collectif C"} <= {e["name"] for e in platform.elements("organizations")}
+    pool.close()

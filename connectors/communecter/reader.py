@@ -65,6 +65,7 @@ class CommunecterReader:
         self._own: frozenset[str] | None = None
 
     def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:
+        self.known_types = {}  # a connector may serve several runs: nothing from the last one
         position = Position.parse(cursor)
         due = position.full_at is None or (
             datetime.now(UTC) - datetime.fromisoformat(position.full_at) > self.reconcile_every

@@ -79,6 +79,7 @@ class WikiReader:
 
     # -- entry point -------------------------------------------------------------------------
     def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:
+        self.known_types = {}  # a connector may serve several runs: nothing from the last one
         position = Position.parse(cursor)
         if (
             full

@@ -33,6 +33,10 @@ def sync(
     ctx: typer.Context,
     source: Annotated[str | None, typer.Argument(help="A [[sources]] name (default: all)")] = None,
     full: Annotated[bool, typer.Option(help="Full harvest and reconciliation")] = False,
+    backfill: Annotated[
+        bool,
+        typer.Option(help="Also write what the hub held before the source was connected"),
+    ] = False,
 ) -> None:
     """Write the hub's changes to each source where allowed, then read the source into the hub."""
     from hub.sync import sync_all
@@ -45,7 +49,8 @@ def sync(
             config.source(name)  # unknown names fail before any work
         ingestor = Ingestor(store, config.base_iri, batch_size=config.batch_size)
         with progress_bar() as progress:
-            reports = sync_all(config, ingestor, names, full, _advancer(progress, "syncing"))
+            advance = _advancer(progress, "syncing")
+            reports = sync_all(config, ingestor, names, full, advance, backfill=backfill)
         for report in reports:
             out.print(("[red]✗[/] " if report.error else "[green]✓[/] ") + report.summary(), highlight=False)
         failed = any(report.error for report in reports)

@@ -57,9 +57,12 @@ def sync_source(
     read: bool = True,
     report: SyncReport | None = None,
     pool: ConnectorPool | None = None,
+    backfill: bool = False,
 ) -> SyncReport:
     """Push to then read from one source (as its direction allows); errors end in the report.
-    With a ``pool``, the connector is taken from it and left open for the next run."""
+    With a ``pool``, the connector is taken from it and left open for the next run. A source
+    receives the changes made since its first run; with ``backfill``, the hub's whole change
+    log (what it held before the source was connected), as far as the mapping covers it."""
     source = config.source(name)
     if report is None:
         report = SyncReport(name, run_start=last_sequence(ingestor.store))
@@ -72,12 +75,12 @@ def sync_source(
             # the hub's entities before anything is created there (see hub.matching).
             known = read_cursor(ingestor.store, ingestor.base, name) is not None or not read
             if source.direction in ("write", "both") and known:
-                _push(connector, ingestor, name, report)
+                _push(connector, ingestor, name, report, backfill)
             if read and source.direction in ("read", "both"):
                 _read(connector, ingestor, name, full, report, on_batch)
             if not known and source.direction in ("write", "both"):
                 # first contact: from now on this source receives the changes of this run on
-                ingestor.ingest_batch([], (f"{name}:outbound", str(report.run_start)))
+                ingestor.ingest_batch([], (f"{name}:outbound", str(0 if backfill else report.run_start)))
         finally:
             if pool is None:
                 connector.close()
@@ -99,6 +102,7 @@ def sync_all(
     full: bool = False,
     on_batch: Callable[[IngestResult], None] | None = None,
     pool: ConnectorPool | None = None,
+    backfill: bool = False,
 ) -> list[SyncReport]:
     """Every source once, then a second round of pushes: what a source read late in the first
     round reaches the sources synchronised before it, within the same run."""
@@ -107,10 +111,10 @@ def sync_all(
     own = pool is None
     pool = pool or ConnectorPool(config, ingestor)
     try:
-        reports = [
-            sync_source(config, ingestor, name, full, on_batch, True, SyncReport(name, run_start=start), pool)
-            for name in names
-        ]
+        reports = []
+        for name in names:
+            report = SyncReport(name, run_start=start)
+            reports.append(sync_source(config, ingestor, name, full, on_batch, True, report, pool, backfill))
         for report in reports:
             if report.error is None and config.source(report.source).direction in ("write", "both"):
                 sync_source(config, ingestor, report.source, read=False, report=report, pool=pool)
@@ -149,12 +153,14 @@ def _read(
     ingestor.known_types = {}
 
 
-def _push(connector: Connector, ingestor: Ingestor, name: str, report: SyncReport) -> None:
+def _push(
+    connector: Connector, ingestor: Ingestor, name: str, report: SyncReport, backfill: bool = False
+) -> None:
     key = f"{name}:outbound"
     stored = read_cursor(ingestor.store, ingestor.base, key)
     # a newly connected source receives what changes from the start of its first run on (the
-    # other sources' first harvest included), not the hub's whole past
-    since = int(stored) if stored is not None else report.run_start
+    # other sources' first harvest included), not the hub's whole past unless asked (backfill)
+    since = 0 if backfill else int(stored) if stored is not None else report.run_start
     while changes := read_changes(ingestor.store, since=since, limit=PUSH_PAGE):
         for batch in connector.push(changes):
             if batch.records or batch.state:

@@ -335,3 +335,17 @@ def test_a_pooled_connector_logs_in_once_and_a_failed_run_starts_afresh(
     assert logins() == 2, "after a failed run, a new connector (and session)"
     assert {"Collectif A", "Collectif B", "Collectif C"} <= {e["name"] for e in platform.elements("organizations")}
     pool.close()
+
+
+def test_what_the_hub_held_before_a_source_was_connected_is_sent_only_on_backfill(
+        platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
+    hub = Hub(platform, monkeypatch)
+    hub.other_source_says("https://example.org/acteur/ancien", "Organization", name="Collectif ancien")
+    hub.sync()
+    hub.sync()
+    assert "Collectif ancien" not in {e["name"] for e in platform.elements("organizations")}, \
+        "a newly connected source receives what changes from its first run on"
+    report = sync_source(hub.config, hub.ingestor, "co", backfill=True)
+    assert report.error is None and report.pushed.created == 1
+    assert "Collectif ancien" in {e["name"] for e in platform.elements("organizations")}
+    assert sync_source(hub.config, hub.ingestor, "co", backfill=True).pushed.created == 0, "never twice"

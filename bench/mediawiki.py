@@ -46,7 +46,6 @@ import rdflib  # noqa: E402
 
 import connectors.mediawiki.pagemap  # noqa: E402
 import connectors.mediawiki.reader  # noqa: E402
-import hub.connector_pool  # noqa: E402
 import hub.ingest  # noqa: E402
 import hub.sync  # noqa: E402
 import hub.validation  # noqa: E402
@@ -209,6 +208,7 @@ STAGES: dict[str, str] = {
     "record": "values to RDF (PageMapper.record, rest)",
     "lookups": "reader's store lookups (_entities, _typed, _stored_ids)",
     "reader": "reader, rest (resolve_links, _records)",
+    "matching": "identity matching (hub.matching.reconcile)",
     "stored": "ingest: stored_records lookup",
     "neighbours": "ingest: neighbour types lookup",
     "graph_of": "validation: rdflib conversion",
@@ -224,6 +224,7 @@ GROUPS = {
     "wiki API (HTTP + JSON) and connector set-up": ("setup", *API_KINDS),
     "read and map (parse, map, links, reader lookups)": ("read_page", "plain", "record", "lookups",
                                                          "reader"),
+    "identity matching": ("matching",),
     "validation (neighbour types, rdflib conversion, pyshacl)": ("neighbours", "graph_of", "pyshacl",
                                                                  "validate"),
     "commit (stored records lookup, SPARQL text, update, rest)": ("stored", "render", "update", "ingest"),
@@ -250,7 +251,8 @@ def api_kind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
 def instrumented() -> Iterator[Probe]:
     reader_module = connectors.mediawiki.reader
     targets: list[Target] = [
-        (hub.connector_pool, "load_connector", "setup", False),
+        (hub.sync, "load_connector", "setup", False),
+        (hub.sync, "reconcile", "matching", False),
         (WikiClient, "call", api_kind, False),
         (reader_module, "read_page", "read_page", False),
         (connectors.mediawiki.pagemap, "_plain", "plain", False),

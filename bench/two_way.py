@@ -347,6 +347,7 @@ def co_post_kind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
 def instrumented() -> Iterator[Probe]:
     mw_writer, co_writer = connectors.mediawiki.writer, connectors.communecter.writer
     targets: list[Target] = [
+        (hub.sync, "load_connector", "setup", False),
         (hub.connector_pool, "load_connector", "setup", False),
         (WikiClient, "call", wiki_kind, False),
         (WikiClient, "edit", "w_edit", True),

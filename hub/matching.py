@@ -113,13 +113,17 @@ def _known(store: Store, records: list[Record]) -> list[_Known]:
         tests += _narrowing(_values(record, subject.value, "name"), _values(record, subject.value, "url"))
     if not tests or not classes:
         return []
+    # a record never matches its own source: with one source in the batch (a harvest), its
+    # records already stored are left out by the store, not row by row here
+    sources = {r.source for r in records}
+    own = f"FILTER(?src != {ox.Literal(sources.pop())})" if len(sources) == 1 else ""
     rows = store.select(
         f"""SELECT DISTINCT ?e ?t ?src ?name ?url ?cp ?town WHERE {{
+        GRAPH <{META_GRAPH}> {{ ?g <{term("source")}> ?src {own} }}
         GRAPH ?g {{ ?e a ?t ; <{MLG}name> ?name . VALUES ?t {{ {" ".join(sorted(classes))} }}
+            FILTER({" || ".join(dict.fromkeys(tests))})
             OPTIONAL {{ ?e <{MLG}url> ?url }} OPTIONAL {{ ?e <{MLG}postalCode> ?cp }}
-            OPTIONAL {{ ?e <{MLG}locality> ?town }} }}
-        GRAPH <{META_GRAPH}> {{ ?g <{term("source")}> ?src }}
-        FILTER({" || ".join(dict.fromkeys(tests))}) }}"""
+            OPTIONAL {{ ?e <{MLG}locality> ?town }} }} }}"""
     )
 
     def opt(row: dict[str, ox.NamedNode | ox.BlankNode | ox.Literal], key: str) -> str | None:

@@ -2,12 +2,14 @@
 
 Each wrapped stage gets its *own* time, without the wrapped stages it calls, so the stages add
 up to the total; a *collapsed* stage keeps its callees' time (an HTTP call and what it does
-inside). With phases, each stage's time is also split by the phase it ran in (a source's read or
-push). Used by bench/mediawiki.py and bench/two_way.py; nothing here runs outside benchmarks.
+inside). Stages in other threads are counted apart, as ``ahead:<stage>``. With phases, each
+stage's time is also split by the phase it ran in (a source's read or push). Used by
+bench/mediawiki.py and bench/two_way.py; nothing here runs outside benchmarks.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -28,12 +30,22 @@ class Probe:
     collapsed_calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     phases: list[tuple[str, float]] = field(default_factory=list)  # in the order they ran
     phase: str = "other"
-    # [name, seconds of wrapped callees, collapsed]; a collapsed stage keeps its callees' time
-    stack: list[list[Any]] = field(default_factory=list)
+    # per thread: [name, seconds of wrapped callees, collapsed]; a collapsed stage keeps its
+    # callees' time. Stages run in another thread (a read-ahead) are labelled "ahead:<name>":
+    # their time overlaps the main thread's and is not part of the sum.
+    local: threading.local = field(default_factory=threading.local)
+
+    @property
+    def stack(self) -> list[list[Any]]:
+        if not hasattr(self.local, "stack"):
+            self.local.stack = []
+        return self.local.stack
 
     def wrap(self, name: Label, fn: Callable[..., Any], collapse: bool = False) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
             label = name if isinstance(name, str) else name(args, kwargs)
+            if threading.current_thread() is not threading.main_thread():
+                label = f"ahead:{label}"
             if self.stack and self.stack[-1][2]:
                 self.collapsed_calls[label] += 1
                 return fn(*args, **kwargs)

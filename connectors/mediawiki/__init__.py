@@ -54,7 +54,7 @@ class MediaWikiConnector(ReaderWriterConnector):
         self.writer = WikiWriter(self.client, self.mapping, self.mapper, self.reader, store)
 
     def close(self) -> None:
-        self.client.site.connection.close()
+        self.client.close()
 
 
 def connector(config: Config, source: SourceSettings, store: Store) -> MediaWikiConnector:

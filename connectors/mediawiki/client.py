@@ -8,6 +8,7 @@ person can act on when the wiki answers HTML, refuses the password or the URL is
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -129,6 +130,21 @@ class WikiClient:
             time.sleep(wait)
             wait *= 2
         raise WikiError("unreachable")  # the loop always returns or raises
+
+    def for_thread(self) -> WikiClient:
+        """The same login on its own HTTP session, for reading from a second thread (a requests
+        session is not meant to be shared between threads)."""
+        session = requests.Session()
+        session.headers.update(self.site.connection.headers)
+        session.cookies.update(self.site.connection.cookies)
+        session.auth = self.site.connection.auth
+        twin = copy.copy(self)
+        twin.site = copy.copy(self.site)
+        twin.site.connection = session
+        return twin
+
+    def close(self) -> None:
+        self.site.connection.close()
 
     def call(self, action: str, http_method: str = "GET", **params: Any) -> dict[str, Any]:
         """One API call, waiting and retrying while the wiki says "later"."""

@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import Batch
 from connectors.base.deletions import DEFAULT_LIMIT, check_deletions
+from connectors.base.prefetch import Prefetched
 from connectors.mediawiki.client import PageRevision, WikiClient
 from connectors.mediawiki.mapping import WikiMapping
 from connectors.mediawiki.pagemap import PageMapper, WikiIdentity, normal_title, page_links
@@ -92,43 +94,72 @@ class WikiReader:
 
     # -- full harvest ------------------------------------------------------------------------
     def harvest(self) -> Iterator[Batch]:
-        started, listed = self._listing()
-        stored = self._stored_ids()
-        missing = sum(1 for sid in stored if int(sid) not in listed)
-        check_deletions(self.identity.source, len(stored), missing, self.max_deletions, "data pages")
-        self.known_types = {self.identity.page_iri(pageid): [cls] for pageid, (_, cls) in listed.items()}
-        position = Position(started, 0, None)
-        self._listed_titles = {normal_title(title): pageid for pageid, (title, _) in listed.items()}
+        reads = [self._read_ahead(ns) for ns in self.mapping.namespaces]  # fetching starts now
         try:
-            for ns in self.mapping.namespaces:
+            started, listed = self._listing()
+            stored = self._stored_ids()
+            missing = sum(1 for sid in stored if int(sid) not in listed)
+            check_deletions(self.identity.source, len(stored), missing, self.max_deletions, "data pages")
+            self.known_types = {self.identity.page_iri(p): [cls] for p, (_, cls) in listed.items()}
+            position = Position(started, 0, None)
+            self._listed_titles = {normal_title(title): p for p, (title, _) in listed.items()}
+            for read in reads:
                 # every page, not only those the wiki lists as using a template: a page whose data
                 # template is broken (unclosed) transcludes nothing, yet must reach the quarantine
-                for pages in self.client.pages(generator="allpages", gapnamespace=ns, gaplimit=50):
+                for pages in read:
                     yield Batch(self._records(pages), position.dump())
         finally:
             self._listed_titles = {}
+            for read in reads:
+                read.close()
         gone = [sid for sid in self._stored_ids() if int(sid) not in listed]
         position.full_at = started
         yield Batch([self._deleted(sid) for sid in gone], position.dump())
 
+    def _read_ahead(self, namespace: int) -> Prefetched[list[PageRevision]]:
+        """Every page of the namespace, the next request going out while this batch is mapped."""
+        reader = self.client.for_thread()
+
+        def fetch() -> Iterator[list[PageRevision]]:
+            try:
+                yield from reader.pages(generator="allpages", gapnamespace=namespace, gaplimit=50)
+            finally:
+                reader.close()
+
+        return Prefetched(fetch)
+
     def _listing(self) -> tuple[str, dict[int, tuple[str, str]]]:
         """The wiki's clock when the listing starts, and every page that uses a mapped template:
-        pageid -> (title, hub class). The clock comes with the first listing request."""
-        started: str | None = None
+        pageid -> (title, hub class). One listing per template and namespace, sent together."""
+        namespaces = self.mapping.namespaces
+        jobs = [(t.template, t.hub_class, ns) for t in self.mapping.templates for ns in namespaces]
+        with ThreadPoolExecutor(max_workers=min(4, len(jobs))) as pool:
+            answers = list(pool.map(lambda job: self._embedded_in(job[0], job[2]), jobs))
         listed: dict[int, tuple[str, str]] = {}
-        for template in self.mapping.templates:
-            for ns in self.mapping.namespaces:
-                for result in self.client.query(
-                    list="embeddedin",
-                    eititle=_template_title(template.template),
-                    einamespace=ns,
-                    eilimit="max",
-                    curtimestamp=None if started else 1,
-                ):
-                    started = started or result.get("curtimestamp")
-                    for page in result.get("query", {}).get("embeddedin", []):
-                        listed[int(page["pageid"])] = (page["title"], template.hub_class)
-        return str(started or self.client.now()), listed
+        for (_, hub_class, _), (_, pages) in zip(jobs, answers, strict=True):
+            listed.update({pageid: (title, hub_class) for pageid, title in pages})
+        clocks = [clock for clock, _ in answers if clock]
+        return (min(clocks) if clocks else self.client.now()), listed
+
+    def _embedded_in(self, template: str, namespace: int) -> tuple[str | None, list[tuple[int, str]]]:
+        """(the wiki's clock before the first answer, [(pageid, title)]) on a session of its own."""
+        client = self.client.for_thread()
+        clock: str | None = None
+        pages: list[tuple[int, str]] = []
+        try:
+            for result in client.query(
+                list="embeddedin",
+                eititle=_template_title(template),
+                einamespace=namespace,
+                eilimit="max",
+                curtimestamp=None if clock else 1,
+            ):
+                clock = clock or result.get("curtimestamp")
+                found = result.get("query", {}).get("embeddedin", [])
+                pages += [(int(p["pageid"]), p["title"]) for p in found]
+        finally:
+            client.close()
+        return clock, pages
 
     # -- increments --------------------------------------------------------------------------
     def increments(self, position: Position) -> Iterator[Batch]:

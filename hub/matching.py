@@ -117,6 +117,8 @@ def _known(store: Store, records: list[Record]) -> list[_Known]:
     # records already stored are left out by the store, not row by row here
     sources = {r.source for r in records}
     own = f"FILTER(?src != {ox.Literal(sources.pop())})" if len(sources) == 1 else ""
+    if own and not store.ask(f"ASK {{ GRAPH <{META_GRAPH}> {{ ?g <{term('source')}> ?src {own} }} }}"):
+        return []  # no other source yet (a first harvest): nothing to match against
     rows = store.select(
         f"""SELECT DISTINCT ?e ?t ?src ?name ?url ?cp ?town WHERE {{
         GRAPH <{META_GRAPH}> {{ ?g <{term("source")}> ?src {own} }}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import mwclient
 import pytest
@@ -12,6 +14,14 @@ from tests.servers.mediawiki import FIXTURE_PAGES, Wiki
 
 SITEINFO = {"action": "query", "meta": "siteinfo", "format": "json"}
 COMMUNS = {"Registre de preuve de covoiturage", "L'Établi/Atelier vélo", "Vélo-école/Guide du formateur"}
+
+
+@pytest.fixture(scope="module")
+def wiki(wiki: Wiki) -> Iterator[Wiki]:
+    """A wiki of this module's own: these tests read the fixture pages as written, and other
+    modules edit the session's wiki (the session fixture is only asked for to check the set-up)."""
+    with mediawiki_server.running_wiki() as fresh:
+        yield fresh
 
 
 def titles(items: list[dict[str, object]]) -> set[str]:

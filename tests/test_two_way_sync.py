@@ -376,3 +376,23 @@ def test_a_failing_source_or_a_stale_mapping_stops_only_that_source(
     hub.config.sources[0] = movilab
     reports = {r.source: r for r in sync_all(hub.config, hub.ingestor, full=True)}
     assert reports["movilab"].error is None and reports["movilab"].read.deleted == 0
+
+
+def test_a_page_deleted_on_the_wiki_is_not_recreated_and_leaves_the_platform_element(
+        sides: tuple[TwoWayHub, Wiki, Communecter]) -> None:
+    hub, wiki, platform = sides
+    wiki.edit_as_human("La Ruche", TIERS_LIEU.format(name="La Ruche", description="Un lieu."))
+    hub.sync()
+    [poi] = [e for e in platform.elements("poi") if e.get("name") == "La Ruche"]
+    wiki.delete("La Ruche")
+    hub.sync()
+    hub.sync()
+    assert next(e for e in platform.elements("poi") if e.get("name") == "La Ruche").get("state") != "deleted"
+    rows = hub.store.select("SELECT ?e WHERE { ?e <https://w3id.org/maillage/ontology#name> ?n "
+                            "FILTER(STR(?n) = 'La Ruche') }")
+    assert len(rows) == 1, "the entity lives on through the platform's record"
+    assert wiki.page_text("La Ruche") == "", "and the hub does not recreate the page"
+    platform.clock.advance(60)
+    platform.update_element("poi", str(poi["_id"]["$id"]), {"shortDescription": "Toujours là."})  # type: ignore[index]
+    hub.sync()
+    assert wiki.page_text("La Ruche") == "", "not even when the platform's element changes"

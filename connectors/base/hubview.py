@@ -35,3 +35,12 @@ def source_id_of(store: Store, entity: str, source: str) -> str | None:
             <{term("source")}> {ox.Literal(source)} ; <{term("sourceId")}> ?id }} }}"""
     )
     return rows[0]["id"].value if rows else None
+
+
+def deleted_from(store: Store, entity: str, source: str) -> bool:
+    """Whether ``source`` once held the entity and deleted it: a person removed it there, and a
+    writer does not bring it back (the change log keeps every deletion)."""
+    return store.ask(
+        f"""ASK {{ GRAPH <{META_GRAPH}> {{ ?c <{term("entity")}> <{entity}> ;
+            <{term("source")}> {ox.Literal(source)} ; <{term("operation")}> "delete" }} }}"""
+    )

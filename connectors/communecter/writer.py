@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from connectors.base import Batch
-from connectors.base.hubview import entity_triples, hub_classes, source_id_of
+from connectors.base.hubview import deleted_from, entity_triples, hub_classes, source_id_of
 from connectors.base.merge import Projection, blocked_properties, conflict, plan, settled, split_overrides
 from connectors.base.push import push_changes
 from connectors.communecter.client import CommunecterClient, CommunecterError, form_fields
@@ -71,8 +71,8 @@ class CommunecterWriter:
             return [], [SyncState(self.source, entity, state.source_id, dict(hub)).update()]
         key = source_id_of(self.store, entity, self.source) or (state.source_id if state else None)
         if key is None:
-            if pending(self.store, entity):
-                return [], []  # a person must first say whether it is an entity known here
+            if pending(self.store, entity) or deleted_from(self.store, entity, self.source):
+                return [], []  # waiting for a person, or a person deleted its element here
             return self._create(entity, kind, hub, resuming)
         base = self.mapper.project(
             kind,

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pyoxigraph as ox
 
 from connectors.base import Batch
-from connectors.base.hubview import entity_triples, hub_classes, source_id_of
+from connectors.base.hubview import deleted_from, entity_triples, hub_classes, source_id_of
 from connectors.base.merge import blocked_properties, conflict, plan, settled, split_overrides
 from connectors.base.push import push_changes
 from connectors.mediawiki.client import EditConflict, PageRevision, WikiClient
@@ -64,8 +64,8 @@ class WikiWriter:
             return [], [SyncState(self.source, entity, state.source_id, dict(hub)).update()]
         pageid = self._page_of(entity) or (int(state.source_id) if state else None)
         if pageid is None:
-            if pending(self.store, entity):
-                return [], []  # a person must first say whether it is an entity known here
+            if pending(self.store, entity) or deleted_from(self.store, entity, self.source):
+                return [], []  # waiting for a person, or a person deleted its page here
             return self._create(entity, template, hub)
         base = self.mapper.project(
             template, self._triples(entity, other_sources=False), entity, self._title_of

@@ -3,6 +3,7 @@ echo suppression, faults and malformed elements."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -349,3 +350,18 @@ def test_what_the_hub_held_before_a_source_was_connected_is_sent_only_on_backfil
     assert report.error is None and report.pushed.created == 1
     assert "Collectif ancien" in {e["name"] for e in platform.elements("organizations")}
     assert sync_source(hub.config, hub.ingestor, "co", backfill=True).pushed.created == 0, "never twice"
+
+
+def test_a_create_the_platform_finishes_after_the_client_gave_up_is_not_made_twice(
+        platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The platform is slow: it saves after the client's timeout. The hub keeps looking for its
+    element for one more timeout before sending the create again."""
+    hub = Hub(platform, monkeypatch)
+    hub.sync()
+    entity = "https://example.org/projet/lent"  # a project: the platform has no unique-name rule for them
+    hub.other_source_says(entity, "Project", name="Projet lent", shortDescription="Test.")
+    platform.fail_next("timeout", when=lambda method, path, params: path == "/co2/element/save", delay=2.6)
+    started = time.monotonic()
+    assert hub.sync().pushed.created == 1
+    time.sleep(max(0.0, started + 3.0 - time.monotonic()))  # the slow save has landed by now
+    assert len([e for e in platform.elements("projects") if e["name"] == "Projet lent"]) == 1

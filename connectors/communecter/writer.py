@@ -10,8 +10,11 @@ both sides is left as the platform has it and recorded as a conflict.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
+
+import httpx
 
 from connectors.base import Batch
 from connectors.base.hubview import deleted_from, entity_triples, hub_classes, source_id_of
@@ -128,9 +131,10 @@ class CommunecterWriter:
             return self._adopt(entity, hub, kind, adopted)  # saved by a run killed before recording it
         try:
             answer = self._save(kind, fields, None, retries=0)
-        except CommunecterError:
+        except CommunecterError as exc:
             # the answer may have been lost after the platform saved it: look before sending again
-            if (adopted := self._ours(kind, hub.get("name", ""), entity)) is not None:
+            lost = isinstance(exc.__cause__, httpx.TimeoutException)
+            if (adopted := self._look_for(kind, hub.get("name", ""), entity, lost)) is not None:
                 return self._adopt(entity, hub, kind, adopted)
             answer = self._save(kind, fields, None)
         if not answer.get("result"):
@@ -138,6 +142,17 @@ class CommunecterWriter:
         return self._adopt(
             entity, hub, kind, str(answer.get("id") or element_id(answer.get("map") or {}, ""))
         )
+
+    def _look_for(self, kind: TypeMapping, name: str, entity: str, patiently: bool) -> str | None:
+        """The element a create made although its answer never came. After a timeout the
+        platform may still be saving: look again, the waits doubling, for one more timeout."""
+        settings = self.client.settings
+        deadline = time.monotonic() + (settings.timeout if patiently else 0)
+        wait = settings.retry_wait
+        while (found := self._ours(kind, name, entity)) is None and time.monotonic() < deadline:
+            time.sleep(min(wait, max(deadline - time.monotonic(), 0)))
+            wait *= 2
+        return found
 
     def _adopt(
         self, entity: str, hub: Projection, kind: TypeMapping, key: str

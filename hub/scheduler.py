@@ -48,6 +48,7 @@ class SyncRunner:
         self.after_write = after_write
         self.locks = {source.name: threading.Lock() for source in config.sources}
         self.pool = ConnectorPool(config, ingestor)
+        self.stopped = False
         self.scheduler = BackgroundScheduler(timezone="UTC")
 
     def start(self) -> None:
@@ -61,6 +62,8 @@ class SyncRunner:
     def run(self, name: str) -> SyncReport | None:
         """One sync of ``name``; None when a run of that source is already going."""
         lock = self.locks[name]
+        if self.stopped:
+            return None
         if not lock.acquire(blocking=False):
             log.info("sync of %s still running: this run is skipped", name)
             return None
@@ -76,7 +79,16 @@ class SyncRunner:
     def running(self, name: str) -> bool:
         return self.locks[name].locked()
 
-    def stop(self) -> None:
+    def stop(self, wait_s: float = 60.0) -> None:
+        """No new runs; a run in progress ends (up to ``wait_s``) before its connector closes."""
+        self.stopped = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        self.pool.close()
+        for name, lock in self.locks.items():
+            if lock.acquire(timeout=wait_s):
+                try:
+                    self.pool.discard(name)
+                finally:
+                    lock.release()
+            else:
+                log.warning("sync of %s still running after %.0f s: its connector is left open", name, wait_s)

@@ -64,3 +64,33 @@ options = {{ retry_wait = 0.1 }}
             time.sleep(0.3)
         assert now.status_code == 200 and now.json()["error"] is None
         assert httpx.post(f"{hub.url}/sources/nope/sync", headers=hub.auth).status_code == 404
+
+
+def test_stopping_lets_a_run_in_progress_finish_with_its_connector(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from hub.config import Config, SourceSettings
+    from hub.ingest import Ingestor
+    from hub.scheduler import SyncRunner
+    from hub.store.oxigraph import OxigraphStore
+    from hub.vocab import DEFAULT_BASE_IRI
+    from tests.servers.communecter import running_communecter
+
+    with running_communecter() as platform:
+        for i in range(3):
+            platform.add_element("poi", {"name": f"Lieu {i}", "type": "place"})
+        config = Config(in_memory=True, sources=[SourceSettings(name="co", kind="communecter", url=platform.url,
+                                                                direction="read")])
+        store = OxigraphStore(None)
+        runner = SyncRunner(config, Ingestor(store, DEFAULT_BASE_IRI), threading.Lock(), lambda: None)
+        platform.fail_next("slow", count=20)  # each request takes 0.5 s: the run is still going at stop()
+        reports = []
+        worker = threading.Thread(target=lambda: reports.append(runner.run("co")))
+        worker.start()
+        time.sleep(0.3)
+        runner.stop()
+        worker.join()
+        assert reports[0] is not None and reports[0].error is None, reports[0]
+        assert reports[0].read.created == 3
+        assert runner.run("co") is None, "no run after stop"
+        store.close()

@@ -43,7 +43,7 @@ from hub.records import Record, now
 from hub.store.oxigraph import OxigraphStore
 from hub.transaction import Transaction
 from hub.validation import Validator, load_shapes
-from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE, XSD
+from hub.vocab import DEFAULT_BASE_IRI, META_GRAPH, MLG, RDF_TYPE, XSD
 
 BASE = DEFAULT_BASE_IRI
 SOURCE = "bench"
@@ -151,6 +151,8 @@ def committed_quads(rec: Record, sequence: int) -> Iterator[tuple[ox.Triple, str
     for name, triples in tx.inserts.items():
         for t in triples:
             yield t, name
+    for t in tx.meta_triples():
+        yield t, META_GRAPH
 
 
 def write_nquads(path: Path, total: int) -> int:

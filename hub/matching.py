@@ -117,8 +117,6 @@ def _known(store: Store, records: list[Record]) -> list[_Known]:
     # records already stored are left out by the store, not row by row here
     sources = {r.source for r in records}
     own = f"FILTER(?src != {ox.Literal(sources.pop())})" if len(sources) == 1 else ""
-    if own and not store.ask(f"ASK {{ GRAPH <{META_GRAPH}> {{ ?g <{term('source')}> ?src {own} }} }}"):
-        return []  # no other source yet (a first harvest): nothing to match against
     rows = store.select(
         f"""SELECT DISTINCT ?e ?t ?src ?name ?url ?cp ?town WHERE {{
         GRAPH <{META_GRAPH}> {{ ?g <{term("source")}> ?src {own} }}
@@ -308,6 +306,9 @@ def reconcile(store: Store, records: list[Record], base: str) -> tuple[list[Reco
     fresh = [
         r for r in records if not r.deleted and not r.error and r.origin is None and r.entity() is not None
     ]
+    sources = {r.source for r in fresh}
+    if not fresh or (len(sources) == 1 and not _others_exist(store, sources.pop())):
+        return list(records), []  # nothing to match against (a first harvest, a lone source)
     stored = stored_records(store, [r.graph or graph_iri(base, r.source, r.source_id) for r in fresh])
     new = [r for r in fresh if (r.graph or graph_iri(base, r.source, r.source_id)) not in stored]
     known, declared = _known(store, new), _declared(store, new)
@@ -330,6 +331,12 @@ def reconcile(store: Store, records: list[Record], base: str) -> tuple[list[Reco
         out.append(record)
         state += [candidate_update(record, subject.value, m) for m in matches]
     return out, state
+
+
+def _others_exist(store: Store, source: str) -> bool:
+    """Whether any source but ``source`` holds records."""
+    other = f"FILTER(?src != {ox.Literal(source)})"
+    return store.ask(f"ASK {{ GRAPH <{META_GRAPH}> {{ ?g <{term('source')}> ?src {other} }} }}")
 
 
 def _holders(store: Store, entity: str) -> list[tuple[str, str]]:

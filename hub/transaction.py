@@ -40,6 +40,9 @@ class Transaction:
     dropped_graphs: list[str] = field(default_factory=list)
     cleared_meta_subjects: list[str] = field(default_factory=list)
     inserts: dict[str, list[ox.Triple]] = field(default_factory=dict)
+    # meta statements, written as N-Triples lines at once: a batch makes about twenty per record,
+    # and building term objects only to print them again cost a tenth of a harvest's commit
+    meta_lines: list[str] = field(default_factory=list)
 
     def replace_graph(self, graph: str, triples: list[ox.Triple] | tuple[ox.Triple, ...]) -> None:
         self.dropped_graphs.append(graph)
@@ -63,14 +66,17 @@ class Transaction:
         self.cleared_meta_subjects.append(subject)
 
     def add_meta(self, subject: str, statements: list[tuple[str, Node]]) -> None:
-        node = ox.NamedNode(subject)
-        self.inserts.setdefault(META_GRAPH, []).extend(
-            ox.Triple(node, ox.NamedNode(p), o) for p, o in statements
-        )
+        node = str(ox.NamedNode(subject))  # checks the IRI once
+        self.meta_lines.extend(f"{node} <{p}> {o} ." for p, o in statements)
+
+    def meta_triples(self) -> list[ox.Triple]:
+        """The meta statements as triples (for tools that write them elsewhere)."""
+        text = "\n".join(self.meta_lines).encode()
+        return [q.triple for q in ox.parse(text, ox.RdfFormat.N_TRIPLES)]
 
     @property
     def empty(self) -> bool:
-        return not (self.dropped_graphs or self.cleared_meta_subjects or self.inserts)
+        return not (self.dropped_graphs or self.cleared_meta_subjects or self.inserts or self.meta_lines)
 
     def render(self) -> str:
         """The SPARQL Update text: drops, meta deletions, then one INSERT DATA."""
@@ -79,10 +85,12 @@ class Transaction:
             f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ <{s}> ?p ?o }} }}"
             for s in dict.fromkeys(self.cleared_meta_subjects)
         ]
-        if self.inserts:
+        if self.inserts or self.meta_lines:
             blocks = []
             for graph, triples in self.inserts.items():
                 body = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
                 blocks.append(f"GRAPH <{graph}> {{\n{body}\n}}")
+            if self.meta_lines:
+                blocks.append(f"GRAPH <{META_GRAPH}> {{\n" + "\n".join(self.meta_lines) + "\n}")
             operations.append("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
         return " ;\n".join(operations)

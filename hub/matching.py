@@ -348,13 +348,17 @@ def _holders(store: Store, entity: str) -> list[tuple[str, str]]:
     return [(r["src"].value, r["id"].value) for r in rows]
 
 
-def accept(ingestor: Ingestor, candidate_id: str) -> Candidate:
-    """The new entity is the existing one: its record is relabelled onto it (one change logged)."""
+def _candidate(ingestor: Ingestor, candidate_id: str) -> tuple[Candidate, str]:
+    """The pair waiting for a person, and the graph of its new record."""
     found = list_candidates(ingestor.store, candidate_id)
     if not found:
         raise KeyError(f"no match candidate {candidate_id!r} (see `maillage matches list`)")
-    pair = found[0]
-    graph = graph_iri(ingestor.base, pair.source, pair.source_id)
+    return found[0], graph_iri(ingestor.base, found[0].source, found[0].source_id)
+
+
+def accept(ingestor: Ingestor, candidate_id: str) -> Candidate:
+    """The new entity is the existing one: its record is relabelled onto it (one change logged)."""
+    pair, graph = _candidate(ingestor, candidate_id)
     triples = tuple(ingestor.store.graph_triples(graph))
     record = relabel(
         Record(pair.source, pair.source_id, triples, connector="matching"), pair.new_entity, pair.existing
@@ -367,11 +371,7 @@ def accept(ingestor: Ingestor, candidate_id: str) -> Candidate:
 
 def reject(ingestor: Ingestor, candidate_id: str) -> Candidate:
     """Different things: the new entity lives on its own, and is now sent to the other sources."""
-    found = list_candidates(ingestor.store, candidate_id)
-    if not found:
-        raise KeyError(f"no match candidate {candidate_id!r} (see `maillage matches list`)")
-    pair = found[0]
-    graph = graph_iri(ingestor.base, pair.source, pair.source_id)
+    pair, graph = _candidate(ingestor, candidate_id)
     ingestor.touch(pair.new_entity, graph, "matching", [(f"urn:maillage:match:{candidate_id}", [])])
     return pair
 

@@ -19,7 +19,7 @@ def test_a_costum_mapping_replaces_only_the_types_it_gives() -> None:
     assert place.classes == ("Place", "Organization"), "a tiers-lieu is also a collective"
     assert costum.for_class("Organization") is None, "one class per collection"
     assert costum.for_class("Event") == instance.for_class("Event"), "the rest comes from the instance"
-    person = costum.by_collection("citoyens")
+    person = next((t for t in costum.types if t.collection == "citoyens"), None)
     assert person is not None and not person.writable and costum.reads_people and not instance.reads_people
     assert costum.source_key == instance.source_key
 

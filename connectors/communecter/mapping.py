@@ -68,10 +68,6 @@ class InstanceMapping:
     def reads_people(self) -> bool:
         return any(t.collection == "citoyens" for t in self.types)
 
-    def by_collection(self, collection: str) -> TypeMapping | None:
-        """The type read for a collection (one per collection: tagged types share its reads)."""
-        return next((t for t in self.types if t.collection == collection), None)
-
     def kind_of(self, collection: str, element: dict[str, Any]) -> TypeMapping | None:
         """The type of one element: a tagged type when the element carries its tag, else the
         collection's untagged type (None: the mapping does not cover it)."""

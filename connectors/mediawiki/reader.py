@@ -152,7 +152,7 @@ class WikiReader:
                 eititle=_template_title(template),
                 einamespace=namespace,
                 eilimit="max",
-                curtimestamp=None if clock else 1,
+                curtimestamp=1,
             ):
                 clock = clock or result.get("curtimestamp")
                 found = result.get("query", {}).get("embeddedin", [])

@@ -71,7 +71,7 @@ class WikiWriter:
             template, self._triples(entity, other_sources=False), entity, self._title_of
         )
         pushed, chosen = split_overrides(state.pushed) if state else (base, {})
-        if settled(hub, pushed, base) and not chosen and not self._withdrawn(template, hub, pushed, {}):
+        if settled(hub, pushed, base) and not chosen and not self._withdrawn(template, hub, pushed):
             return [], [SyncState(self.source, entity, str(pageid), {**pushed, **hub}).update()]
         for _ in range(ATTEMPTS):
             page = self._read(pageid)
@@ -80,7 +80,7 @@ class WikiWriter:
                 return [], []
             wiki = self._projection_of(page, template, entity)
             merge = plan(hub, pushed, base, wiki)
-            merge.updates.update(self._withdrawn(template, hub, pushed, wiki))
+            merge.updates.update(self._withdrawn(template, hub, pushed))
             blocked = blocked_properties(self.store, entity)
             merge.updates = {
                 p: v for p, v in merge.updates.items() if self._property(template, p) not in blocked
@@ -206,16 +206,12 @@ class WikiWriter:
         return rows[0]["name"].value if rows and "name" in rows[0] else None
 
     @staticmethod
-    def _withdrawn(
-        template: TemplateMapping, hub: Projection, pushed: Projection, wiki: Projection
-    ) -> Projection:
+    def _withdrawn(template: TemplateMapping, hub: Projection, pushed: Projection) -> Projection:
         """Shown-only parameters (``direction = "out"``) the hub no longer has a value for are
-        emptied: the wiki mirrors the other side there, so a member who left disappears."""
-        return {
-            p.param: ""
-            for p in template.params
-            if not p.readable and pushed.get(p.param) and p.param not in hub and p.param not in wiki
-        }
+        emptied: the wiki mirrors the other side there, so a member who left disappears. (The
+        wiki's own projection never holds them: they are not read.)"""
+        shown = [p.param for p in template.params if not p.readable]
+        return {param: "" for param in shown if pushed.get(param) and param not in hub}
 
     def _summary(self, updates: dict[str, str]) -> str:
         return f"{self.mapping.edit_summary} ({', '.join(sorted(updates))})"

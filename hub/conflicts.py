@@ -83,7 +83,7 @@ def resolve(ingestor: Ingestor, conflict_id: str, keep: str, value: str | None =
             raise ConflictError(f"no sync state for {conflict.entity} in {conflict.source}")
         state.pushed[conflict.parameter] = FORCE
         graph = graph_iri(ingestor.base, conflict.source, state.source_id)
-        ingestor.touch(conflict.entity, graph, RESOLVER, [forget, state.update()])
+        ingestor.touch([(conflict.entity, graph)], RESOLVER, [forget, state.update()])
     elif keep == "value":
         if not value or conflict.prop is None:
             raise ConflictError("give the value to write (and the conflict must name its hub property)")
@@ -91,7 +91,7 @@ def resolve(ingestor: Ingestor, conflict_id: str, keep: str, value: str | None =
         for state in states:
             state.pushed[OVERRIDE + conflict.prop] = value
         graph = graph_iri(ingestor.base, conflict.source, states[0].source_id if states else conflict.entity)
-        ingestor.touch(conflict.entity, graph, RESOLVER, [forget, *(s.update() for s in states)])
+        ingestor.touch([(conflict.entity, graph)], RESOLVER, [forget, *(s.update() for s in states)])
     else:
         raise ConflictError("keep must be 'source', 'hub' or 'value'")
     return conflict

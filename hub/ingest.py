@@ -196,23 +196,28 @@ class Ingestor:
         result.changes.append(change)
         return sequence + 1
 
-    def touch(self, entity: str, graph: str, source: str, state: Iterable[MetaUpdate] = ()) -> Change:
-        """Log an "update" of an entity whose data did not change here (a conflict resolved in
-        the hub's favour), so that outbound connectors consider it again; ``state`` commits with it."""
+    def touch(
+        self, targets: Iterable[tuple[str, str]], source: str, state: Iterable[MetaUpdate] = ()
+    ) -> list[Change]:
+        """Log an "update" of each (entity, graph) whose data did not change here (a conflict
+        resolved, a match rejected), so that outbound connectors consider them again; ``state``
+        commits with them, in one transaction."""
         with self._lock:
             if self._next_sequence is None:
                 self._next_sequence = last_sequence(self.store) + 1
             tx = Transaction()
-            change = Change(self._next_sequence, now(), entity, graph, "update", source)
-            append_change(tx, self.base, change)
+            changes = []
+            for entity, graph in targets:
+                changes.append(Change(self._next_sequence, now(), entity, graph, "update", source))
+                append_change(tx, self.base, changes[-1])
+                self._next_sequence += 1
             for subject, statements in state:
                 if statements:
                     tx.set_meta(subject, statements)
                 else:
                     tx.clear_meta(subject)
             self.store.update(tx.render())
-            self._next_sequence += 1
-            return change
+            return changes
 
     def _stored_entity(self, graph: str) -> str | None:
         rows = self.store.select(

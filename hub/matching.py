@@ -370,9 +370,13 @@ def accept(ingestor: Ingestor, candidate_id: str) -> Candidate:
 
 
 def reject(ingestor: Ingestor, candidate_id: str) -> Candidate:
-    """Different things: the new entity lives on its own, and is now sent to the other sources."""
+    """Different things: each lives on its own, and is now sent to the other sources (neither
+    was while the pair waited)."""
     pair, graph = _candidate(ingestor, candidate_id)
-    ingestor.touch(pair.new_entity, graph, "matching", [(f"urn:maillage:match:{candidate_id}", [])])
+    holders = _holders(ingestor.store, pair.existing)
+    existing = [(pair.existing, graph_iri(ingestor.base, src, sid)) for src, sid in holders[:1]]
+    forget: MetaUpdate = (f"urn:maillage:match:{candidate_id}", [])
+    ingestor.touch([(pair.new_entity, graph), *existing], "matching", [forget])
     return pair
 
 

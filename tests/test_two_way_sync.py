@@ -396,3 +396,24 @@ def test_a_page_deleted_on_the_wiki_is_not_recreated_and_leaves_the_platform_ele
     platform.update_element("poi", str(poi["_id"]["$id"]), {"shortDescription": "Toujours là."})  # type: ignore[index]
     hub.sync()
     assert wiki.page_text("La Ruche") == "", "not even when the platform's element changes"
+
+
+def test_a_rejected_match_lets_each_thing_reach_the_other_side(
+        before_first_sync: tuple[TwoWayHub, Wiki, Communecter]) -> None:
+    from hub.matching import list_candidates, reject
+
+    hub, wiki, platform = before_first_sync
+    wiki.edit_as_human("Le Moulin", TIERS_LIEU.format(name="Le Moulin", description="Du wiki."))
+    platform.add_element("poi", {"name": "Le  moulin", "type": "place",
+                                 "address": {"@type": "PostalAddress", "postalCode": "35000"}})
+    hub.sync()
+    [candidate] = list_candidates(hub.store)
+    reject(hub.ingestor, candidate.id)
+    assert list_candidates(hub.store) == []
+    with pytest.raises(KeyError, match="no match candidate"):
+        reject(hub.ingestor, candidate.id)
+    hub.sync()
+    hub.sync()
+    names = sorted(str(e["name"]) for e in platform.elements("poi") if "oulin" in str(e.get("name")))
+    assert names == ["Le  moulin", "Le Moulin"], "two different places: the wiki's reaches the platform"
+    assert wiki.page_text("Le  moulin").startswith("{{Tiers-lieu"), "and the platform's gets its page"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from connectors.base.mapping import check_entry
 from hub.config import ConfigError, read_toml
 from hub.vocab import CLASS_NAMES as HUB_CLASSES
 
@@ -106,11 +107,7 @@ def _field(path: str, raw: Any, where: str) -> FieldMapping:
 
 def _type(raw: dict[str, Any], index: int) -> TypeMapping:
     where = f"[[types]] #{index + 1}"
-    for key in ("controller", "collection", "class", "fields"):
-        if key not in raw:
-            raise ConfigError(f"{where} needs '{key}'")
-    if raw["class"] not in HUB_CLASSES:
-        raise ConfigError(f"{where}: class {raw['class']!r} is not a hub class")
+    check_entry(raw, where, ("controller", "collection", "class", "fields"))
     fields = tuple(_field(p, v, where) for p, v in raw["fields"].items())
     if not any(f.property == "name" for f in fields):
         raise ConfigError(f"{where}: one field must map to 'name'")

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connectors.base.mapping import check_entry
 from hub.config import ConfigError, read_toml
-from hub.vocab import CLASS_NAMES as HUB_CLASSES
 
 DATATYPES = ("string", "text", "date", "decimal", "iri", "file", "email", "page")
 
@@ -109,11 +109,7 @@ def _param(name: str, raw: Any, where: str) -> ParamMapping:
 
 def _template(raw: dict[str, Any], index: int) -> TemplateMapping:
     where = f"[[templates]] #{index + 1}"
-    for key in ("template", "class", "params"):
-        if key not in raw:
-            raise ConfigError(f"{where} needs '{key}'")
-    if raw["class"] not in HUB_CLASSES:
-        raise ConfigError(f"{where}: class {raw['class']!r} is not a hub class")
+    check_entry(raw, where, ("template", "class", "params"))
     params = tuple(_param(n, v, where) for n, v in raw["params"].items())
     if not any(p.property == "name" for p in params):
         raise ConfigError(f"{where}: one parameter must map to 'name'")

@@ -20,6 +20,12 @@ const copies = [
   ["chart.js/LICENSE.md", "chart.js/LICENSE.md"],
   ["codemirror/lib/codemirror.css", "codemirror/codemirror.css"],
   ["codemirror/LICENSE", "codemirror/LICENSE"],
+  ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"],
+  ["swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt", "swagger-ui/swagger-ui-bundle.js.LICENSE.txt"],
+  ["swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css"],
+  ["swagger-ui-dist/favicon-32x32.png", "swagger-ui/favicon-32x32.png"],
+  ["swagger-ui-dist/LICENSE", "swagger-ui/LICENSE"],
+  ["swagger-ui-dist/NOTICE", "swagger-ui/NOTICE"],
 ];
 const minified = [
   ["codemirror/lib/codemirror.js", "codemirror/codemirror.min.js"],
@@ -38,7 +44,7 @@ for (const [from, to] of minified) {
   writeFileSync(join(out, to), `/* ${from} (MIT), minified by web/vendor.mjs */\n` + result.code);
 }
 const versions = Object.fromEntries(
-  ["leaflet", "chart.js", "codemirror"].map((name) => [
+  ["leaflet", "chart.js", "codemirror", "swagger-ui-dist"].map((name) => [
     name, JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8")).version,
   ]),
 );

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.negotiation import GRAPH_TYPES, SELECT_TYPES, NotAcceptable, choose, requested_type
 from hub.api.query_runner import QueryFailed, QueryJob, QueryTimeout, QueryTooLarge
-from hub.api.sparql_safety import ForbiddenService, check_services
+from hub.api.sparql_safety import ForbiddenService, check_query
 from hub.api.state import HubState, hub_state
 from hub.sparql_forms import query_form
 
@@ -91,7 +91,7 @@ async def answer_query(request: Request, state: HubState) -> Response:
         raise HTTPException(400, "exactly one query parameter is allowed")
     query = queries[0]
     try:
-        check_services(query, state.config.api.service_allowlist)
+        await run_in_threadpool(check_query, query, state.config.api.service_allowlist)
     except ForbiddenService as exc:
         raise HTTPException(400, str(exc)) from exc
     form = query_form(query)

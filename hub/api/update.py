@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.auth import require_token
-from hub.api.sparql_safety import ForbiddenService, check_services
+from hub.api.sparql_safety import ForbiddenService, check_update
 from hub.api.state import HubState, hub_state
+from hub.api.update_runner import UpdateRunner, UpdateTimeout
 from hub.api.writes import invalid_response, summary
 from hub.sparql_update import UpdateRefused, apply_update
 
@@ -43,16 +44,18 @@ async def sparql_update(request: Request, state: HubState = Depends(hub_state)) 
     """Apply an update in one transaction; refused with the SHACL report if shapes fail."""
     text = await _update_text(request)
     try:
-        check_services(text, state.config.api.service_allowlist)
+        await run_in_threadpool(check_update, text, state.config.api.service_allowlist)
     except ForbiddenService as exc:
         raise HTTPException(400, str(exc)) from exc
 
     def run() -> Response:
         with state.write_lock:
             try:
-                outcome = apply_update(state.ingestor, text)
+                outcome = apply_update(state.ingestor, text, _runner(request, state).evaluate)
             except UpdateRefused as exc:
                 raise HTTPException(400, str(exc)) from exc
+            except UpdateTimeout as exc:
+                raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from exc
             if outcome.invalid:
                 return invalid_response(outcome.invalid)
             assert outcome.result is not None
@@ -60,3 +63,14 @@ async def sparql_update(request: Request, state: HubState = Depends(hub_state)) 
             return JSONResponse(summary(outcome.result))
 
     return await run_in_threadpool(run)
+
+
+def _runner(request: Request, state: HubState) -> UpdateRunner:
+    """The app's confined update process, started by the first update (under the write lock)."""
+    runner: UpdateRunner | None = getattr(request.app.state, "update_runner", None)
+    if runner is None:
+        api = state.config.api
+        memory_mb = int(getattr(api, "query_memory_mb", 1024))
+        runner = UpdateRunner(api.service_allowlist, api.query_timeout, memory_mb)
+        request.app.state.update_runner = runner
+    return runner

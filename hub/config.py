@@ -45,6 +45,11 @@ class ApiSettings:
     max_result_bytes: int = 200_000_000
     max_request_bytes: int = 10_000_000
     query_workers: int = 2
+    query_queue: int = 32
+    """Queries that may wait for a free query worker; past it, 503 with Retry-After at once. The
+    wait counts against ``query_timeout``."""
+    query_memory_mb: int = 1024
+    """Memory (data segment) each query worker may use; a query past it gets 503. 0: no cap."""
     cors_origins: list[str] = field(default_factory=list)
     service_allowlist: list[str] = field(default_factory=list)
 

@@ -67,7 +67,7 @@ def make_runner(config: Config, store: Store) -> QueryRunner | RemoteQueryRunner
     if isinstance(store, RemoteStore):
         return RemoteQueryRunner(
             store.query_url, config.api.query_timeout, config.api.max_result_bytes, spool,
-            auth=store.auth,
+            auth=store.auth, slots=config.api.query_workers, queue=config.api.query_queue,
         )
     return QueryRunner(
         store_path=config.data_dir / "store",
@@ -75,6 +75,9 @@ def make_runner(config: Config, store: Store) -> QueryRunner | RemoteQueryRunner
         timeout=config.api.query_timeout,
         max_bytes=config.api.max_result_bytes,
         spool_dir=spool,
+        queue=config.api.query_queue,
+        memory_mb=config.api.query_memory_mb,
+        service_allowlist=tuple(config.api.service_allowlist),
     )
 
 

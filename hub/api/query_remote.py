@@ -9,23 +9,37 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
 import pyoxigraph as ox
 
 from hub.api.negotiation import GRAPH_TYPES
-from hub.api.query_runner import QueryFailed, QueryJob, QueryTimeout, QueryTooLarge
+from hub.api.query_admission import Admission
+from hub.api.query_runner import QueryFailed, QueryJob, QueryTimeout, QueryTooComplex, QueryTooLarge
+from hub.api.sparql_depth import MAX_NESTING, too_deep
 
 JSON_RESULTS = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
 
 
 class RemoteQueryRunner:
-    """Same contract as :class:`~hub.api.query_runner.QueryRunner`, over HTTP."""
+    """Same contract as :class:`~hub.api.query_runner.QueryRunner`, over HTTP.
+
+    The same admission control too: at most ``slots`` queries at once against the server, a
+    bounded queue, and the time spent queued counted against the timeout.
+    """
 
     def __init__(
-        self, query_url: str, timeout: float, max_bytes: int, spool_dir: Path, auth: httpx.Auth | None = None
+        self,
+        query_url: str,
+        timeout: float,
+        max_bytes: int,
+        spool_dir: Path,
+        auth: httpx.Auth | None = None,
+        slots: int = 2,
+        queue: int = 32,
     ) -> None:
         self.query_url = query_url
         self.timeout = timeout
@@ -33,15 +47,30 @@ class RemoteQueryRunner:
         self.spool_dir = spool_dir
         spool_dir.mkdir(parents=True, exist_ok=True)
         self._client = httpx.Client(timeout=timeout, auth=auth)
+        self.admission = Admission(slots, queue, timeout, "remote-query")
 
     def _spool(self) -> Path:
         fd, name = tempfile.mkstemp(prefix="query-", dir=self.spool_dir)
         os.close(fd)
         return Path(name)
 
+    async def submit(self, job: QueryJob) -> Path:
+        """Run a query from async code, waiting (on no thread) for a slot; stream, then delete."""
+        return await self.admission.run(
+            lambda deadline: self._run(job, deadline), lambda path: path.unlink(missing_ok=True)
+        )
+
     def run(self, job: QueryJob) -> Path:
+        """:meth:`submit` for a caller on a thread of its own; it blocks that thread while queued."""
+        return self.admission.run_blocking(lambda deadline: self._run(job, deadline))
+
+    def _run(self, job: QueryJob, deadline: float) -> Path:
+        if too_deep(job.query):
+            raise QueryTooComplex(
+                f"the query nests brackets more than {MAX_NESTING} levels deep; simplify it"
+            )
         graph = job.result_format in GRAPH_TYPES
-        fetched = self._fetch(job, N_TRIPLES if graph else JSON_RESULTS)
+        fetched = self._fetch(job, N_TRIPLES if graph else JSON_RESULTS, deadline)
         if job.result_format in (N_TRIPLES if graph else JSON_RESULTS,):
             return fetched
         try:
@@ -49,7 +78,7 @@ class RemoteQueryRunner:
         finally:
             fetched.unlink(missing_ok=True)
 
-    def _fetch(self, job: QueryJob, accept: str) -> Path:
+    def _fetch(self, job: QueryJob, accept: str, deadline: float) -> Path:
         data: dict[str, str | list[str]] = {"query": job.query}
         if job.default_graphs:
             data["default-graph-uri"] = list(job.default_graphs)
@@ -57,10 +86,13 @@ class RemoteQueryRunner:
             data["named-graph-uri"] = list(job.named_graphs)
         path = self._spool()
         try:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise httpx.TimeoutException("no time left")
             with (
                 path.open("wb") as out,
                 self._client.stream(
-                    "POST", self.query_url, data=data, headers={"Accept": accept}
+                    "POST", self.query_url, data=data, headers={"Accept": accept}, timeout=left
                 ) as response,
             ):
                 if response.status_code == 400:
@@ -71,6 +103,8 @@ class RemoteQueryRunner:
                     raise QueryFailed(f"the SPARQL server answered {response.status_code}: {detail}")
                 size = 0
                 for chunk in response.iter_bytes():
+                    if time.monotonic() > deadline:
+                        raise httpx.TimeoutException("past the deadline")
                     size += len(chunk)
                     if size > self.max_bytes:
                         raise QueryTooLarge(
@@ -110,4 +144,5 @@ class RemoteQueryRunner:
             raise QueryFailed(f"the SPARQL server's answer could not be read: {exc}") from exc
 
     def close(self) -> None:
+        self.admission.close()
         self._client.close()

@@ -1,25 +1,38 @@
-"""SPARQL queries in worker processes that can be killed at the deadline.
+"""SPARQL queries in worker processes that can be killed at the deadline, supervised.
 
 pyoxigraph cannot interrupt a running query from Python, so a query that must respect a timeout
 runs in a child process which opens the store read-only (seeing every write flushed before it
 opened) and writes its serialised results to a temporary file. The parent kills the child at the
 deadline, or when the file grows past the size limit, and streams the file back otherwise: memory
 does not grow with the size of the result.
+
+A worker can also die under a query: the engine's recursive parser overflows its stack on deeply
+nested text (SIGSEGV), and the memory cap set in each worker stops a runaway sort (SIGABRT from the
+allocator, or MemoryError). The pool replaces any worker found dead, when a job is handed to it or
+when it dies during one, and reports the death as an error of that query only.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import resource
+import signal
+import sys
 import tempfile
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
 
 import pyoxigraph as ox
+
+from hub.api import sandbox
+from hub.api.query_admission import Admission, QueryUnavailable
+from hub.api.sparql_depth import MAX_NESTING, too_deep
 
 
 class QueryTimeout(Exception):
@@ -32,6 +45,18 @@ class QueryTooLarge(Exception):
 
 class QueryFailed(Exception):
     """The store refused the query (syntax, unsupported feature...); the message says why."""
+
+
+class QueryTooComplex(QueryFailed):
+    """The query nests too deeply, or killed the engine that parsed or ran it: the client's fault."""
+
+
+class QueryOutOfMemory(QueryUnavailable):
+    """The query needed more memory than a worker may use, and its worker was stopped."""
+
+
+class QueryInterrupted(QueryUnavailable):
+    """The worker running the query was stopped from outside (a signal, the system's OOM killer)."""
 
 
 @dataclass(frozen=True)
@@ -101,8 +126,28 @@ def _execute_once(store: ox.Store, job: QueryJob, output: str) -> None:
             result.serialize(out, results_format)
 
 
-def _worker(store_path: str, conn: Connection) -> None:
-    """Child process loop: one job in, ("ok", path) or ("error", message) out."""
+def _limit_memory(memory_mb: int) -> None:
+    """Cap this worker's data segment (heap and anonymous maps): a runaway sort stops here."""
+    if memory_mb > 0:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
+def _failure(exc: Exception) -> str:
+    """What the client is told: the engine's own words, never Python's class names or paths."""
+    if isinstance(exc, SyntaxError):
+        return f"invalid SPARQL query: {exc}"
+    if isinstance(exc, OSError) and (exc.errno is not None or exc.filename is not None):
+        return "the store could not be read for this query; try again"  # a local file error
+    if isinstance(exc, ValueError | RuntimeError | OSError) and str(exc):
+        return f"the query failed: {exc}"  # the engine's message (evaluation, SERVICE, IRIs)
+    return "the query failed in the engine"
+
+
+def _worker(store_path: str, conn: Connection, memory_mb: int, allowlist: tuple[str, ...]) -> None:
+    """Child process loop: one job in, ("ok", path), ("error", message) or ("memory", "") out."""
+    sandbox.confine(allowlist)  # first, before any SPARQL is parsed
+    _limit_memory(memory_mb)
     while True:
         try:
             job, output = conn.recv()
@@ -110,21 +155,35 @@ def _worker(store_path: str, conn: Connection) -> None:
             return
         try:
             _execute(store_path, job, output)
-            conn.send(("ok", output))
-        except SyntaxError as exc:
-            conn.send(("error", f"invalid SPARQL query: {exc}"))
+            reply = ("ok", output)
+        except MemoryError:
+            reply = ("memory", "")
         except Exception as exc:  # reported to the client as a 400, the worker lives on
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            if not isinstance(exc, SyntaxError | ValueError | RuntimeError | OSError):
+                traceback.print_exc(file=sys.stderr)  # for the operator, in the server's log
+            reply = ("error", _failure(exc))
+        conn.send(reply)
+        if reply[0] == "memory":
+            return  # a heap that hit the cap is not worth keeping: the pool starts a fresh worker
 
 
 class _Worker:
-    def __init__(self, context: mp.context.SpawnContext, store_path: str) -> None:
+    def __init__(
+        self,
+        context: mp.context.SpawnContext,
+        store_path: str,
+        memory_mb: int,
+        allowlist: tuple[str, ...],
+    ) -> None:
         self.conn, child = context.Pipe()
         self.process: SpawnProcess = context.Process(
-            target=_worker, args=(store_path, child), daemon=True
+            target=_worker, args=(store_path, child, memory_mb, allowlist), daemon=True
         )
         self.process.start()
         child.close()
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
 
     def stop(self) -> None:
         if self.process.is_alive():
@@ -133,53 +192,83 @@ class _Worker:
         self.conn.close()
 
 
+class _Died(Exception):
+    """The worker process ended while it had our job."""
+
+
 class QueryRunner:
-    """A small pool of query processes over an on-disk Oxigraph store."""
+    """A small supervised pool of query processes over an on-disk Oxigraph store."""
 
     def __init__(
-        self, store_path: Path, workers: int, timeout: float, max_bytes: int, spool_dir: Path
+        self,
+        store_path: Path,
+        workers: int,
+        timeout: float,
+        max_bytes: int,
+        spool_dir: Path,
+        queue: int = 32,
+        memory_mb: int = 1024,
+        service_allowlist: tuple[str, ...] = (),
     ) -> None:
         self.store_path = str(store_path)
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.spool_dir = spool_dir
+        self.memory_mb = memory_mb
+        self.service_allowlist = tuple(service_allowlist)
         spool_dir.mkdir(parents=True, exist_ok=True)
         self._context = mp.get_context("spawn")
-        self._idle: list[_Worker] = [
-            _Worker(self._context, self.store_path) for _ in range(max(1, workers))
-        ]
+        self._idle: list[_Worker] = [self._spawn() for _ in range(max(1, workers))]
         self._lock = threading.Lock()
-        self._available = threading.Semaphore(len(self._idle))
+        self.admission = Admission(len(self._idle), queue, timeout, "query")
+
+    async def submit(self, job: QueryJob) -> Path:
+        """Run a query from async code, waiting (on no thread) for a worker; stream, then delete."""
+        return await self.admission.run(
+            lambda deadline: self._run(job, deadline), lambda path: path.unlink(missing_ok=True)
+        )
 
     def run(self, job: QueryJob) -> Path:
-        """Run a query; the caller streams then deletes the returned file."""
-        self._available.acquire()
+        """:meth:`submit` for a caller on a thread of its own; it blocks that thread while queued."""
+        return self.admission.run_blocking(lambda deadline: self._run(job, deadline))
+
+    def _spawn(self) -> _Worker:
+        return _Worker(self._context, self.store_path, self.memory_mb, self.service_allowlist)
+
+    def _take(self) -> _Worker:
+        """An idle worker, alive: a worker that died while idle (killed, OOM) is replaced here."""
         with self._lock:
             worker = self._idle.pop()
+        if not worker.alive():
+            worker.stop()
+            worker = self._spawn()
+        return worker
+
+    def _run(self, job: QueryJob, deadline: float) -> Path:
+        if too_deep(job.query):
+            raise QueryTooComplex(
+                f"the query nests brackets more than {MAX_NESTING} levels deep; simplify it"
+            )
         fd, name = tempfile.mkstemp(prefix="query-", dir=self.spool_dir)
         os.close(fd)
         output = Path(name)
-        healthy = True
+        worker = self._take()
+        healthy = False
         try:
-            worker.conn.send((job, name))
-            deadline = time.monotonic() + self.timeout
-            while not worker.conn.poll(0.05):
-                if time.monotonic() > deadline:
-                    healthy = False
-                    raise QueryTimeout(
-                        f"the query ran for more than {self.timeout:g} s and was stopped; "
-                        "add a LIMIT or narrow the patterns"
-                    )
-                if output.stat().st_size > self.max_bytes:
-                    healthy = False
-                    raise QueryTooLarge(
-                        f"the result is larger than {self.max_bytes:,} bytes; add a LIMIT or "
-                        "page with OFFSET"
-                    )
-                if not worker.process.is_alive():
-                    healthy = False
-                    raise QueryFailed("the query process died")
-            status, detail = worker.conn.recv()
+            try:
+                worker.conn.send((job, name))
+            except OSError:  # died between the check and the send: nothing ran, try a fresh one
+                worker.stop()
+                worker = self._spawn()
+                try:
+                    worker.conn.send((job, name))
+                except OSError as exc:
+                    raise _Died() from exc
+            status, detail = self._wait(worker, output, deadline)
+            healthy = True
+            if status == "memory":
+                healthy = False
+                raise self._out_of_memory()
             if status != "ok":
                 raise QueryFailed(detail)
             if output.stat().st_size > self.max_bytes:
@@ -187,18 +276,64 @@ class QueryRunner:
                     f"the result is larger than {self.max_bytes:,} bytes; add a LIMIT"
                 )
             return output
+        except _Died:
+            output.unlink(missing_ok=True)
+            raise self._death(worker) from None
         except BaseException:
             output.unlink(missing_ok=True)
             raise
         finally:
             if not healthy:
                 worker.stop()
-                worker = _Worker(self._context, self.store_path)
+                worker = self._spawn()
             with self._lock:
                 self._idle.append(worker)
-            self._available.release()
+
+    def _wait(self, worker: _Worker, output: Path, deadline: float) -> tuple[str, str]:
+        """The worker's reply; raises at the deadline, past the size limit or if it dies."""
+        try:
+            while not worker.conn.poll(0.05):
+                if time.monotonic() > deadline:
+                    raise QueryTimeout(
+                        f"the query ran for more than {self.timeout:g} s (time waiting for a free "
+                        "worker included) and was stopped; add a LIMIT or narrow the patterns"
+                    )
+                if output.stat().st_size > self.max_bytes:
+                    raise QueryTooLarge(
+                        f"the result is larger than {self.max_bytes:,} bytes; add a LIMIT or "
+                        "page with OFFSET"
+                    )
+                if not worker.alive():
+                    raise _Died()
+            status, detail = worker.conn.recv()
+        except (EOFError, OSError) as exc:  # the pipe closed: the process is gone
+            raise _Died() from exc
+        return str(status), str(detail)
+
+    def _death(self, worker: _Worker) -> QueryFailed | QueryUnavailable:
+        """Why the worker died under this query, as the error its client gets."""
+        worker.process.join(1)
+        code = worker.process.exitcode
+        if code == -signal.SIGABRT:  # the allocator gives up under the memory cap
+            return self._out_of_memory()
+        if code in (-signal.SIGSEGV, -signal.SIGBUS):  # the parser's recursion ran off the stack
+            return QueryTooComplex(
+                "the query is too deeply nested or too complex for the engine; simplify it"
+            )
+        return QueryInterrupted(
+            "the query process was stopped before the query finished; try again",
+            max(1, round(self.timeout)),
+        )
+
+    def _out_of_memory(self) -> QueryOutOfMemory:
+        return QueryOutOfMemory(
+            f"the query needed more than the {self.memory_mb:,} MB of memory a query may use and "
+            "was stopped; add a LIMIT, narrow the patterns or sort fewer rows",
+            max(1, round(self.timeout)),
+        )
 
     def close(self) -> None:
+        self.admission.close()
         with self._lock:
             for worker in self._idle:
                 worker.stop()

@@ -15,7 +15,8 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.negotiation import GRAPH_TYPES, SELECT_TYPES, NotAcceptable, choose, requested_type
-from hub.api.query_runner import QueryFailed, QueryJob, QueryTimeout, QueryTooLarge
+from hub.api.query_http import run_query
+from hub.api.query_runner import QueryJob
 from hub.api.sparql_safety import ForbiddenService, check_query
 from hub.api.state import HubState, hub_state
 from hub.sparql_forms import query_form
@@ -109,14 +110,7 @@ async def answer_query(request: Request, state: HubState) -> Response:
         named_graphs=tuple(params.get("named-graph-uri", [])),
         generation=state.generation,
     )
-    try:
-        path = await run_in_threadpool(state.runner.run, job)
-    except QueryTimeout as exc:
-        raise HTTPException(503, str(exc)) from exc
-    except QueryTooLarge as exc:
-        raise HTTPException(413, str(exc)) from exc
-    except QueryFailed as exc:
-        raise HTTPException(400, str(exc)) from exc
+    path = await run_query(state.runner, job)
     return StreamingResponse(_stream(path), media_type=media)
 
 

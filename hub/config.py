@@ -52,6 +52,16 @@ class ApiSettings:
     """Memory (data segment) each query worker may use; a query past it gets 503. 0: no cap."""
     cors_origins: list[str] = field(default_factory=list)
     service_allowlist: list[str] = field(default_factory=list)
+    public_url: str | None = None
+    """The hub's address as its clients see it (``https://data.example.org``); every absolute URL
+    the API writes uses it. Unset: the address the connection came in on."""
+    tile_servers: list[str] = field(default_factory=list)
+    """Tile URL templates the map may draw (the first by default); the only origins images may
+    come from besides the hub itself."""
+    client_timeout: float = 30.0
+    """Seconds a client has to send a whole request (headers and body); then 408 and closed."""
+    max_connections: int = 500
+    """Open connections at most; past it, new requests get 503 instead of exhausting descriptors."""
 
 
 @dataclass

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.api import changes, graph_store, ops, rest, review, sparql_endpoint, update, void
+from hub.api.http_guards import install_http_guards
 from hub.api.metrics import MetricsMiddleware
 from hub.api.query_remote import RemoteQueryRunner
 from hub.api.query_runner import QueryRunner
@@ -113,6 +114,8 @@ def create_app(config: Config) -> FastAPI:
             "Protocol, REST with JSON-LD, change feed and dataset description."
         ),
         lifespan=lifespan,
+        docs_url=None,  # /docs comes from hub.api.docs, with the vendored Swagger UI
+        redoc_url=None,
     )
     for module in (sparql_endpoint, update, graph_store, rest, changes, void, ops, review):
         app.include_router(module.router)
@@ -127,6 +130,7 @@ def create_app(config: Config) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Accept"],
         )
     app.add_middleware(BodyLimit, max_bytes=config.api.max_request_bytes)
+    install_http_guards(app, config)
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError) -> Response:

@@ -33,10 +33,6 @@ log = logging.getLogger("maillage.web")
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 STATIC_URL = "/static"
-TILE_URL: str | None = None
-"""A tile server URL template (``https://.../{z}/{x}/{y}.png``); None draws the shipped outline only.
-``/ui/map?tiles=...`` overrides it for one page view."""
-TILE_PATTERN = re.compile(r"^https?://[^\s\"'<>]+$")
 LIST_PARAMS = ("q", "tag", "theme", "territory", "source", "cursor")
 
 router = APIRouter(include_in_schema=False)
@@ -163,8 +159,12 @@ def download(request: Request, state: HubState = Depends(hub_state)) -> Response
 @router.get("/ui/map")
 def map_page(request: Request, state: HubState = Depends(hub_state)) -> HTMLResponse:
     page = Page(request)
+    allowed = state.config.api.tile_servers  # no tiles by default: the shipped outline only
     asked = request.query_params.get("tiles")
-    tiles = asked if asked and TILE_PATTERN.match(asked) else TILE_URL
+    if asked and asked not in allowed:  # a page of the hub must not load images from anywhere
+        return page.error(400, "tiles= must be one of the tile servers of [api] tile_servers: "
+                          + (", ".join(allowed) or "none configured"))
+    tiles = asked or (allowed[0] if allowed else None)
 
     def build() -> HTMLResponse:
         points = data.map_points(state.store, page.lang)

@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
@@ -218,7 +219,8 @@ class QueryRunner:
         self.service_allowlist = tuple(service_allowlist)
         spool_dir.mkdir(parents=True, exist_ok=True)
         self._context = mp.get_context("spawn")
-        self._idle: list[_Worker] = [self._spawn() for _ in range(max(1, workers))]
+        # First in, first out: jobs go round the workers, so one that died idle is found soon.
+        self._idle: deque[_Worker] = deque(self._spawn() for _ in range(max(1, workers)))
         self._lock = threading.Lock()
         self.admission = Admission(len(self._idle), queue, timeout, "query")
 
@@ -238,7 +240,7 @@ class QueryRunner:
     def _take(self) -> _Worker:
         """An idle worker, alive: a worker that died while idle (killed, OOM) is replaced here."""
         with self._lock:
-            worker = self._idle.pop()
+            worker = self._idle.popleft()
         if not worker.alive():
             worker.stop()
             worker = self._spawn()

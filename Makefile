@@ -42,11 +42,13 @@ test: system-deps setup lint
 bench: setup system-deps
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/http_api.py
+	$(BIN)/python bench/query_load.py
 	$(BIN)/python bench/mediawiki.py
 
 bench-quick: setup system-deps
 	$(BIN)/python bench/run.py --quick
 	$(BIN)/python bench/http_api.py --quick
+	$(BIN)/python bench/query_load.py --quick
 	$(BIN)/python bench/mediawiki.py --quick
 
 clean:

@@ -27,9 +27,11 @@ class Change:
     graph: str
     operation: str
     source: str
+    by: str | None = None
+    """Who wrote the change when not the source itself (``api``); ``source`` stays the record's."""
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        result: dict[str, object] = {
             "sequence": self.sequence,
             "time": self.time.isoformat(),
             "entity": self.entity,
@@ -37,6 +39,9 @@ class Change:
             "operation": self.operation,
             "source": self.source,
         }
+        if self.by is not None:
+            result["by"] = self.by
+        return result
 
 
 def append_change(tx: Transaction, base: str, change: Change) -> None:
@@ -50,6 +55,8 @@ def append_change(tx: Transaction, base: str, change: Change) -> None:
     ]
     if change.entity is not None:
         statements.append((term("entity"), iri(change.entity)))
+    if change.by is not None:
+        statements.append((term("writtenBy"), text(change.by)))
     tx.add_meta(change_iri(base, change.sequence), statements)
 
 
@@ -66,10 +73,11 @@ def read_changes(
     """Entries with a sequence above ``since``, oldest first."""
     source_filter = f"FILTER(?source = {ox.Literal(source)})" if source else ""
     rows = store.select(
-        f"""SELECT ?n ?t ?e ?g ?op ?source WHERE {{ GRAPH <{META_GRAPH}> {{
+        f"""SELECT ?n ?t ?e ?g ?op ?source ?by WHERE {{ GRAPH <{META_GRAPH}> {{
             ?c <{term('sequence')}> ?n ; <{PROV}atTime> ?t ; <{term('graph')}> ?g ;
                <{term('operation')}> ?op ; <{term('source')}> ?source .
             OPTIONAL {{ ?c <{term('entity')}> ?e }}
+            OPTIONAL {{ ?c <{term('writtenBy')}> ?by }}
             FILTER(?n > {int(since)}) {source_filter} }} }}
         ORDER BY ?n LIMIT {int(limit)}"""
     )
@@ -81,6 +89,7 @@ def read_changes(
             graph=row["g"].value,
             operation=row["op"].value,
             source=row["source"].value,
+            by=row["by"].value if "by" in row else None,
         )
         for row in rows
     ]

@@ -191,7 +191,7 @@ class Ingestor:
     ) -> int:
         if entity is None and operation == "delete":
             entity = self._stored_entity(graph)
-        change = Change(sequence, now(), entity, graph, operation, record.source)
+        change = Change(sequence, now(), entity, graph, operation, record.source, record.written_by)
         append_change(tx, self.base, change)
         result.changes.append(change)
         return sequence + 1

@@ -46,6 +46,9 @@ class Record:
     """Why the source could not be mapped (malformed page, bad value): the record is quarantined."""
     origin: tuple[str, str, str] | None = None
     """(hub, source, source id) where a record received from a peer hub was first read."""
+    written_by: str | None = None
+    """Who wrote this version when it is not the source itself (``api`` for an edit through the
+    HTTP API of a record first read from a source): the change log names both."""
 
     @property
     def content_hash(self) -> str:

@@ -154,7 +154,7 @@ def apply_update(
         source, source_id = known.get(graph, (SOURCE, graph))
         records.append(
             Record(source=source, source_id=source_id, triples=triples, graph=graph,
-                   connector=SOURCE, deleted=not triples)
+                   connector=SOURCE, deleted=not triples, written_by="api")
         )
     reports = ingestor.check(records)
     invalid = {r.graph or "": rep for r, rep in zip(records, reports, strict=True) if not rep.conforms}

@@ -14,7 +14,17 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.api import changes, graph_store, ops, rest, review, sparql_endpoint, update, void
+from hub.api import (
+    changes,
+    graph_store,
+    ops,
+    rest,
+    rest_edit,
+    review,
+    sparql_endpoint,
+    update,
+    void,
+)
 from hub.api.http_guards import install_http_guards
 from hub.api.metrics import MetricsMiddleware
 from hub.api.query_remote import RemoteQueryRunner
@@ -119,6 +129,7 @@ def create_app(config: Config) -> FastAPI:
     )
     for module in (sparql_endpoint, update, graph_store, rest, changes, void, ops, review):
         app.include_router(module.router)
+    app.include_router(rest_edit.router)
     app.include_router(pages.router)
     app.mount(pages.STATIC_URL, pages.static_files(), name="static")
     app.add_middleware(MetricsMiddleware)
@@ -127,7 +138,8 @@ def create_app(config: Config) -> FastAPI:
             CORSMiddleware,
             allow_origins=config.api.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Accept"],
+            allow_headers=["Authorization", "Content-Type", "Accept", "If-Match", "If-None-Match"],
+            expose_headers=["ETag", "Location"],
         )
     app.add_middleware(BodyLimit, max_bytes=config.api.max_request_bytes)
     install_http_guards(app, config)

@@ -46,6 +46,7 @@ CONTEXT: list[object] = [
         "sequence": {"@id": "mlg:sequence", "@type": "xsd:integer"},
         "graph": {"@id": "mlg:graph", "@type": "@id"},
         "source": "mlg:source",
+        "by": "mlg:writtenBy",
         "last_sequence": {"@id": "mlg:lastSequence", "@type": "xsd:integer"},
     },
 ]
@@ -82,6 +83,8 @@ def change_item(base: str, change: Change) -> dict[str, object]:
         item["object"] = change.entity
     item["graph"] = change.graph
     item["source"] = change.source
+    if change.by is not None:
+        item["by"] = change.by
     return item
 
 
@@ -108,7 +111,8 @@ def changes_feed(request: Request, state: HubState = Depends(hub_state)) -> JSON
             {"id": "<base>change/17", "type": "Create" | "Update" | "Delete",
              "sequence": 17, "published": "2025-01-01T12:00:00+00:00",
              "object": "<entity IRI>",  # absent when the change had no single entity
-             "graph": "<record graph IRI>", "source": "<source name>"}
+             "graph": "<record graph IRI>", "source": "<source name>",
+             "by": "api"}  # only when the API wrote it; "source" stays the record's source
           ],
           "next": "<.../changes?since=<last sequence of this page>&limit=M>",
           "last_sequence": 42

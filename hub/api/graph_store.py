@@ -2,11 +2,12 @@
 
 Reads are open; PUT, POST and DELETE need the token and go through the ingest pipeline, so a
 graph written here is validated, gets provenance and appears in the change feed like any other.
+A write holds ``HubState.write_lock`` from its read of the graph to its commit, so concurrent
+POSTs all land; ``ETag``, ``If-Match`` and ``If-None-Match`` work as for REST entities
+(:mod:`hub.api.preconditions`).
 """
 
 from __future__ import annotations
-
-import io
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -14,10 +15,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.auth import require_token
+from hub.api.graph_body import graph_triples
 from hub.api.negotiation import GRAPH_TYPES, NotAcceptable, choose
+from hub.api.preconditions import check_write, content_hash, etag, not_modified
+from hub.api.rest_write import WRITER
 from hub.api.state import HubState, hub_state
 from hub.api.writes import invalid_response, summary
-from hub.rdfio import RdfInputError, parse_quads
 from hub.records import Record, skolemize
 from hub.sparql_update import SOURCE as UPDATE_SOURCE
 from hub.vocab import META_GRAPH, term
@@ -27,13 +30,22 @@ SOURCE = "graph-store"
 TRIPLE_TYPES = tuple(t for t in GRAPH_TYPES if t not in ("application/trig", "application/n-quads"))
 
 
+TAG_VARIANTS = {"text/turtle": "", "application/n-triples": "nt", "application/rdf+xml": "rdf",
+                "application/ld+json": "jsonld"}
+
+
 def _graph_param(request: Request) -> str:
     params = request.query_params
+    graphs = params.getlist("graph")
+    if len(graphs) > 1:
+        raise HTTPException(400, "give ?graph= once: a request reads or writes one graph")
     if "default" in params:
+        if graphs:
+            raise HTTPException(400, "give either ?graph=<IRI> or ?default, not both")
         raise HTTPException(
             400, "the default graph is the read-only union of all graphs; name a graph with ?graph="
         )
-    graph = params.get("graph")
+    graph = graphs[0] if graphs else None
     if not graph:
         raise HTTPException(400, "name the graph with ?graph=<IRI>")
     try:
@@ -43,10 +55,6 @@ def _graph_param(request: Request) -> str:
     if graph == META_GRAPH:
         raise HTTPException(403, "the hub's own state graph is read-only here")
     return graph
-
-
-def _exists(state: HubState, graph: str) -> bool:
-    return state.store.ask(f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
 
 
 @router.get("/store", summary="Read a graph (Graph Store Protocol)")
@@ -59,21 +67,18 @@ def get_graph(request: Request, state: HubState = Depends(hub_state)) -> Respons
     triples = state.store.graph_triples(graph)
     if not triples:
         raise HTTPException(404, f"no graph <{graph}>")
+    tag = etag(content_hash(triples), TAG_VARIANTS.get(media, media.rsplit("/", 1)[-1]))
+    headers = {"ETag": tag, "Vary": "Accept"}
+    if not_modified(request.headers, tag):
+        return Response(status_code=304, headers=headers)
     fmt = ox.RdfFormat.from_media_type(media) or ox.RdfFormat.TURTLE
-    return Response(ox.serialize(triples, format=fmt), media_type=media)
+    return Response(ox.serialize(triples, format=fmt), media_type=media, headers=headers)
 
 
 async def _body_triples(request: Request, graph: str, base: str) -> list[ox.Triple]:
-    media = request.headers.get("content-type", "text/turtle").split(";")[0].strip().lower()
-    fmt = ox.RdfFormat.from_media_type(media)
-    if fmt is None or fmt.supports_datasets:
-        raise HTTPException(415, f"send the graph as one of: {', '.join(TRIPLE_TYPES)}")
     body = await request.body()
-    try:
-        quads = parse_quads(io.BytesIO(body), fmt, graph, "request body")
-    except RdfInputError as exc:
-        raise HTTPException(400, str(exc)) from exc
-    return skolemize([q.triple for q in quads], base, graph)
+    triples = graph_triples(body, request.headers.get("content-type", ""), graph)
+    return skolemize(triples, base, graph)
 
 
 def _record(state: HubState, graph: str, triples: tuple[ox.Triple, ...], deleted: bool) -> Record:
@@ -84,15 +89,25 @@ def _record(state: HubState, graph: str, triples: tuple[ox.Triple, ...], deleted
     source, source_id = (rows[0]["src"].value, rows[0]["id"].value) if rows else (SOURCE, graph)
     connector = SOURCE if source != UPDATE_SOURCE else UPDATE_SOURCE
     return Record(source=source, source_id=source_id, triples=triples, graph=graph,
-                  connector=connector, deleted=deleted)
+                  connector=connector, deleted=deleted, written_by=WRITER)
+
+
+def _current(state: HubState, request: Request, graph: str) -> list[ox.Triple]:
+    """The stored graph, after checking the request's preconditions against it (lock held)."""
+    triples = state.store.graph_triples(graph)
+    check_write(request.headers, content_hash(triples) if triples else None)
+    return triples
 
 
 def _write(state: HubState, record: Record, created: bool) -> Response:
+    """Validate then commit (lock held); the answer carries the graph's new ``ETag``."""
     [report] = state.ingestor.check([record]) if not record.deleted else [None]
     if report is not None and not report.conforms:
         return invalid_response({record.graph or "": report})
-    result = state.ingest([record])
-    return JSONResponse(summary(result), status_code=201 if created else 200)
+    result = state.commit([record])
+    stored = state.store.graph_triples(record.graph or "")
+    headers = {"ETag": etag(content_hash(stored))} if stored else {}
+    return JSONResponse(summary(result), status_code=201 if created else 200, headers=headers)
 
 
 @router.put("/store", summary="Replace a graph", dependencies=[Depends(require_token)])
@@ -101,8 +116,9 @@ async def put_graph(request: Request, state: HubState = Depends(hub_state)) -> R
     triples = await _body_triples(request, graph, state.config.base_iri)
 
     def run() -> Response:
-        existed = _exists(state, graph)
-        return _write(state, _record(state, graph, tuple(triples), False), not existed)
+        with state.write_lock:
+            current = _current(state, request, graph)
+            return _write(state, _record(state, graph, tuple(triples), False), not current)
 
     return await run_in_threadpool(run)
 
@@ -113,9 +129,10 @@ async def post_graph(request: Request, state: HubState = Depends(hub_state)) -> 
     triples = await _body_triples(request, graph, state.config.base_iri)
 
     def run() -> Response:
-        current = state.store.graph_triples(graph)
-        merged = tuple(dict.fromkeys([*current, *triples]))
-        return _write(state, _record(state, graph, merged, False), not current)
+        with state.write_lock:
+            current = _current(state, request, graph)
+            merged = tuple(dict.fromkeys([*current, *triples]))
+            return _write(state, _record(state, graph, merged, False), not current)
 
     return await run_in_threadpool(run)
 
@@ -123,7 +140,8 @@ async def post_graph(request: Request, state: HubState = Depends(hub_state)) -> 
 @router.delete("/store", summary="Delete a graph", dependencies=[Depends(require_token)])
 def delete_graph(request: Request, state: HubState = Depends(hub_state)) -> Response:
     graph = _graph_param(request)
-    if not _exists(state, graph):
-        raise HTTPException(404, f"no graph <{graph}>")
-    state.ingest([_record(state, graph, (), True)])
+    with state.write_lock:
+        if not _current(state, request, graph):
+            raise HTTPException(404, f"no graph <{graph}>")
+        state.commit([_record(state, graph, (), True)])
     return Response(status_code=204)

@@ -3,7 +3,9 @@
 Listings page by opaque cursors in IRI order and filter by text, keyword, theme, territory (with
 the territory hierarchy), bounding box, update time and source. Items negotiate JSON-LD, Turtle
 and HTML. Writes (bearer token) go through the ingest pipeline, so SHACL, provenance and the
-change log apply as for any import. Item paths: see :mod:`hub.api.rest_entity`.
+change log apply as for any import (:mod:`hub.api.rest_edit`). Item paths: see
+:mod:`hub.api.rest_entity`. JSON-LD and Turtle items carry a strong ``ETag`` (see
+:mod:`hub.api.preconditions`) and answer ``If-None-Match`` with 304.
 """
 
 from __future__ import annotations
@@ -14,12 +16,10 @@ from urllib.parse import unquote
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from hub.api import rest_query
-from hub.api.auth import require_token
 from hub.api.negotiation import NotAcceptable, choose
-from hub.api.rest_body import Body, BodyError, merge, read_body
+from hub.api.preconditions import content_hash, etag, not_modified
 from hub.api.rest_entity import (
     Entity,
     best_text,
@@ -33,7 +33,6 @@ from hub.api.rest_entity import (
 from hub.api.rest_html import render
 from hub.api.rest_jsonld import compact_node, document, hub_context, node_key
 from hub.api.rest_query import BadParameter, Filters
-from hub.api.rest_write import InvalidEntity, delete_entity, write_entity
 from hub.api.state import HubState, hub_state
 from hub.rdfio import serialize
 from hub.vocab import COLLECTIONS, MLG, RDF_TYPE, XSD, class_iris
@@ -50,23 +49,10 @@ ENTITY_ID = Path(
     description="the IRI after {base}{class}/ (e.g. pni for {base}project/pni); or _ with ?iri=",
     examples=["_"],
 )
-WRITE_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/ld+json": {
-                "schema": {"type": "object"},
-                "example": {"name": "Tiers-lieu des Lilas", "shortDescription": "Un tiers-lieu"},
-            },
-            "application/json": {"schema": {"type": "object"}},
-            "text/turtle": {"schema": {"type": "string"}},
-        },
-    }
-}
 TURTLE_PREFIXES = {"mlg": MLG, "xsd": XSD, "schema": "https://schema.org/"}
 
 
-def _collection(name: str) -> str:
+def check_collection(name: str) -> str:
     if name not in COLLECTIONS:
         raise HTTPException(
             404, f"unknown collection {name!r}; collections are: {', '.join(COLLECTIONS)}"
@@ -118,7 +104,7 @@ def _iri_ok(iri: str) -> bool:
     return True
 
 
-def _find(state: HubState, request: Request, collection: str) -> Entity:
+def find_entity(state: HubState, request: Request, collection: str) -> Entity:
     base = state.config.base_iri
     candidates = _candidate_iris(request, collection, base)
     for iri in candidates:
@@ -132,10 +118,20 @@ def _find(state: HubState, request: Request, collection: str) -> Entity:
     raise HTTPException(404, f"no entity <{candidates[0]}> in /api/{collection}")
 
 
-def _entity_response(state: HubState, entity: Entity, media: str, status: int = 200,
+def entity_tag(entity: Entity, media: str) -> str | None:
+    """The ``ETag`` of an item representation; none for HTML, which also shows what links to
+    the entity and so changes without the entity changing."""
+    if media == "text/html":
+        return None
+    return etag(content_hash(entity.triples), "ttl" if media == "text/turtle" else "")
+
+
+def entity_response(state: HubState, entity: Entity, media: str, status: int = 200,
                      json_media: str = "application/ld+json",
                      headers: dict[str, str] | None = None) -> Response:
     base = state.config.base_iri
+    tag = entity_tag(entity, media)
+    headers = {**(headers or {}), **({"ETag": tag} if tag else {}), "Vary": "Accept"}
     if media == "text/turtle":
         body = serialize(entity.triples, ox.RdfFormat.TURTLE, TURTLE_PREFIXES)
         return Response(body, status, headers, media_type="text/turtle")
@@ -151,6 +147,16 @@ def _entity_response(state: HubState, entity: Entity, media: str, status: int = 
         return Response(page, status, headers, media_type="text/html; charset=utf-8")
     node = compact_node(entity.iri, entity.triples, entity.embedded)
     return JSONResponse(document(node), status, headers, media_type=json_media)
+
+
+def _item(request: Request, state: HubState, collection: str) -> Response:
+    """GET of one entity, with 304 when the client's ``If-None-Match`` names this version."""
+    media = _negotiate(request, ITEM_TYPES, JSON_ALIAS)
+    entity = find_entity(state, request, collection)
+    tag = entity_tag(entity, media)
+    if tag is not None and not_modified(request.headers, tag):
+        return Response(status_code=304, headers={"ETag": tag, "Vary": "Accept"})
+    return entity_response(state, entity, media, json_media=_json_media(request))
 
 
 def _json_media(request: Request) -> str:
@@ -224,11 +230,9 @@ def list_collection(
     iri: str | None = Query(None, description="return this entity instead of a listing"),
     state: HubState = Depends(hub_state),
 ) -> Response:
-    _collection(collection)
+    check_collection(collection)
     if iri:
-        entity = _find(state, request, collection)
-        media = _negotiate(request, ITEM_TYPES, JSON_ALIAS)
-        return _entity_response(state, entity, media, json_media=_json_media(request))
+        return _item(request, state, collection)
     media = _negotiate(request, LIST_TYPES, {"application/json": "application/json"})
     try:
         after = rest_query.decode_cursor(cursor) if cursor else None
@@ -269,133 +273,5 @@ def get_entity(
     entity_id: str = ENTITY_ID,
     state: HubState = Depends(hub_state),
 ) -> Response:
-    _collection(collection)
-    media = _negotiate(request, ITEM_TYPES, JSON_ALIAS)
-    entity = _find(state, request, collection)
-    return _entity_response(state, entity, media, json_media=_json_media(request))
-
-
-def _invalid(exc: InvalidEntity) -> Response:
-    return JSONResponse(exc.as_json(), status_code=422)
-
-
-def _write(state: HubState, iri: str, triples: list[ox.Triple], graphs: list[str]) -> None:
-    """:func:`write_entity`, with data the pipeline cannot even represent answered as 400."""
-    try:
-        write_entity(state, iri, triples, graphs)
-    except (TypeError, ValueError) as exc:
-        raise HTTPException(400, f"the data cannot be stored: {exc}") from exc
-
-
-def _read(state: HubState, body: bytes, content_type: str, collection: str,
-          target: str | None, patch: bool = False) -> Body:
-    try:
-        return read_body(
-            body, content_type, collection=collection, base=state.config.base_iri,
-            target=target, patch=patch,
-            exists=lambda iri: load_entity(state.store, state.config.base_iri, iri) is not None,
-        )
-    except BodyError as exc:
-        if exc.status == 422:
-            raise InvalidEntity(str(exc)) from exc
-        raise HTTPException(exc.status, str(exc)) from exc
-
-
-@router.post(
-    "/api/{collection}", summary="Create an entity (JSON-LD or Turtle)", status_code=201,
-    dependencies=[Depends(require_token)], openapi_extra=WRITE_BODY,
-)
-async def create_entity(
-    request: Request, collection: str = COLLECTION, state: HubState = Depends(hub_state)
-) -> Response:
-    _collection(collection)
-    body = await request.body()
-    content_type = request.headers.get("content-type", "")
-
-    base = state.config.base_iri
-
-    def work() -> Response:
-        try:
-            parsed = _read(state, body, content_type, collection, None)
-            if load_entity(state.store, base, parsed.iri) is not None:
-                path = entity_path(base, collection, parsed.iri)
-                raise HTTPException(
-                    409, f"<{parsed.iri}> already exists: PUT or PATCH {path} to change it"
-                )
-            _write(state, parsed.iri, parsed.triples, [])
-        except InvalidEntity as exc:
-            return _invalid(exc)
-        entity = load_entity(state.store, base, parsed.iri)
-        assert entity is not None
-        location = str(request.base_url).rstrip("/") + entity_path(base, collection, parsed.iri)
-        return _entity_response(state, entity, "application/ld+json", 201,
-                                headers={"Location": location})
-
-    return await run_in_threadpool(work)
-
-
-async def _update(request: Request, collection: str, state: HubState, patch: bool) -> Response:
-    _collection(collection)
-    body = await request.body()
-    content_type = request.headers.get("content-type", "")
-
-    base = state.config.base_iri
-
-    def work() -> Response:
-        current = _find(state, request, collection)
-        try:
-            parsed = _read(state, body, content_type, collection, current.iri, patch)
-            triples = merge(current.triples, parsed, base, collection) if patch else parsed.triples
-            _write(state, current.iri, triples, current.graphs)
-        except InvalidEntity as exc:
-            return _invalid(exc)
-        entity = load_entity(state.store, base, current.iri)
-        if entity is None:
-            raise HTTPException(404, f"<{current.iri}> holds no statements any more")
-        return _entity_response(state, entity, "application/ld+json")
-
-    return await run_in_threadpool(work)
-
-
-@router.put(
-    "/api/{collection}/{entity_id:path}", summary="Replace an entity",
-    dependencies=[Depends(require_token)], openapi_extra=WRITE_BODY,
-)
-async def replace_entity(
-    request: Request,
-    collection: str = COLLECTION,
-    entity_id: str = ENTITY_ID,
-    state: HubState = Depends(hub_state),
-) -> Response:
-    return await _update(request, collection, state, patch=False)
-
-
-@router.patch(
-    "/api/{collection}/{entity_id:path}",
-    summary="Merge properties into an entity (given properties replace their values; null "
-    "removes)",
-    dependencies=[Depends(require_token)], openapi_extra=WRITE_BODY,
-)
-async def patch_entity(
-    request: Request,
-    collection: str = COLLECTION,
-    entity_id: str = ENTITY_ID,
-    state: HubState = Depends(hub_state),
-) -> Response:
-    return await _update(request, collection, state, patch=True)
-
-
-@router.delete(
-    "/api/{collection}/{entity_id:path}", summary="Delete an entity", status_code=204,
-    dependencies=[Depends(require_token)],
-)
-def remove_entity(
-    request: Request,
-    collection: str = COLLECTION,
-    entity_id: str = ENTITY_ID,
-    state: HubState = Depends(hub_state),
-) -> Response:
-    _collection(collection)
-    entity = _find(state, request, collection)
-    delete_entity(state, entity.iri, entity.graphs)
-    return Response(status_code=204)
+    check_collection(collection)
+    return _item(request, state, collection)

@@ -4,6 +4,10 @@ A write to an entity first seen in another source (the demo, a harvest) is writt
 that same source and source id, so it replaces the same graph instead of adding a twin; other
 graphs that held the entity lose its statements. Invalid data is quarantined by the pipeline and
 reported to the client with the SHACL violations.
+
+Every function here reads the stored graphs it rewrites, so the caller holds
+``HubState.write_lock`` from its own read of the entity to the return: a concurrent write then
+waits instead of being overwritten by a record built from a stale read.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from hub.validation import Violation
 
 API_SOURCE = "api"
 CONNECTOR = "rest"
+WRITER = "api"
+"""What the change log names as the writer of every API edit, whatever the record's source."""
 
 
 class InvalidEntity(Exception):
@@ -76,7 +82,7 @@ def _commit(state: HubState, record: Record) -> None:
     problem = record.problem()
     if problem is not None:
         raise InvalidEntity(problem)
-    result = state.ingest([record])
+    result = state.commit([record])
     graph = graph_iri(state.config.base_iri, record.source, record.source_id)
     if result.quarantined:
         report = result.reports.get(graph)
@@ -97,11 +103,12 @@ def write_entity(
     mine = [i for i in infos if i.entity == iri]
     primary = next((i for i in mine if i.source == API_SOURCE), mine[0] if mine else None)
     if primary is None:
-        record = Record(API_SOURCE, iri, tuple(triples), connector=CONNECTOR)
+        record = Record(API_SOURCE, iri, tuple(triples), connector=CONNECTOR, written_by=WRITER)
     else:
         kept = _without_entity(state.store, primary, iri, base)
         record = Record(
-            primary.source, primary.source_id, tuple(triples + kept), connector=CONNECTOR
+            primary.source, primary.source_id, tuple(triples + kept), connector=CONNECTOR,
+            written_by=WRITER,
         )
     _commit(state, record)
     _detach(state, iri, [i for i in infos if i is not primary])
@@ -118,13 +125,14 @@ def _detach(state: HubState, iri: str, infos: list[GraphInfo]) -> None:
     for info in infos:
         remaining = Record(
             info.source, info.source_id, tuple(_without_entity(state.store, info, iri, base)),
-            connector=CONNECTOR,
+            connector=CONNECTOR, written_by=WRITER,
         )
         if remaining.triples and remaining.entity() is not None:
             records.append(remaining)
         else:
             records.append(
-                Record(info.source, info.source_id, (), connector=CONNECTOR, deleted=True)
+                Record(info.source, info.source_id, (), connector=CONNECTOR, deleted=True,
+                       written_by=WRITER)
             )
     if records:
-        state.ingest(records)
+        state.commit(records)

@@ -32,8 +32,19 @@ class HubState:
     def ingest(self, records: list[Record]) -> IngestResult:
         """Commit records and flush them so that the read-only query workers see them."""
         with self.write_lock:
-            result = self.ingestor.ingest(records)
-            self.after_write()
+            return self.commit(records)
+
+    def commit(self, records: list[Record]) -> IngestResult:
+        """:meth:`ingest` for a caller that already holds ``write_lock``.
+
+        A write that reads the current state first (PATCH, a Graph Store POST, a create that must
+        not exist yet) holds the lock from that read to this commit, so no other write slips in
+        between and gets overwritten.
+        """
+        if not self.write_lock.locked():
+            raise RuntimeError("HubState.commit needs write_lock held")
+        result = self.ingestor.ingest(records)
+        self.after_write()
         return result
 
     def after_write(self) -> None:

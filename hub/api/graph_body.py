@@ -1,0 +1,74 @@
+"""The body of a Graph Store PUT or POST: one graph, as Turtle, N-Triples, RDF/XML or JSON-LD.
+
+JSON-LD is read the way the REST API reads it: a document without ``@context``, or with the hub's
+own context by URL, gets the hub context inline (the hub never fetches a remote context). Named
+graphs inside a JSON-LD body are refused unless they name the target graph, since a request
+writes exactly one graph.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pyoxigraph as ox
+from fastapi import HTTPException
+
+from hub.api.rest_jsonld import hub_context
+from hub.rdfio import RdfInputError, parse_quads
+
+JSON_LD = "application/ld+json"
+ACCEPTED = ("text/turtle", "application/n-triples", "application/rdf+xml", JSON_LD)
+CONTEXT_PATH = "/api/context.jsonld"
+
+
+def _with_hub_context(body: bytes) -> bytes:
+    """The body with the hub context inlined where it is missing or named by URL."""
+    try:
+        data: Any = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HTTPException(400, f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise HTTPException(400, "the body nests too deeply") from exc
+    if not isinstance(data, dict):
+        return body
+    context = data.get("@context")
+    if context is None or (isinstance(context, str) and context.endswith(CONTEXT_PATH)):
+        data = {**data, "@context": hub_context().inline}
+        return json.dumps(data).encode()
+    return body
+
+
+def graph_triples(body: bytes, content_type: str, graph: str) -> list[ox.Triple]:
+    """The triples a body says are in ``graph``, or a 4xx that tells the client what to fix."""
+    media = content_type.split(";")[0].strip().lower() or "text/turtle"
+    if media == "application/json":
+        media = JSON_LD
+    fmt = ox.RdfFormat.from_media_type(media)
+    if fmt is None or (fmt.supports_datasets and fmt != ox.RdfFormat.JSON_LD):
+        raise HTTPException(415, f"send the graph as one of: {', '.join(ACCEPTED)}")
+    if fmt == ox.RdfFormat.JSON_LD:
+        body = _with_hub_context(body)
+    try:
+        quads = parse_quads(io.BytesIO(body), fmt, graph, "request body")
+    except RdfInputError as exc:
+        message = str(exc)
+        if "remote context" in message:
+            message = (
+                "request body: remote @context documents are not fetched; inline the context, "
+                "or leave it out to use the hub context"
+            )
+        raise HTTPException(400, message) from exc
+    target = ox.NamedNode(graph)
+    others = {
+        str(q.graph_name) for q in quads
+        if not isinstance(q.graph_name, ox.DefaultGraph) and q.graph_name != target
+    }
+    if others:
+        raise HTTPException(
+            400,
+            f"the body names other graphs ({', '.join(sorted(others)[:3])}); a Graph Store "
+            "request writes one graph, the one named by ?graph=",
+        )
+    return [q.triple for q in quads]

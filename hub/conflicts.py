@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pyoxigraph as ox
 
-from hub.identity import graph_iri
+from hub.identity import graph_iri, is_review_id
 from hub.ingest import Ingestor, MetaUpdate
 from hub.store.base import Store
 from hub.syncstate import OVERRIDE, state_for_entity, states_for_entity
@@ -17,7 +17,9 @@ from hub.vocab import META_GRAPH, PROV, term
 
 PREFIX = "urn:maillage:conflict:"
 RESOLVER = "conflict-resolution"
-FORCE = "\u0000"  # a pushed value nothing equals: the hub's value is pushed again
+FORCE = "\u2063maillage: push again\u2063"
+"""A pushed value no source holds, so the hub's value is pushed again (not U+0000: the sync state
+lives in the meta graph, and XML answers cannot carry that character)."""
 
 
 class ConflictError(Exception):
@@ -47,7 +49,9 @@ class Conflict:
 def list_conflicts(store: Store, source: str | None = None, conflict_id: str | None = None) -> list[Conflict]:
     filters = f"FILTER(?src = {ox.Literal(source)})" if source else ""
     if conflict_id:
-        filters += f" FILTER(?c = <{PREFIX}{conflict_id}>)"
+        if not is_review_id(conflict_id):
+            return []  # not an id the hub makes: it names no conflict
+        filters += f" FILTER(?c = {ox.NamedNode(PREFIX + conflict_id)})"
     rows = store.select(
         f"""SELECT ?c ?src ?e ?param ?hub ?val ?reason ?t ?prop WHERE {{ GRAPH <{META_GRAPH}> {{
             ?c a <{term('Conflict')}> ; <{term('source')}> ?src ; <{term('entity')}> ?e ;
@@ -72,7 +76,7 @@ def resolve(ingestor: Ingestor, conflict_id: str, keep: str, value: str | None =
     ``keep="value"``: the next sync writes ``value`` to every source that holds the entity."""
     found = list_conflicts(ingestor.store, conflict_id=conflict_id)
     if not found:
-        raise ConflictError(f"no conflict {conflict_id!r} (see `maillage conflicts`)")
+        raise ConflictError(f"no conflict {conflict_id[:80]!r} (see `maillage conflicts`)")
     conflict = found[0]
     forget: MetaUpdate = (PREFIX + conflict_id, [])
     if keep == "source":

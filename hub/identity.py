@@ -10,6 +10,15 @@ import re
 import unicodedata
 from urllib.parse import quote
 
+REVIEW_ID = re.compile(r"[0-9a-f]{24}")
+"""Conflict and match-candidate ids: the first 24 hex digits of a SHA-256 (see their makers)."""
+
+
+def is_review_id(text: str) -> bool:
+    """Whether ``text`` can be a conflict or match id; anything else names nothing, and is never
+    put into a query."""
+    return REVIEW_ID.fullmatch(text) is not None
+
 
 def slug(text: str, max_length: int = 80) -> str:
     """Lowercase ASCII words joined by hyphens: readable in IRIs and URLs."""

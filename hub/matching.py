@@ -16,7 +16,7 @@ from datetime import datetime
 
 import pyoxigraph as ox
 
-from hub.identity import graph_iri
+from hub.identity import graph_iri, is_review_id
 from hub.ingest import Ingestor, MetaUpdate
 from hub.provenance import stored_records
 from hub.records import Record, now
@@ -173,7 +173,7 @@ def _declared(store: Store, records: list[Record]) -> Declared:
     addresses = sorted({r.source_url for r in records if r.source_url and _is_iri(r.source_url)})
     if not targets and not addresses:
         return {}
-    meta, named = f"GRAPH <{META_GRAPH}>", " ".join(f"<{u}>" for u in targets)
+    meta, named = f"GRAPH <{META_GRAPH}>", " ".join(str(ox.NamedNode(u)) for u in targets)
     parts = [
         f"""VALUES ?u {{ {named} }}
             {meta} {{ ?g <{term("entity")}> ?u ; <{term("source")}> ?src . BIND(?u AS ?e) }}""",
@@ -182,7 +182,7 @@ def _declared(store: Store, records: list[Record]) -> Declared:
     ] if targets else []
     if addresses:
         parts.append(
-            f"""VALUES ?u {{ {" ".join(f"<{u}>" for u in addresses)} }}
+            f"""VALUES ?u {{ {" ".join(str(ox.NamedNode(u)) for u in addresses)} }}
             GRAPH ?g {{ ?e <{OWL_SAME_AS}> ?u }} {meta} {{ ?g <{term("source")}> ?src }}"""
         )
     rows = store.select(f"SELECT ?u ?e ?src WHERE {{ {' UNION '.join(f'{{ {p} }}' for p in parts)} }}")
@@ -268,11 +268,21 @@ def candidate_update(record: Record, new_entity: str, match: Match) -> MetaUpdat
         (term("reason"), text(match.reason)),
         (PROV + "generatedAtTime", timestamp(now())),
     ]
-    return f"urn:maillage:match:{digest}", statements
+    return MATCH_PREFIX + digest, statements
+
+
+MATCH_PREFIX = "urn:maillage:match:"
+
+
+def candidate_iri(candidate_id: str) -> str:
+    """The meta-graph subject of a candidate; a malformed id is a :class:`KeyError` (unknown)."""
+    if not is_review_id(candidate_id):
+        raise KeyError(f"no match candidate {candidate_id[:80]!r} (see `maillage matches list`)")
+    return MATCH_PREFIX + candidate_id
 
 
 def list_candidates(store: Store, candidate_id: str | None = None) -> list[Candidate]:
-    only = f"FILTER(?c = <urn:maillage:match:{candidate_id}>)" if candidate_id else ""
+    only = f"FILTER(?c = {ox.NamedNode(candidate_iri(candidate_id))})" if candidate_id else ""
     rows = store.select(
         f"""SELECT ?c ?src ?id ?new ?old ?conf ?reason ?t WHERE {{ GRAPH <{META_GRAPH}> {{
             ?c a <{term("MatchCandidate")}> ; <{term("source")}> ?src ; <{term("sourceId")}> ?id ;
@@ -282,7 +292,7 @@ def list_candidates(store: Store, candidate_id: str | None = None) -> list[Candi
     )
     return [
         Candidate(
-            r["c"].value.removeprefix("urn:maillage:match:"),
+            r["c"].value.removeprefix(MATCH_PREFIX),
             r["src"].value,
             r["id"].value,
             r["new"].value,
@@ -342,7 +352,7 @@ def _others_exist(store: Store, source: str) -> bool:
 def _holders(store: Store, entity: str) -> list[tuple[str, str]]:
     """(source, source id) of every record that already holds the entity."""
     rows = store.select(
-        f"""SELECT ?src ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{term("entity")}> <{entity}> ;
+        f"""SELECT ?src ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{term("entity")}> {ox.NamedNode(entity)} ;
             <{term("source")}> ?src ; <{term("sourceId")}> ?id }} }}"""
     )
     return [(r["src"].value, r["id"].value) for r in rows]
@@ -352,7 +362,7 @@ def _candidate(ingestor: Ingestor, candidate_id: str) -> tuple[Candidate, str]:
     """The pair waiting for a person, and the graph of its new record."""
     found = list_candidates(ingestor.store, candidate_id)
     if not found:
-        raise KeyError(f"no match candidate {candidate_id!r} (see `maillage matches list`)")
+        raise KeyError(f"no match candidate {candidate_id[:80]!r} (see `maillage matches list`)")
     return found[0], graph_iri(ingestor.base, found[0].source, found[0].source_id)
 
 
@@ -365,7 +375,7 @@ def accept(ingestor: Ingestor, candidate_id: str) -> Candidate:
     )
     holders = [(pair.source, pair.source_id), *_holders(ingestor.store, pair.existing)]
     state = [SyncState(src, pair.existing, sid, {BASELINE: "1"}).update() for src, sid in holders]
-    ingestor.ingest_batch([record], None, [*state, (f"urn:maillage:match:{candidate_id}", [])])
+    ingestor.ingest_batch([record], None, [*state, (candidate_iri(candidate_id), [])])
     return pair
 
 
@@ -375,7 +385,7 @@ def reject(ingestor: Ingestor, candidate_id: str) -> Candidate:
     pair, graph = _candidate(ingestor, candidate_id)
     holders = _holders(ingestor.store, pair.existing)
     existing = [(pair.existing, graph_iri(ingestor.base, src, sid)) for src, sid in holders[:1]]
-    forget: MetaUpdate = (f"urn:maillage:match:{candidate_id}", [])
+    forget: MetaUpdate = (candidate_iri(candidate_id), [])
     ingestor.touch([(pair.new_entity, graph), *existing], "matching", [forget])
     return pair
 
@@ -385,6 +395,6 @@ def pending(store: Store, entity: str) -> bool:
     creates it elsewhere (a twin would be made on a guess)."""
     return store.ask(
         f"""ASK {{ GRAPH <{META_GRAPH}> {{ ?c a <{term("MatchCandidate")}> .
-            {{ ?c <{term("entity")}> <{entity}> }}
-            UNION {{ ?c <{term("sameAsCandidate")}> <{entity}> }} }} }}"""
+            {{ ?c <{term("entity")}> {ox.NamedNode(entity)} }}
+            UNION {{ ?c <{term("sameAsCandidate")}> {ox.NamedNode(entity)} }} }} }}"""
     )

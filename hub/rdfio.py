@@ -15,6 +15,7 @@ from typing import IO
 
 import pyoxigraph as ox
 
+from hub.clipping import clip_message
 from hub.records import Record, skolemize
 
 FORMATS: dict[str, ox.RdfFormat] = {
@@ -35,6 +36,47 @@ FORMATS: dict[str, ox.RdfFormat] = {
 
 class RdfInputError(Exception):
     """The input is not valid RDF; the message says where."""
+
+
+ENTITY_DECLARATION = b"<!ENTITY"
+DTD_REFUSED = (
+    "DTD entities are not accepted in RDF/XML (<!ENTITY declarations can expand a few bytes "
+    "into gigabytes); write the values out or use another format"
+)
+
+
+class _EntityGuard:
+    """A binary stream that fails on an XML entity declaration before the parser sees it.
+
+    The XML parser expands internal entities without bound ("billion laughs": 600 bytes become
+    100 M characters), so RDF/XML with ``<!ENTITY`` is refused whatever it declares. The parser
+    reads UTF-8 only, so one byte pattern finds every declaration; the tail of each chunk is kept
+    so that a declaration cut across two reads is still seen.
+    """
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._tail = b""
+
+    def _check(self, chunk: bytes) -> bytes:
+        if ENTITY_DECLARATION in self._tail + chunk:
+            raise RdfInputError(DTD_REFUSED)
+        self._tail = (self._tail + chunk)[-(len(ENTITY_DECLARATION) - 1):]
+        return chunk
+
+    def read(self, size: int = -1) -> bytes:
+        return self._check(self._raw.read(size))
+
+    def readinto(self, buffer: bytearray) -> int:
+        chunk = self.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def refuse_entities(data: bytes) -> None:
+    """:class:`RdfInputError` if an RDF/XML document declares DTD entities."""
+    if ENTITY_DECLARATION in data:
+        raise RdfInputError(DTD_REFUSED)
 
 
 @dataclass(frozen=True)
@@ -78,13 +120,18 @@ class _CountingReader:
 def parse_quads(
     stream: IO[bytes], fmt: ox.RdfFormat, base_iri: str | None, label: str
 ) -> list[ox.Quad]:
-    """Every quad of a stream, or an :class:`RdfInputError` with line and column."""
+    """Every quad of a stream, or an :class:`RdfInputError` with line and column (the message
+    is clipped: parse errors may quote the input)."""
+    if fmt == ox.RdfFormat.RDF_XML:
+        stream = _EntityGuard(stream)  # type: ignore[assignment]
     try:
         return list(ox.parse(stream, fmt, base_iri=base_iri))
-    except SyntaxError as exc:
-        raise RdfInputError(f"{label}: {exc.msg}") from exc
-    except (ValueError, OSError) as exc:
+    except RdfInputError as exc:
         raise RdfInputError(f"{label}: {exc}") from exc
+    except SyntaxError as exc:
+        raise RdfInputError(clip_message(f"{label}: {exc.msg}")) from exc
+    except (ValueError, OSError) as exc:
+        raise RdfInputError(clip_message(f"{label}: {exc}")) from exc
 
 
 def records_from_quads(quads: list[ox.Quad], options: ParseOptions) -> Iterator[Record]:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import pyoxigraph as ox
 
+from hub.record_checks import provenance_problem, xml_character_problem
 from hub.vocab import MLG, RDF_TYPE, class_iris
 
 HUB_CLASSES = frozenset(
@@ -92,6 +93,11 @@ class Record:
                         f"literal of {size:,} bytes on <{t.predicate.value}> is over the "
                         f"1 MB limit / littéral de plus de 1 Mo"
                     )
+        checked = xml_character_problem(self.triples) or provenance_problem(
+            self.triples, self.source_url, self.origin[0] if self.origin else None
+        )
+        if checked is not None:
+            return checked
         if self.entity() is None:
             names = ", ".join(sorted(c.removeprefix(MLG) for c in HUB_CLASSES))
             return (

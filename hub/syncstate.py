@@ -67,7 +67,7 @@ def states_by_source_id(store: Store, source: str, source_ids: list[str]) -> dic
 
 
 def state_for_entity(store: Store, source: str, entity: str) -> SyncState | None:
-    found = _rows(store, source, f"VALUES ?e {{ <{entity}> }}")
+    found = _rows(store, source, f"VALUES ?e {{ {ox.NamedNode(entity)} }}")
     return found[0] if found else None
 
 
@@ -75,7 +75,7 @@ def states_for_entity(store: Store, entity: str) -> list[SyncState]:
     """The entity's sync state in every source that holds it."""
     rows = store.select(
         f"""SELECT ?src ?id ?pushed WHERE {{ GRAPH <{META_GRAPH}> {{
-            ?s a <{term('SyncState')}> ; <{term('source')}> ?src ; <{term('entity')}> <{entity}> ;
+            ?s a <{term('SyncState')}> ; <{term('source')}> ?src ; <{term('entity')}> {ox.NamedNode(entity)} ;
                <{term('sourceId')}> ?id ; <{term('pushed')}> ?pushed }} }}"""
     )
     return [SyncState(r["src"].value, entity, r["id"].value, json.loads(r["pushed"].value)) for r in rows]

@@ -79,17 +79,20 @@ class Transaction:
         return not (self.dropped_graphs or self.cleared_meta_subjects or self.inserts or self.meta_lines)
 
     def render(self) -> str:
-        """The SPARQL Update text: drops, meta deletions, then one INSERT DATA."""
-        operations = [f"DROP SILENT GRAPH <{g}>" for g in dict.fromkeys(self.dropped_graphs)]
+        """The SPARQL Update text: drops, meta deletions, then one INSERT DATA. Every IRI goes
+        through ``NamedNode``, which refuses what is not an IRI: nothing is pasted raw."""
+        operations = [
+            f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in dict.fromkeys(self.dropped_graphs)
+        ]
         operations += [
-            f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ <{s}> ?p ?o }} }}"
+            f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ {ox.NamedNode(s)} ?p ?o }} }}"
             for s in dict.fromkeys(self.cleared_meta_subjects)
         ]
         if self.inserts or self.meta_lines:
             blocks = []
             for graph, triples in self.inserts.items():
                 body = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
-                blocks.append(f"GRAPH <{graph}> {{\n{body}\n}}")
+                blocks.append(f"GRAPH {ox.NamedNode(graph)} {{\n{body}\n}}")
             if self.meta_lines:
                 blocks.append(f"GRAPH <{META_GRAPH}> {{\n" + "\n".join(self.meta_lines) + "\n}")
             operations.append("INSERT DATA {\n" + "\n".join(blocks) + "\n}")

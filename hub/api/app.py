@@ -30,6 +30,7 @@ from hub.api.metrics import MetricsMiddleware
 from hub.api.query_remote import RemoteQueryRunner
 from hub.api.query_runner import QueryRunner
 from hub.api.state import HubState
+from hub.clipping import MAX_MESSAGE_CHARS, clip_json
 from hub.config import Config
 from hub.ingest import Ingestor
 from hub.scheduler import SyncRunner
@@ -150,12 +151,14 @@ def create_app(config: Config) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
-        return JSONResponse({"error": "invalid request", "detail": exc.errors()}, status_code=400)
+        detail = clip_json(exc.errors())  # the errors repeat the refused input: clipped
+        return JSONResponse({"error": "invalid request", "detail": detail}, status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         return JSONResponse(
-            {"error": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            {"error": clip_json(exc.detail, MAX_MESSAGE_CHARS)}, status_code=exc.status_code,
+            headers=exc.headers,
         )
 
     return app

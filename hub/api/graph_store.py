@@ -21,6 +21,7 @@ from hub.api.preconditions import check_write, content_hash, etag, not_modified
 from hub.api.rest_write import WRITER
 from hub.api.state import HubState, hub_state
 from hub.api.writes import invalid_response, summary
+from hub.clipping import clip_message
 from hub.records import Record, skolemize
 from hub.sparql_update import SOURCE as UPDATE_SOURCE
 from hub.vocab import META_GRAPH, term
@@ -51,7 +52,7 @@ def _graph_param(request: Request) -> str:
     try:
         ox.NamedNode(graph)
     except ValueError as exc:
-        raise HTTPException(400, f"invalid graph IRI: {exc}") from exc
+        raise HTTPException(400, clip_message(f"invalid graph IRI: {exc}")) from exc
     if graph == META_GRAPH:
         raise HTTPException(403, "the hub's own state graph is read-only here")
     return graph
@@ -66,7 +67,7 @@ def get_graph(request: Request, state: HubState = Depends(hub_state)) -> Respons
         raise HTTPException(406, str(exc)) from exc
     triples = state.store.graph_triples(graph)
     if not triples:
-        raise HTTPException(404, f"no graph <{graph}>")
+        raise HTTPException(404, clip_message(f"no graph <{graph}>"))
     tag = etag(content_hash(triples), TAG_VARIANTS.get(media, media.rsplit("/", 1)[-1]))
     headers = {"ETag": tag, "Vary": "Accept"}
     if not_modified(request.headers, tag):
@@ -142,6 +143,6 @@ def delete_graph(request: Request, state: HubState = Depends(hub_state)) -> Resp
     graph = _graph_param(request)
     with state.write_lock:
         if not _current(state, request, graph):
-            raise HTTPException(404, f"no graph <{graph}>")
+            raise HTTPException(404, clip_message(f"no graph <{graph}>"))
         state.commit([_record(state, graph, (), True)])
     return Response(status_code=204)

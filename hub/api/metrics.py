@@ -16,10 +16,25 @@ LATENCY = Histogram(
     "maillage_http_request_seconds", "HTTP request latency", ["method", "route"],
     registry=REGISTRY,
 )
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+OTHER_METHOD = "other"
+UNMATCHED = "unmatched"
+
+
+def labels(scope: Scope) -> tuple[str, str]:
+    """(method, route) labels from a bounded set, whatever the client sends: the standard methods
+    or ``other``, the route template (``/api/{collection}/{id}``) or ``unmatched``. A label per
+    raw value would let any client grow ``/metrics`` (and the server's memory) without end."""
+    method = str(scope.get("method", ""))
+    route = getattr(scope.get("route"), "path", None)
+    return (
+        method if method in METHODS else OTHER_METHOD,
+        route if isinstance(route, str) else UNMATCHED,
+    )
 
 
 class MetricsMiddleware:
-    """Counts every request by route template (not raw path: bounded label values)."""
+    """Counts every request by method and route template (bounded label values)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -40,6 +55,6 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - start)
+            method, route = labels(scope)
+            REQUESTS.labels(method, route, str(status)).inc()
+            LATENCY.labels(method, route).observe(time.perf_counter() - start)

@@ -15,6 +15,7 @@ import pyoxigraph as ox
 
 from hub.api.rest_entity import best_text
 from hub.api.rest_jsonld import node_key, null_properties, parse_jsonld
+from hub.clipping import clip_message
 from hub.identity import entity_iri, slug
 from hub.records import HUB_CLASSES, skolemize
 from hub.vocab import COLLECTIONS, MLG, RDF_TYPE, class_iris
@@ -50,7 +51,7 @@ def _parse(body: bytes, content_type: str, base_iri: str) -> tuple[list[ox.Tripl
         try:
             return parse_jsonld(body, base_iri), null_properties(body)
         except ValueError as exc:
-            raise BodyError(str(exc)) from exc
+            raise BodyError(clip_message(str(exc))) from exc
     fmt = RDF_TYPES.get(media)
     if fmt is None:
         raise BodyError(
@@ -61,9 +62,9 @@ def _parse(body: bytes, content_type: str, base_iri: str) -> tuple[list[ox.Tripl
     try:
         return [q.triple for q in ox.parse(body, format=fmt, base_iri=base_iri)], set()
     except SyntaxError as exc:
-        raise BodyError(f"invalid {media}: {exc.msg}") from exc
+        raise BodyError(clip_message(f"invalid {media}: {exc.msg}")) from exc
     except (ValueError, OSError) as exc:
-        raise BodyError(f"invalid {media}: {exc}") from exc
+        raise BodyError(clip_message(f"invalid {media}: {exc}")) from exc
 
 
 def _substitute(triples: list[ox.Triple], blank: ox.BlankNode, iri: ox.NamedNode) -> list[ox.Triple]:

@@ -21,6 +21,7 @@ from hub.api.rest_body import anonymous_closure
 from hub.api.rest_entity import provenance
 from hub.api.rest_jsonld import node_key
 from hub.api.state import HubState
+from hub.clipping import MAX_VIOLATIONS, clip, clip_message, clip_optional
 from hub.identity import graph_iri
 from hub.records import Record
 from hub.store.base import Store
@@ -40,18 +41,22 @@ class InvalidEntity(Exception):
         self.violations = violations or []
 
     def as_json(self) -> dict[str, Any]:
-        return {"error": str(self), "violations": [violation_json(v) for v in self.violations]}
+        listed = [violation_json(v) for v in self.violations[:MAX_VIOLATIONS]]
+        body: dict[str, Any] = {"error": clip_message(str(self)), "violations": listed}
+        if len(self.violations) > MAX_VIOLATIONS:
+            body["violations_not_listed"] = len(self.violations) - MAX_VIOLATIONS
+        return body
 
 
 def violation_json(violation: Violation) -> dict[str, Any]:
     fr = violation.messages.get("fr") or violation.message("en")
     en = violation.messages.get("en") or violation.message("fr")
-    return {
-        "focus": violation.focus,
-        "path": violation.path,
-        "value": violation.value,
+    return {  # clipped: a refused value may be megabytes long
+        "focus": clip(violation.focus),
+        "path": clip_optional(violation.path),
+        "value": clip_optional(violation.value),
         "severity": violation.severity,
-        "message": {"fr": fr, "en": en},
+        "message": {"fr": clip_message(fr), "en": clip_message(en)},
     }
 
 

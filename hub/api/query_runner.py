@@ -70,6 +70,9 @@ class QueryJob:
 
 
 READ_RACE_ATTEMPTS = 8
+WORKER_NICENESS = 10
+"""Queries yield the CPU to the server process: /health, the change feed and writes stay quick
+while every worker is busy (bench/query_load.py)."""
 
 
 def _execute(store_path: str, job: QueryJob, output: str) -> None:
@@ -149,6 +152,7 @@ def _worker(store_path: str, conn: Connection, memory_mb: int, allowlist: tuple[
     """Child process loop: one job in, ("ok", path), ("error", message) or ("memory", "") out."""
     sandbox.confine(allowlist)  # first, before any SPARQL is parsed
     _limit_memory(memory_mb)
+    os.nice(WORKER_NICENESS)
     while True:
         try:
             job, output = conn.recv()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import resource
+import sys
 import threading
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -20,6 +21,7 @@ from multiprocessing.context import SpawnProcess
 import pyoxigraph as ox
 
 from hub.api import sandbox
+from hub.api.sparql_safety import ForbiddenService, check_update
 from hub.sparql_update import UpdateRefused
 
 
@@ -37,6 +39,7 @@ def _evaluate(update: str, nquads: bytes) -> bytes:
 
 def _child(allowlist: tuple[str, ...], memory_mb: int, conn: Connection) -> None:
     sandbox.confine(allowlist)
+    sys.setrecursionlimit(20_000)  # rdflib's parser recurses per triple; a crash here is contained
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -46,7 +49,10 @@ def _child(allowlist: tuple[str, ...], memory_mb: int, conn: Connection) -> None
         except EOFError:
             return
         try:
+            check_update(update, allowlist, confined=sandbox.CONFINED)
             conn.send(("ok", _evaluate(update, nquads)))
+        except ForbiddenService as exc:
+            conn.send(("error", str(exc)))
         except SyntaxError as exc:
             conn.send(("error", f"invalid SPARQL Update: {exc}"))
         except MemoryError:

@@ -16,7 +16,8 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from hub.vocab import MLG
+from hub.identity import graph_iri
+from hub.vocab import DEFAULT_BASE_IRI, MLG
 from tests.servers.hub import ServedHub, serving
 
 RACERS = 8
@@ -136,6 +137,34 @@ def test_same_base_version_one_write_wins_the_others_get_412(client: httpx.Clien
     assert client.get(url).json()["postalCode"] == winner.json()["postalCode"]
 
 
+def test_rest_and_graph_store_writes_to_one_graph_all_survive(client: httpx.Client,
+                                                               hub: ServedHub) -> None:
+    url = demo_place(client, 6)
+    iri = client.get(url).json()["id"]
+    graph = graph_iri(DEFAULT_BASE_IRI, "demo", iri)
+    assert client.get("/store", params={"graph": graph}).status_code == 200
+    edits = [{"postalCode": "69001"}, {"streetAddress": "2 place Bellecour"},
+             {"email": "lieu@example.org"}, {"description": "Deux chemins, un graphe."}]
+    keywords = [f"croisé-{i}" for i in range(4)]
+    calls: list[Callable[[httpx.Client], httpx.Response]] = [
+        lambda c, e=e: c.patch(url, json=e) for e in edits
+    ]
+    calls += [
+        lambda c, k=k: c.post("/store", params={"graph": graph},
+                              content=f'<{iri}> <{MLG}keyword> "{k}" .',
+                              headers={"Content-Type": "text/turtle"})
+        for k in keywords
+    ]
+    responses = race(hub, calls)
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    stored = client.get(url).json()
+    for edit in edits:
+        [(prop, value)] = edit.items()
+        assert stored.get(prop) == value, (prop, stored.get(prop))
+    kept = stored.get("keyword", [])
+    assert set(keywords) <= set(kept if isinstance(kept, list) else [kept])
+
+
 # ------------------------------------------------------------------------------- preconditions
 
 
@@ -151,6 +180,8 @@ def test_rest_if_match_mismatch_is_412_and_changes_nothing(client: httpx.Client)
         assert "changed" in refused.json()["error"]
     assert client.delete(url, headers={"If-Match": stale}).status_code == 412
     assert client.put(url, json={"name": "Écrasé"}, headers={"If-None-Match": "*"}).status_code == 412
+    malformed = client.patch(url, json={"name": "Écrasé"}, headers={"If-Match": "abc"})
+    assert malformed.status_code == 400 and "quoted" in malformed.json()["error"]
     after = client.get(url)
     assert after.json() == before.json() and after.headers["etag"] == tag
 

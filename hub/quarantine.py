@@ -13,6 +13,7 @@ from datetime import datetime
 
 import pyoxigraph as ox
 
+from hub.clipping import MAX_REPORT_CHARS, clip
 from hub.identity import quarantine_iri
 from hub.records import Record, now
 from hub.store.base import Store
@@ -48,6 +49,9 @@ def quarantine_record(tx: Transaction, base: str, record: Record, reason: str, r
         # Too big to keep, or not a faithful copy of the source (a mapping error): the reason
         # says why, and the next sync reads the source again.
         payload = ""
+    if len(report) > MAX_REPORT_CHARS:  # /quarantine lists it: a huge refused value stays out
+        report = f"(the SHACL report was over {MAX_REPORT_CHARS:,} characters and was not kept)"
+    reason = clip(reason, MAX_REPORT_CHARS)
     statements: list[tuple[str, Node]] = [
         (RDF_TYPE, iri(term("QuarantinedRecord"))),
         (term("source"), text(record.source)),

@@ -153,6 +153,8 @@ def test_a_huge_invalid_value_gets_a_small_422(hub: ServedHub) -> None:
         assert values and all(v.startswith("9" * 100) and "900,000" in v for v in values), values
     assert not graph_exists(hub, graph)
     assert not ask(hub, "ASK { <https://example.org/huge> ?p ?o }")
+    quarantine = httpx.get(f"{hub.url}/quarantine", timeout=30)
+    assert quarantine.status_code == 200 and len(quarantine.content) < 100_000
 
 
 def test_many_huge_violations_are_counted_not_all_listed(hub: ServedHub) -> None:

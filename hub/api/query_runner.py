@@ -34,6 +34,7 @@ import pyoxigraph as ox
 from hub.api import sandbox
 from hub.api.query_admission import Admission, QueryUnavailable
 from hub.api.sparql_depth import MAX_NESTING, too_deep
+from hub.api.sparql_safety import ForbiddenService, check_query
 
 
 class QueryTimeout(Exception):
@@ -137,10 +138,22 @@ def _limit_memory(memory_mb: int) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
 
-def _failure(exc: Exception) -> str:
-    """What the client is told: the engine's own words, never Python's class names or paths."""
+SERVICE_FAILED = (
+    "a SERVICE call failed: the endpoint could not be reached or its answer could not be read"
+)
+
+
+def _failure(exc: Exception, query: str) -> str:
+    """What the client is told: the engine's own words, never Python's class names or paths.
+
+    Nor a remote endpoint's words: a failed SERVICE call's error may quote the body it received
+    (an internal page) or tell a closed port from an open one, so any failure of a query that
+    calls out gets one message.
+    """
     if isinstance(exc, SyntaxError):
         return f"invalid SPARQL query: {exc}"
+    if "service" in query.lower():
+        return SERVICE_FAILED
     if isinstance(exc, OSError) and (exc.errno is not None or exc.filename is not None):
         return "the store could not be read for this query; try again"  # a local file error
     if isinstance(exc, ValueError | RuntimeError | OSError) and str(exc):
@@ -151,6 +164,7 @@ def _failure(exc: Exception) -> str:
 def _worker(store_path: str, conn: Connection, memory_mb: int, allowlist: tuple[str, ...]) -> None:
     """Child process loop: one job in, ("ok", path), ("error", message) or ("memory", "") out."""
     sandbox.confine(allowlist)  # first, before any SPARQL is parsed
+    sys.setrecursionlimit(20_000)  # rdflib's parser (check_query) recurses per triple pattern
     _limit_memory(memory_mb)
     os.nice(WORKER_NICENESS)
     while True:
@@ -159,14 +173,17 @@ def _worker(store_path: str, conn: Connection, memory_mb: int, allowlist: tuple[
         except EOFError:
             return
         try:
+            check_query(job.query, allowlist, confined=sandbox.CONFINED)
             _execute(store_path, job, output)
             reply = ("ok", output)
+        except ForbiddenService as exc:
+            reply = ("error", str(exc))
         except MemoryError:
             reply = ("memory", "")
         except Exception as exc:  # reported to the client as a 400, the worker lives on
             if not isinstance(exc, SyntaxError | ValueError | RuntimeError | OSError):
                 traceback.print_exc(file=sys.stderr)  # for the operator, in the server's log
-            reply = ("error", _failure(exc))
+            reply = ("error", _failure(exc, job.query))
         conn.send(reply)
         if reply[0] == "memory":
             return  # a heap that hit the cap is not worth keeping: the pool starts a fresh worker

@@ -240,7 +240,10 @@ class QueryRunner:
         self.service_allowlist = tuple(service_allowlist)
         spool_dir.mkdir(parents=True, exist_ok=True)
         self._context = mp.get_context("spawn")
-        # First in, first out: jobs go round the workers, so one that died idle is found soon.
+        # Last in, first out: a lone reader keeps one worker and so one view of the store. Going
+        # round the workers made each reopen its view at each write, at different moments, and a
+        # reader could then see a count go back (tests/test_api_consistency.py). A worker that
+        # died idle is still found: _take checks it.
         self._idle: deque[_Worker] = deque(self._spawn() for _ in range(max(1, workers)))
         self._lock = threading.Lock()
         self.admission = Admission(len(self._idle), queue, timeout, "query")
@@ -261,7 +264,15 @@ class QueryRunner:
     def _take(self) -> _Worker:
         """An idle worker, alive: a worker that died while idle (killed, OOM) is replaced here."""
         with self._lock:
-            worker = self._idle.popleft()
+            dead = [w for w in self._idle if not w.alive()]
+            for corpse in dead:  # killed while idle (OOM killer, an operator): keep the pool whole
+                self._idle.remove(corpse)
+        for corpse in dead:
+            corpse.stop()
+        fresh = [self._spawn() for _ in dead]
+        with self._lock:
+            self._idle.extendleft(fresh)
+            worker = self._idle.pop()
         if not worker.alive():
             worker.stop()
             worker = self._spawn()

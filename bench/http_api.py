@@ -40,7 +40,7 @@ from typing import Any  # noqa: E402
 import httpx  # noqa: E402
 import pyoxigraph as ox  # noqa: E402
 
-from hub.identity import graph_iri  # noqa: E402
+from hub.iris import graph_iri  # noqa: E402
 from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE, XSD  # noqa: E402
 
 BASE = DEFAULT_BASE_IRI

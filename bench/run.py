@@ -32,11 +32,11 @@ import rdflib
 
 import hub.ingest
 import hub.validation
-from hub.changelog import Change, append_change
-from hub.cursors import read_cursor
-from hub.identity import graph_iri
 from hub.ingest import Ingestor, IngestResult
-from hub.provenance import provenance_statements
+from hub.iris import graph_iri
+from hub.meta.changelog import Change, append_change
+from hub.meta.cursors import read_cursor
+from hub.meta.provenance import provenance_statements
 from hub.rdfio import ParseOptions, read_records
 from hub.rdflib_bridge import graph_of
 from hub.records import Record, now

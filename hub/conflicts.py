@@ -9,8 +9,9 @@ from datetime import datetime
 
 import pyoxigraph as ox
 
-from hub.identity import graph_iri, is_review_id
-from hub.ingest import Ingestor, MetaUpdate
+from hub.ingest import Ingestor
+from hub.iris import graph_iri, is_review_id
+from hub.records import MetaUpdate
 from hub.store.base import Store
 from hub.syncstate import OVERRIDE, state_for_entity, states_for_entity
 from hub.vocab import META_GRAPH, PROV, term

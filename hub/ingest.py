@@ -15,14 +15,13 @@ from itertools import islice
 
 import pyoxigraph as ox
 
-from hub.changelog import Change, append_change, last_sequence
-from hub.cursors import write_cursor
-from hub.identity import graph_iri
-from hub.provenance import provenance_statements, stored_records
-from hub.quarantine import quarantine_record, quarantined, release
-from hub.records import Record, now
+from hub.meta.changelog import Change, append_change, last_sequence
+from hub.meta.cursors import write_cursor
+from hub.meta.provenance import provenance_statements, stored_records
+from hub.meta.quarantine import quarantine_record, quarantined, release
+from hub.records import Cursor, MetaUpdate, Record, now
 from hub.store.base import Store
-from hub.transaction import Node, Transaction
+from hub.transaction import Transaction
 from hub.validation import Report, Validator, Violation
 from hub.vocab import META_GRAPH, RDF_TYPE, term
 
@@ -51,12 +50,6 @@ class IngestResult:
         self.quarantined += other.quarantined
         self.changes.extend(other.changes)
         self.reports.update(other.reports)
-
-
-Cursor = tuple[str, str]
-"""(cursor key, value) committed with a batch."""
-MetaUpdate = tuple[str, list[tuple[str, Node]]]
-"""(subject in the meta graph, its new statements; none to forget the subject)."""
 
 
 class Ingestor:
@@ -291,7 +284,7 @@ def types_of(records: Iterable[Record]) -> dict[str, list[ox.NamedNode]]:
 
 def _latest_per_graph(records: list[Record], base: str) -> dict[str, Record]:
     """Key records by graph; when a batch holds a record twice, the later one wins."""
-    return {r.graph or graph_iri(base, r.source, r.source_id): r for r in records}
+    return {r.graph_iri(base): r for r in records}
 
 
 def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:

@@ -16,10 +16,10 @@ from datetime import datetime
 
 import pyoxigraph as ox
 
-from hub.identity import graph_iri, is_review_id
-from hub.ingest import Ingestor, MetaUpdate
-from hub.provenance import stored_records
-from hub.records import Record, now
+from hub.ingest import Ingestor
+from hub.iris import graph_iri, is_review_id
+from hub.meta.provenance import stored_records
+from hub.records import MetaUpdate, Record, now
 from hub.store.base import Store
 from hub.syncstate import SyncState
 from hub.transaction import Node, iri, text, timestamp
@@ -319,14 +319,14 @@ def reconcile(store: Store, records: list[Record], base: str) -> tuple[list[Reco
     sources = {r.source for r in fresh}
     if not fresh or (len(sources) == 1 and not _others_exist(store, sources.pop())):
         return list(records), []  # nothing to match against (a first harvest, a lone source)
-    stored = stored_records(store, [r.graph or graph_iri(base, r.source, r.source_id) for r in fresh])
-    new = [r for r in fresh if (r.graph or graph_iri(base, r.source, r.source_id)) not in stored]
+    stored = stored_records(store, [r.graph_iri(base) for r in fresh])
+    new = [r for r in fresh if r.graph_iri(base) not in stored]
     known, declared = _known(store, new), _declared(store, new)
     out: list[Record] = []
     state: list[MetaUpdate] = []
     for record in records:
         subject = record.entity()
-        graph = record.graph or graph_iri(base, record.source, record.source_id)
+        graph = record.graph_iri(base)
         if record not in fresh or graph in stored or subject is None:
             out.append(record)
             continue

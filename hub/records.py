@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import pyoxigraph as ox
 
+from hub.iris import graph_iri as stable_graph_iri
 from hub.record_checks import provenance_problem, xml_character_problem
 from hub.vocab import MLG, RDF_TYPE, class_iris
 
@@ -23,6 +24,14 @@ HUB_CLASSES = frozenset(
     for iri in class_iris(local)
 )
 MAX_LITERAL_BYTES = 1_000_000
+
+Node = ox.NamedNode | ox.BlankNode | ox.Literal
+"""An object the hub writes in a statement of its own (meta graph, transaction helpers)."""
+MetaUpdate = tuple[str, list[tuple[str, Node]]]
+"""(subject in the meta graph, its new statements; none to forget the subject). The currency
+between the stages and :mod:`hub.meta`: matching, sync and review hand these to one commit."""
+Cursor = tuple[str, str]
+"""(cursor key, value) committed with a batch."""
 
 
 def now() -> datetime:
@@ -50,6 +59,10 @@ class Record:
     written_by: str | None = None
     """Who wrote this version when it is not the source itself (``api`` for an edit through the
     HTTP API of a record first read from a source): the change log names both."""
+
+    def graph_iri(self, base: str) -> str:
+        """The named graph this record lives in: its explicit graph, else the hub's stable one."""
+        return self.graph or stable_graph_iri(base, self.source, self.source_id)
 
     @property
     def content_hash(self) -> str:

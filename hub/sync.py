@@ -15,12 +15,12 @@ from datetime import datetime
 import pyoxigraph as ox
 
 from connectors.base import Batch, Connector, ConnectorError
-from hub.changelog import last_sequence, read_changes
 from hub.config import Config, ConfigError
 from hub.connector_pool import ConnectorPool, load_connector
-from hub.cursors import read_cursor
 from hub.ingest import Ingestor, IngestResult
 from hub.matching import reconcile
+from hub.meta.changelog import last_sequence, read_changes
+from hub.meta.cursors import read_cursor
 from hub.records import now
 from hub.transaction import Node, text, timestamp
 from hub.vocab import MLG, PROV, RDF_TYPE, term

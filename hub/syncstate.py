@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from hub.ingest import MetaUpdate
-from hub.records import now
+from hub.records import MetaUpdate, now
 from hub.store.base import Store
 from hub.transaction import Node, iri, text, timestamp
 from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term

@@ -16,7 +16,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from hub.identity import graph_iri
+from hub.iris import graph_iri
 from hub.vocab import DEFAULT_BASE_IRI, MLG
 from tests.servers.hub import ServedHub, serving
 

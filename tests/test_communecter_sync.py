@@ -10,11 +10,11 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from hub.changelog import last_sequence, read_changes
 from hub.config import Config, SourceSettings
 from hub.conflicts import list_conflicts
 from hub.ingest import Ingestor
-from hub.quarantine import list_quarantine
+from hub.meta.changelog import last_sequence, read_changes
+from hub.meta.quarantine import list_quarantine
 from hub.records import Record
 from hub.store.oxigraph import OxigraphStore
 from hub.sync import SyncReport, sync_source

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from hub.changelog import last_sequence, read_changes
+from hub.meta.changelog import last_sequence, read_changes
 from hub.store.oxigraph import OxigraphStore
 from hub.vocab import META_GRAPH, MLG
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from hub.changelog import last_sequence, read_changes
-from hub.identity import graph_iri
 from hub.ingest import Ingestor
-from hub.quarantine import list_quarantine, quarantined_records
+from hub.iris import graph_iri
+from hub.meta.changelog import last_sequence, read_changes
+from hub.meta.quarantine import list_quarantine, quarantined_records
 from hub.records import Record
 from hub.store import Store
 from hub.vocab import META_GRAPH, MLG
@@ -158,7 +158,7 @@ def test_record_without_hub_class_is_quarantined_with_a_reason(
 
 def test_cursor_commits_with_the_batch(store: Store, ingestor: Ingestor,
                                        place_record: RecordFactory) -> None:
-    from hub.cursors import read_cursor
+    from hub.meta.cursors import read_cursor
 
     ingestor.ingest([place_record(str(i)) for i in range(120)], cursor_key="src",
                     cursor_value=lambda n: f"page-{n}")

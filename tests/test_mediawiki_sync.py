@@ -11,11 +11,11 @@ import pytest
 
 from connectors.mediawiki.client import WikiClient
 from connectors.mediawiki.pagemap import page_url_for
-from hub.changelog import last_sequence, read_changes
 from hub.config import Config, SourceSettings
 from hub.conflicts import list_conflicts, resolve
 from hub.ingest import Ingestor
-from hub.quarantine import list_quarantine
+from hub.meta.changelog import last_sequence, read_changes
+from hub.meta.quarantine import list_quarantine
 from hub.records import Record
 from hub.store.oxigraph import OxigraphStore
 from hub.sync import SyncReport, sync_source

@@ -339,7 +339,7 @@ def test_a_page_that_names_its_platform_element_is_linked_to_it(
 
 def test_a_failing_source_or_a_stale_mapping_stops_only_that_source(
         sides: tuple[TwoWayHub, Wiki, Communecter], tmp_path: Path) -> None:
-    from hub.status import source_statuses
+    from hub.meta.status import source_statuses
 
     hub, wiki, platform = sides
     for i in range(12):

@@ -14,9 +14,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from hub.changelog import Change
-from hub.ingest import MetaUpdate
-from hub.records import Record
+from hub.meta.changelog import Change
+from hub.records import MetaUpdate, Record
 
 
 class ConnectorError(Exception):

@@ -10,8 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from hub.ingest import MetaUpdate
-from hub.records import now
+from hub.records import MetaUpdate, now
 from hub.store.base import Store
 from hub.syncstate import OVERRIDE
 from hub.transaction import Node, iri, text, timestamp

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from connectors.base import Batch
-from hub.changelog import Change
-from hub.ingest import MetaUpdate
 from hub.matching import BASELINE
-from hub.records import Record
+from hub.meta.changelog import Change
+from hub.records import MetaUpdate, Record
 from hub.store.base import Store
 from hub.syncstate import state_for_entity
 

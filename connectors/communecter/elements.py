@@ -17,7 +17,7 @@ import pyoxigraph as ox
 
 from connectors.base.merge import Projection
 from connectors.communecter.mapping import FieldMapping, InstanceMapping, TypeMapping
-from hub.identity import slug
+from hub.iris import slug
 from hub.records import Record, now
 from hub.vocab import MLG, RDF_TYPE, XSD
 

@@ -24,10 +24,9 @@ from connectors.communecter.client import CommunecterClient, CommunecterError, f
 from connectors.communecter.elements import ElementMapper, element_id, linked_ids, with_tag
 from connectors.communecter.mapping import InstanceMapping, TypeMapping
 from connectors.communecter.reader import CommunecterReader, Element
-from hub.changelog import Change
-from hub.ingest import MetaUpdate
 from hub.matching import BASELINE, pending
-from hub.records import Record
+from hub.meta.changelog import Change
+from hub.records import MetaUpdate, Record
 from hub.store.base import Store
 from hub.syncstate import SyncState, state_for_entity
 

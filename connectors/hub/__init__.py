@@ -17,9 +17,9 @@ import httpx
 import pyoxigraph as ox
 
 from connectors.base import Batch, ConnectorError
-from hub.changelog import Change
 from hub.config import Config, SourceSettings
-from hub.identity import graph_iri, slug
+from hub.iris import graph_iri, slug
+from hub.meta.changelog import Change
 from hub.records import Record, now
 from hub.store.base import Store
 from hub.store.remote import term_from_json

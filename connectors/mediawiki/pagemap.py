@@ -21,7 +21,7 @@ import pyoxigraph as ox
 from connectors.mediawiki.client import PageRevision
 from connectors.mediawiki.mapping import ParamMapping, TemplateMapping, WikiMapping
 from connectors.mediawiki.wikitext import PageData
-from hub.identity import component, slug
+from hub.iris import component, slug
 from hub.records import Record, now
 from hub.vocab import MLG, RDF_TYPE, XSD, property_iri
 

@@ -25,10 +25,9 @@ from connectors.mediawiki.mapping import TemplateMapping, WikiMapping
 from connectors.mediawiki.pagemap import PageMapper, Projection, normal_title, page_links
 from connectors.mediawiki.reader import WikiReader
 from connectors.mediawiki.wikitext import WikitextError, new_page, read_page, set_params
-from hub.changelog import Change
-from hub.ingest import MetaUpdate
 from hub.matching import BASELINE, pending
-from hub.records import Record
+from hub.meta.changelog import Change
+from hub.records import MetaUpdate, Record
 from hub.store.base import Store
 from hub.syncstate import SyncState, state_for_entity
 from hub.vocab import META_GRAPH, MLG, PROV, term

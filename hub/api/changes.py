@@ -19,8 +19,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.state import HubState, hub_state
-from hub.changelog import Change, last_sequence, read_changes
-from hub.identity import change_iri
+from hub.iris import change_iri
+from hub.meta.changelog import Change, last_sequence, read_changes
 from hub.store.base import StoreError
 from hub.vocab import MLG, XSD
 

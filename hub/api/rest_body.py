@@ -16,7 +16,7 @@ import pyoxigraph as ox
 from hub.api.rest_entity import best_text
 from hub.api.rest_jsonld import node_key, null_properties, parse_jsonld
 from hub.clipping import clip_message
-from hub.identity import entity_iri, slug
+from hub.iris import entity_iri, slug
 from hub.records import HUB_CLASSES, skolemize
 from hub.vocab import COLLECTIONS, MLG, RDF_TYPE, class_iris
 

@@ -22,7 +22,7 @@ from hub.api.rest_entity import provenance
 from hub.api.rest_jsonld import node_key
 from hub.api.state import HubState
 from hub.clipping import MAX_VIOLATIONS, clip, clip_message, clip_optional
-from hub.identity import graph_iri
+from hub.iris import graph_iri
 from hub.records import Record
 from hub.store.base import Store
 from hub.validation import Violation

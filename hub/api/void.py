@@ -18,9 +18,9 @@ from fastapi.responses import Response
 
 from hub.api.negotiation import NotAcceptable, choose
 from hub.api.state import HubState, hub_state
-from hub.changelog import last_sequence, read_changes
-from hub.identity import component
-from hub.status import class_counts, source_counts
+from hub.iris import component
+from hub.meta.changelog import last_sequence, read_changes
+from hub.meta.status import class_counts, source_counts
 from hub.store.base import Store
 from hub.vocab import COLLECTIONS, META_GRAPH, MLG, RDF_TYPE, XSD, class_iris, term
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hub.changelog import Change, last_sequence, read_changes
-from hub.quarantine import QuarantineEntry, list_quarantine
+from hub.meta.changelog import Change, last_sequence, read_changes
+from hub.meta.quarantine import QuarantineEntry, list_quarantine
 from hub.store.base import Store
 from hub.vocab import COLLECTIONS, META_GRAPH, PROV, RDF_TYPE, class_iris, term
 

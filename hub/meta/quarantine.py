@@ -14,7 +14,7 @@ from datetime import datetime
 import pyoxigraph as ox
 
 from hub.clipping import MAX_REPORT_CHARS, clip
-from hub.identity import quarantine_iri
+from hub.iris import quarantine_iri
 from hub.records import Record, now
 from hub.store.base import Store
 from hub.transaction import Node, Transaction, iri, text, timestamp

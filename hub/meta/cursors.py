@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.identity import cursor_iri
+from hub.iris import cursor_iri
 from hub.records import now
 from hub.store.base import Store
 from hub.transaction import Transaction, iri, text, timestamp

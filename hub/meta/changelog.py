@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pyoxigraph as ox
 
-from hub.identity import change_iri
+from hub.iris import change_iri
 from hub.store.base import Store
 from hub.transaction import Node, Transaction, integer, iri, text, timestamp
 from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term

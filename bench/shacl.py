@@ -30,11 +30,11 @@ from collections.abc import Callable  # noqa: E402
 
 import pyoxigraph as ox  # noqa: E402
 import pyshacl  # noqa: E402
+from hub.shacl import Data  # noqa: E402
 
 from hub.ingest import Ingestor  # noqa: E402
 from hub.rdfio import ParseOptions, read_records  # noqa: E402
 from hub.records import Record  # noqa: E402
-from hub.shacl_core import Data  # noqa: E402
 from hub.store.oxigraph import OxigraphStore  # noqa: E402
 from hub.validation import Report, Validator, load_shapes  # noqa: E402
 from hub.vocab import DEFAULT_BASE_IRI  # noqa: E402

@@ -4,7 +4,7 @@ The data graph is the batch itself plus the ``rdf:type`` of every node it links 
 the store): ``sh:class`` on a link can then be checked without loading the store. Results about
 those neighbours (which hold nothing but a type here) are ignored.
 
-Two engines give the same results. ``core`` (the default, :mod:`hub.shacl_core`) compiles the
+Two engines give the same results. ``core`` (the default, :mod:`hub.shacl`) compiles the
 shapes once and checks pyoxigraph terms directly, more than ten times faster; the SHACL report
 graph is only built when :meth:`Report.turtle` asks for it. ``pyshacl`` is the fallback, used
 when the shapes need a feature the compiled engine does not implement. With pyshacl, its
@@ -24,16 +24,27 @@ from typing import Literal
 import pyoxigraph as ox
 import rdflib
 from pyshacl import validate as shacl_validate
+from pyshacl.rdfutil import stringify_node
 from rdflib.namespace import RDF, SH
 
 from hub.rdflib_bridge import graph_of
 from hub.records import Record
 from hub.resources import SHAPES_DIR
-from hub.shacl_core import IRI, CompiledShapes, Result, UnsupportedShapes, compile_shapes, iri_node
-from hub.shacl_core_report import report_graph
+from hub.shacl import (
+    IRI,
+    CompiledShapes,
+    Result,
+    UnsupportedShapes,
+    Wording,
+    compile_shapes,
+    iri_node,
+    report_graph,
+)
 
 log = logging.getLogger(__name__)
 _logged_fallbacks: set[str] = set()
+PYSHACL_WORDING = Wording(stringify_node)
+"""Generic messages of the compiled engine print terms as pyshacl does: same words from both engines."""
 Engine = Literal["core", "pyshacl"]
 
 
@@ -115,7 +126,7 @@ class Validator:
         self.compiled: CompiledShapes | None = None
         if engine == "core":
             try:
-                self.compiled = compile_shapes(self.shapes)
+                self.compiled = compile_shapes(self.shapes, PYSHACL_WORDING)
             except UnsupportedShapes as exc:
                 self.engine = "pyshacl"
                 if str(exc) not in _logged_fallbacks:

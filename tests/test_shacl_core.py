@@ -1,4 +1,4 @@
-"""The compiled SHACL Core engine (hub.shacl_core) against pyshacl, result for result.
+"""The compiled SHACL Core engine (hub.shacl) against pyshacl, result for result.
 
 Both engines run on the same batches through ``Validator``; for every record the multiset of
 (focus, path, severity, value, constraint component, source shape, messages) must be the same.
@@ -21,14 +21,14 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 import rdflib
+from hub.shacl import LITERAL, UnsupportedShapes, compile_shapes
+from hub.shacl.xsd import LEXICAL, XSD, datatype_check, xpath_regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.rdfio import ParseOptions, read_records, records_from_quads
 from hub.rdflib_bridge import to_rdflib
 from hub.records import Record
-from hub.shacl_core import LITERAL, UnsupportedShapes, compile_shapes
-from hub.shacl_core_xsd import LEXICAL, XSD, datatype_check, xpath_regex
 from hub.validation import Validator, Violation, load_shapes
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,8 +1,8 @@
-"""A compiled SHACL Core validator: the shapes graph is read once, then checked in plain Python.
+"""The runtime of the compiled SHACL Core validator: compiled shapes, the indexed data, results.
 
 pyshacl rebuilds its view of the shapes graph on every call and runs each constraint through
 rdflib; with the hub shapes that is 3–5 ms per record, most of it in the ``sh:or`` datatype
-alternatives. Here :func:`compile_shapes` turns the shapes graph into :class:`Shape` objects
+alternatives. Here :func:`hub.shacl.compile_shapes` turns the shapes graph into :class:`Shape` objects
 holding small closures (one per constraint), and :meth:`CompiledShapes.validate` runs them over
 pyoxigraph triples turned into tuples, with no rdflib at all on the way.
 
@@ -14,7 +14,11 @@ Supported: targets (``sh:targetClass``, ``sh:targetNode``, ``sh:targetSubjectsOf
 ``sh:uniqueLang``, ``sh:in``, ``sh:hasValue``, ``sh:and``/``sh:or``/``sh:xone``/``sh:not``,
 ``sh:severity``, ``sh:message``, ``sh:deactivated``. Anything else in the SHACL namespace
 (``sh:node``, ``sh:qualifiedValueShape``, ``sh:closed``, property pairs, SPARQL, complex paths,
-...) makes :func:`compile_shapes` raise :class:`UnsupportedShapes`: nothing is skipped silently.
+...) makes :func:`hub.shacl.compile_shapes` raise :class:`UnsupportedShapes`: nothing is skipped
+silently.
+
+This module imports nothing from its sibling modules: the compiler, the checks and the report
+build on it, never the reverse.
 
 Semantics follow the SHACL recommendation; the few places where pyshacl 0.40 says otherwise
 (rdflib's lenient or normalized literals, Python's ``re`` dialect) are listed in the tests.
@@ -28,11 +32,12 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 import rdflib
 
-from hub.shacl_core_xsd import RDF_LANGSTRING, XSD_STRING, UnsupportedShapes
-
-__all__ = ["CompiledShapes", "Data", "Node", "Result", "Shape", "UnsupportedShapes", "compile_shapes"]
+__all__ = ["CompiledShapes", "Data", "Node", "Result", "Shape", "UnsupportedShapes"]
 
 SH = "http://www.w3.org/ns/shacl#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+XSD_STRING = XSD + "string"
+RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_SUBCLASSOF = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 IRI, BNODE, LITERAL = 0, 1, 2
@@ -44,6 +49,14 @@ ValueTest = Callable[[Node, "Data"], bool]
 SetTest = Callable[[Node, Collection[Node], "Data"], list[Node | None]]
 Messages = Callable[[Node, Node | None], tuple[tuple[str, str | None], ...]]
 """Generic messages of a constraint, given the focus node and the value node."""
+
+
+class UnsupportedShapes(Exception):
+    """The shapes graph uses a SHACL feature the compiled engine does not implement.
+
+    Raised at compile time, never during validation: a caller can then fall back to another
+    engine for the whole shapes graph instead of skipping a constraint silently.
+    """
 
 
 def iri_node(iri: str) -> Node:
@@ -299,9 +312,3 @@ class CompiledShapes:
                 _validate(shape, focus, data, out)
         return out
 
-
-def compile_shapes(graph: rdflib.Graph) -> CompiledShapes:
-    """Compile a shapes graph, or raise :class:`UnsupportedShapes` naming what is not implemented."""
-    from hub.shacl_core_compile import Compiler
-
-    return Compiler(graph).compile()

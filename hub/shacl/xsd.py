@@ -1,8 +1,8 @@
 """Lexical spaces of the XSD datatypes, numeric comparison and XPath regular expressions.
 
-Helpers of :mod:`hub.shacl_core`. The checks follow XML Schema 1.1 part 2 and RDF 1.1: a
-literal is ill-typed when its lexical form is not in the lexical space of its datatype, with no
-whitespace trimming and no leniency (``"2021-13-45"^^xsd:date``, ``" 5"^^xsd:integer`` and
+Helpers of the compiler and checks of :mod:`hub.shacl`. The checks follow XML Schema 1.1 part 2
+and RDF 1.1: a literal is ill-typed when its lexical form is not in the lexical space of its
+datatype, with no whitespace trimming and no leniency (``"2021-13-45"^^xsd:date``, ``" 5"^^xsd:integer`` and
 ``"1e5"^^xsd:decimal`` are ill-typed). pyoxigraph keeps ill-typed literals as they were written,
 and rdflib accepts several forms XSD does not, so neither is asked.
 """
@@ -13,14 +13,7 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
-RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-XSD_STRING = XSD + "string"
-
-
-class UnsupportedShapes(Exception):
-    """The shapes graph uses a SHACL feature the compiled engine does not implement."""
-
+from hub.shacl.model import RDF_LANGSTRING, XSD, XSD_STRING, UnsupportedShapes
 
 _TZ = r"(?:Z|[+-](?:(?:0[0-9]|1[0-3]):[0-5][0-9]|14:00))?"
 _DATE = r"(-?(?:[1-9][0-9]{3,}|0[0-9]{3}))-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"

@@ -1,8 +1,10 @@
-"""The checks and generic messages the compiler of :mod:`hub.shacl_core` builds shapes from.
+"""The checks and generic messages the compiler of :mod:`hub.shacl` builds shapes from.
 
 Each check is a closure over a compiled parameter: a test of one value node, or a run over all the
-value nodes of a focus node. Generic messages (for shapes without ``sh:message``) are worded like
-pyshacl's and use its ``stringify_node``; they are only computed for results.
+value nodes of a focus node. Generic messages (for shapes without ``sh:message``) are only
+computed for results. How they print RDF terms is the caller's choice (:class:`Wording`): the hub
+injects pyshacl's ``stringify_node`` so that both of its engines word results the same way, while
+this package imports no SHACL engine but its own.
 """
 
 from __future__ import annotations
@@ -11,38 +13,72 @@ import re
 from collections.abc import Callable, Collection
 from functools import cache
 
-import pyoxigraph as ox
 import rdflib
 
-from hub import shacl_core_xsd as xsd
-from hub.rdflib_bridge import to_rdflib as normalized_rdflib
-from hub.shacl_core import BNODE, IRI, LITERAL, Data, Messages, Node, Shape, ValueTest, conforms
-from hub.shacl_core_xsd import RDF_LANGSTRING
+from hub.shacl.model import (
+    BNODE,
+    IRI,
+    LITERAL,
+    RDF_LANGSTRING,
+    XSD_STRING,
+    Data,
+    Messages,
+    Node,
+    Shape,
+    ValueTest,
+    conforms,
+)
+from hub.shacl.xsd import Number, compare, number
 
 SetRun = Callable[[Node, Collection[Node], Data], list[Node | None]]
+TermText = Callable[[rdflib.Graph, rdflib.term.Node], str]
+"""How a term of the shapes graph (or of the data, seen through an empty graph) is printed."""
 
 
 @cache
 def data_graph() -> rdflib.Graph:
-    """An empty rdflib graph with the default prefixes, as pyshacl sees the hub's data graph."""
+    """An empty rdflib graph with the default prefixes: the data as the generic messages see it."""
     return rdflib.Graph()
 
 
-def term_text(graph: rdflib.Graph, term: rdflib.term.Node) -> str:
-    from pyshacl.rdfutil import stringify_node
+def turtle_text(graph: rdflib.Graph, term: rdflib.term.Node) -> str:
+    """The default wording of a term: Turtle, with the prefixes bound in ``graph``."""
+    if isinstance(term, rdflib.BNode):
+        return f"_:{term}"
+    if isinstance(term, rdflib.URIRef | rdflib.Literal):
+        return str(term.n3(graph.namespace_manager))
+    return str(term)
 
-    return str(stringify_node(graph, term))
 
-
-def data_text(node: Node) -> str:
-    """A data node as pyshacl prints it (rdflib's normalized literal, the default prefixes)."""
+def normalized(node: Node) -> rdflib.term.Identifier:
+    """The rdflib term of a data node as rdflib itself would read it (normalized literal)."""
     kind, text, datatype, language = node
+    if kind == IRI:
+        return rdflib.URIRef(text)
     if kind == BNODE:
-        return f"_:{text}"
-    term: ox.NamedNode | ox.Literal = ox.NamedNode(text) if kind == IRI else (
-        ox.Literal(text, language=language) if language else ox.Literal(text, datatype=ox.NamedNode(datatype))
-    )
-    return term_text(data_graph(), normalized_rdflib(term))
+        return rdflib.BNode(text)
+    if language:
+        return rdflib.Literal(text, lang=language)
+    if datatype == XSD_STRING:
+        return rdflib.Literal(text)
+    return rdflib.Literal(text, datatype=rdflib.URIRef(datatype))
+
+
+class Wording:
+    """The way generic messages print terms of the shapes graph and of the data."""
+
+    __slots__ = ("term_text",)
+
+    def __init__(self, term_text: TermText = turtle_text) -> None:
+        self.term_text = term_text
+
+    def term(self, graph: rdflib.Graph, term: rdflib.term.Node) -> str:
+        return self.term_text(graph, term)
+
+    def data(self, node: Node) -> str:
+        if node[0] == BNODE:
+            return f"_:{node[1]}"
+        return self.term_text(data_graph(), normalized(node))
 
 
 def fixed(text: str) -> Messages:
@@ -101,10 +137,10 @@ def in_test(allowed: frozenset[Node]) -> ValueTest:
     return lambda v, data: v in allowed
 
 
-def range_test(bound: xsd.Number, accepted: tuple[int, ...]) -> ValueTest:
+def range_test(bound: Number, accepted: tuple[int, ...]) -> ValueTest:
     def test(v: Node, data: Data) -> bool:
-        value = xsd.number(v[1], v[2]) if v[0] == LITERAL else None
-        return value is not None and xsd.compare(value, bound) in accepted
+        value = number(v[1], v[2]) if v[0] == LITERAL else None
+        return value is not None and compare(value, bound) in accepted
 
     return test
 
@@ -141,8 +177,8 @@ def count_run(limit: int, minimum: bool) -> SetRun:
     return lambda focus, values, data: [None] if len(values) > limit else []
 
 
-def count_messages(word: str, limit: int, path: str) -> Messages:
-    return lambda focus, value: ((f"{word} than {limit} values on {data_text(focus)}->{path}", None),)
+def count_messages(words: Wording, word: str, limit: int, path: str) -> Messages:
+    return lambda focus, value: ((f"{word} than {limit} values on {words.data(focus)}->{path}", None),)
 
 
 def unique_lang(focus: Node, values: Collection[Node], data: Data) -> list[Node | None]:
@@ -161,18 +197,18 @@ def has_value_run(wanted: Node) -> SetRun:
     return lambda focus, values, data: [] if wanted in values else [None]
 
 
-def has_value_messages(shape: Shape, the_set: list[str]) -> Messages:
+def has_value_messages(words: Wording, shape: Shape, the_set: list[str]) -> Messages:
     if shape.path is None:
         return lambda focus, value: (
-            (f"Node {data_text(focus)} value is not a in the set of values: {the_set}", None),)
-    path = term_text(shape.graph, rdflib.URIRef(shape.path))
+            (f"Node {words.data(focus)} value is not a in the set of values: {the_set}", None),)
+    path = words.term(shape.graph, rdflib.URIRef(shape.path))
     return lambda focus, value: (
-        (f"Node {data_text(focus)}->{path} does not contain a value in the set: {the_set}", None),)
+        (f"Node {words.data(focus)}->{path} does not contain a value in the set: {the_set}", None),)
 
 
-def in_messages(listed: list[str]) -> Messages:
-    return lambda focus, value: ((f"Value {data_text(value)} not in list {listed}", None),)  # type: ignore[arg-type]
+def in_messages(words: Wording, listed: list[str]) -> Messages:
+    return lambda focus, value: ((f"Value {words.data(value)} not in list {listed}", None),)  # type: ignore[arg-type]
 
 
-def node_messages(phrase: str) -> Messages:
-    return lambda focus, value: ((f"Node {data_text(value)} {phrase}", None),)  # type: ignore[arg-type]
+def node_messages(words: Wording, phrase: str) -> Messages:
+    return lambda focus, value: ((f"Node {words.data(value)} {phrase}", None),)  # type: ignore[arg-type]

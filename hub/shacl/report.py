@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import rdflib
 from rdflib.namespace import RDF, SH
 
-from hub.shacl_core import Result, to_rdflib
+from hub.shacl.model import Result, to_rdflib
 
 REPORT = rdflib.URIRef("urn:maillage:report")
 

@@ -1,9 +1,9 @@
-"""Compile a SHACL shapes graph (rdflib, read once) into the checks of :mod:`hub.shacl_core`.
+"""Compile a SHACL shapes graph (rdflib, read once) into the checks of :mod:`hub.shacl.model`.
 
 Every triple of the shapes graph whose predicate (or ``rdf:type`` object) is in the SHACL
 namespace must be understood, or compilation fails with :class:`UnsupportedShapes`: a constraint
 the engine does not know about is never skipped. Generic messages (for shapes without
-``sh:message``) are worded like pyshacl's, using its ``stringify_node`` for the terms.
+``sh:message``) print terms the way the caller's :class:`~hub.shacl.checks.Wording` says.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import re
 import rdflib
 from rdflib.namespace import RDF, RDFS
 
-from hub import shacl_core_checks as checks
-from hub import shacl_core_xsd as xsd
-from hub.shacl_core import (
+import hub.shacl.checks as checks
+import hub.shacl.xsd as xsd
+from hub.shacl.model import (
     BNODE,
     IRI,
     LITERAL,
@@ -23,10 +23,10 @@ from hub.shacl_core import (
     Check,
     CompiledShapes,
     Shape,
+    UnsupportedShapes,
     conforms,
     rdflib_node,
 )
-from hub.shacl_core_xsd import UnsupportedShapes
 
 S = rdflib.Namespace(SH)
 TARGETS = (S.targetClass, S.targetNode, S.targetSubjectsOf, S.targetObjectsOf)
@@ -59,9 +59,18 @@ RANGES = {  # parameter: (component, accepted comparison results, pyshacl's oper
 }
 
 
+def compile_shapes(graph: rdflib.Graph, wording: checks.Wording | None = None) -> CompiledShapes:
+    """Compile a shapes graph, or raise :class:`UnsupportedShapes` naming what is not implemented.
+
+    ``wording`` prints the terms of generic messages (Turtle with the shapes' prefixes if None).
+    """
+    return Compiler(graph, wording or checks.Wording()).compile()
+
+
 class Compiler:
-    def __init__(self, graph: rdflib.Graph) -> None:
+    def __init__(self, graph: rdflib.Graph, wording: checks.Wording) -> None:
         self.g = graph
+        self.words = wording
         self.shapes: dict[rdflib.term.Node, Shape] = {}
         self.stack: list[rdflib.term.Node] = []
 
@@ -164,9 +173,12 @@ class Compiler:
         return shape
 
     def members(self, shape: Shape, nodes: list[rdflib.term.Node]) -> list[Shape]:
-        """Shapes used for conformance (sh:or, ...): with pyshacl, a Warning there would pass."""
-        members = [self.shape(n) for n in dict.fromkeys(nodes)]
-        todo = list(members)
+        """Shapes used for conformance (sh:or, ...): with pyshacl, a Warning there would pass.
+
+        A shape listed twice stays twice: ``sh:xone (A A)`` counts A twice, so no node conforms.
+        """
+        members = [self.shape(n) for n in nodes]
+        todo = list(dict.fromkeys(members))
         while todo:
             each = todo.pop()
             if each.severity != str(S.Violation):
@@ -177,13 +189,13 @@ class Compiler:
         return members
 
     def checks(self, shape: Shape) -> None:
-        node, g, add = shape.node, self.g, shape.checks.append
+        node, g, add, words = shape.node, self.g, shape.checks.append, self.words
 
         def component(name: str) -> str:
             return f"{SH}{name}ConstraintComponent"
 
         def sg(term: rdflib.term.Node) -> str:
-            return checks.term_text(g, term)
+            return words.term(g, term)
 
         classes = sorted(g.objects(node, S["class"]), key=str)
         for cls in classes:
@@ -208,8 +220,8 @@ class Compiler:
             if limit is not None:
                 if shape.path is None:
                     raise UnsupportedShapes(f"{node}: {parameter} on a node shape")
-                add(Check(component(name), checks.count_messages(word, limit, sg(rdflib.URIRef(shape.path))),
-                          run=checks.count_run(limit, word == "Less")))
+                messages = checks.count_messages(words, word, limit, sg(rdflib.URIRef(shape.path)))
+                add(Check(component(name), messages, run=checks.count_run(limit, word == "Less")))
         for parameter, (name, accepted, operator) in RANGES.items():
             bounds = [rdflib_node(b) for b in g.objects(node, parameter)]
             for bound in bounds:
@@ -224,7 +236,7 @@ class Compiler:
             length = self.count(node, parameter)
             if length is not None:
                 rule = g.value(node, parameter)
-                text = f"String length not {sign} {checks.term_text(checks.data_graph(), rule)}"  # type: ignore[arg-type]
+                text = f"String length not {sign} {words.term(checks.data_graph(), rule)}"  # type: ignore[arg-type]
                 add(Check(component(name), checks.fixed(text), test=checks.length_test(length, sign == ">=")))
         patterns = sorted(g.objects(node, S.pattern), key=str)
         flags = self.literal(node, S.flags)
@@ -247,10 +259,10 @@ class Compiler:
         for members in self.items(node, S["in"]):
             allowed = frozenset(rdflib_node(m) for m in members)
             listed = [sg(m) for m in members]
-            add(Check(component("In"), checks.in_messages(listed), test=checks.in_test(allowed)))
+            add(Check(component("In"), checks.in_messages(words, listed), test=checks.in_test(allowed)))
         wanted = sorted(g.objects(node, S.hasValue), key=str)
         for each in wanted:
-            add(Check(component("HasValue"), checks.has_value_messages(shape, [sg(w) for w in wanted]),
+            add(Check(component("HasValue"), checks.has_value_messages(words, shape, [sg(w) for w in wanted]),
                       run=checks.has_value_run(rdflib_node(each))))
         logical = (
             (S["or"], "Or", "one or more shapes"), (S["and"], "And", "all shapes"),
@@ -262,14 +274,14 @@ class Compiler:
             joined = " and ".join(f"({t})" for t in texts) if len(texts) > 1 else "".join(texts)
             for members in lists:
                 shapes = self.members(shape, members)
-                add(Check(component(name), checks.node_messages(f"must conform to {phrase} in {joined}"),
-                          test=checks.logical_test(name, shapes)))
+                messages = checks.node_messages(words, f"must conform to {phrase} in {joined}")
+                add(Check(component(name), messages, test=checks.logical_test(name, shapes)))
         nots = sorted(g.objects(node, S["not"]), key=str)
         for negated in nots:
             (inner,) = self.members(shape, [negated])
             phrase = f"must not conform to shape {sg(nots[0])}" if len(nots) == 1 else (
                 "must not conform to any shapes in " + " , ".join(sg(n) for n in nots))
-            add(Check(component("Not"), checks.node_messages(phrase),
+            add(Check(component("Not"), checks.node_messages(words, phrase),
                       test=lambda v, data, inner=inner: not conforms(inner, v, data)))  # type: ignore[misc]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import pyoxigraph as ox
+
 from hub.records import Record, now
 from hub.store.base import Store
 from hub.transaction import Node, iri, text, timestamp
@@ -57,3 +59,41 @@ def stored_records(store: Store, graphs: Iterable[str]) -> dict[str, Stored]:
             url = row["url"].value if "url" in row else None
             result[row["g"].value] = Stored(row["h"].value, url)
     return result
+
+
+def record_sources(store: Store, graphs: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """(source, source id) of each record graph already stored, by graph IRI: a graph written
+    through the API keeps the source that first wrote it."""
+    result: dict[str, tuple[str, str]] = {}
+    graph_list = list(dict.fromkeys(graphs))
+    for start in range(0, len(graph_list), 500):
+        values = " ".join(f"<{g}>" for g in graph_list[start : start + 500])
+        rows = store.select(
+            f"SELECT ?g ?src ?id WHERE {{ GRAPH <{META_GRAPH}> {{ VALUES ?g {{ {values} }} "
+            f"?g <{term('source')}> ?src ; <{term('sourceId')}> ?id }} }}"
+        )
+        result.update({r["g"].value: (r["src"].value, r["id"].value) for r in rows})
+    return result
+
+
+def record_entity(store: Store, graph: str) -> str | None:
+    """The entity a stored record graph speaks of, if it has one."""
+    rows = store.select(
+        f"SELECT ?e WHERE {{ GRAPH <{META_GRAPH}> {{ <{graph}> <{term('entity')}> ?e }} }}"
+    )
+    return rows[0]["e"].value if rows else None
+
+
+def holders(store: Store, entity: str) -> list[tuple[str, str]]:
+    """(source, source id) of every record that already holds the entity."""
+    rows = store.select(
+        f"""SELECT ?src ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{term("entity")}> {ox.NamedNode(entity)} ;
+            <{term("source")}> ?src ; <{term("sourceId")}> ?id }} }}"""
+    )
+    return [(r["src"].value, r["id"].value) for r in rows]
+
+
+def others_hold_records(store: Store, source: str) -> bool:
+    """Whether any source but ``source`` holds records."""
+    other = f"FILTER(?src != {ox.Literal(source)})"
+    return store.ask(f"ASK {{ GRAPH <{META_GRAPH}> {{ ?g <{term('source')}> ?src {other} }} }}")

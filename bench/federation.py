@@ -9,7 +9,7 @@ changes in its log); it is served as its own process, with its own `[hub] base_i
 tests/test_federation.py. An aggregator, served the same way with the local hub as a `kind = "hub"`
 source, syncs it once (`POST /sources/a/sync` with the bearer token): that sync reads the N changes,
 their provenance and their graphs over HTTP and commits the N records. The baseline is a local bulk
-import of the same file into a fresh data dir, in this process, through `hub.cli.import_file` (what
+import of the same file into a fresh data dir, in this process, through `hub.cli.data.import_file` (what
 `maillage import` runs, without the interpreter start-up); the local hub's own import, timed as a
 subprocess, is printed too. The breakdown of the sync is measured inside the served aggregator: the
 script starts it with a `sitecustomize` on its PYTHONPATH that wraps the connector's and the ingest
@@ -26,49 +26,40 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# `python bench/federation.py` puts bench/ first on sys.path, where bench/http.py would shadow the
-# standard library's `http` package (httpx imports it): take bench/ off, put the repository on
-# (tests/servers is not part of the installed package).
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: hub, tests.servers
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from collections import defaultdict  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
-from contextlib import ExitStack, contextmanager  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from typing import Any  # noqa: E402
+import gc
+import json
+import os
+import re
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
-import httpx  # noqa: E402
-import pyoxigraph as ox  # noqa: E402
+import httpx
+import hub.scheduler
+from connectors.hub import PAGE, PeerHubConnector
 
-import hub.cli  # noqa: E402
-import hub.ingest  # noqa: E402
-import hub.matching  # noqa: E402
-import hub.scheduler  # noqa: E402
-import hub.sync  # noqa: E402
-from connectors.hub import PAGE, PeerHubConnector  # noqa: E402
-from hub.config import Config  # noqa: E402
-from hub.ingest import Ingestor, IngestResult  # noqa: E402
-from hub.records import Record  # noqa: E402
-from hub.store import open_store  # noqa: E402
-from hub.store.oxigraph import OxigraphStore  # noqa: E402
-from hub.transaction import Transaction  # noqa: E402
-from hub.validation import Validator  # noqa: E402
-from hub.vocab import MLG, RDF_TYPE  # noqa: E402
-from tests.servers.hub import ServedHub, serving  # noqa: E402
+import hub.cli.data
+import hub.pipeline.ingest
+import hub.pipeline.match
+import hub.sync
+from bench.common import ROOT, Row, header, parse, print_summary, warm_up
+from hub.config import Config
+from hub.pipeline.ingest import Ingestor, IngestResult
+from hub.pipeline.validate import Validator
+from hub.store import open_store
+from hub.store.oxigraph import OxigraphStore
+from hub.store.transaction import Transaction
+from hub.vocab import MLG, RDF_TYPE
+from tests.servers.hub import ServedHub, serving
 
 PEER = "a"  # the local hub's source name in the aggregator's config
 DATA = "https://example.org/bench/place/"
@@ -169,11 +160,11 @@ def targets(probe: Probe) -> list[tuple[Any, str, str | Callable[..., str]]]:
         (PeerHubConnector, "_origins", "origins"),
         (PeerHubConnector, "_triples", "triples"),
         (hub.sync, "reconcile", "reconcile"),
-        (hub.matching, "_known", "known"),
-        (hub.matching, "find_matches", "find_matches"),
-        (hub.cli, "read_records", "read_records"),
+        (hub.pipeline.match, "_known", "known"),
+        (hub.pipeline.match, "find_matches", "find_matches"),
+        (hub.cli.data, "read_records", "read_records"),
         (Ingestor, "ingest_batch", "ingest_batch"),
-        (hub.ingest, "stored_records", "stored"),
+        (hub.pipeline.ingest, "stored_records", "stored"),
         (Ingestor, "_neighbour_types", "neighbours"),
         (Validator, "validate", "validate"),
         (Transaction, "render", "render"),
@@ -299,12 +290,12 @@ def import_subprocess(data_dir: Path, nt: Path) -> float:
 
 
 def import_in_process(data_dir: Path, nt: Path, count: int) -> tuple[float, Probe]:
-    """``hub.cli.import_file`` (what `maillage import` runs) into a fresh data dir."""
+    """``hub.cli.data.import_file`` (what `maillage import` runs) into a fresh data dir."""
     config = Config(data_dir=data_dir)
     store = open_store(config)
     try:
         with instrumented() as probe:
-            seconds, result = timed(lambda: hub.cli.import_file(config, store, nt, None, "import", None))
+            seconds, result = timed(lambda: hub.cli.data.import_file(config, store, nt, None, "import", None))
     finally:
         store.close()
     check(result, count, "local import")
@@ -372,14 +363,6 @@ def empty_round_trip(served: ServedHub, pings: int) -> float:
     return statistics.median(times)
 
 
-def warm_up() -> None:
-    """Module imports and the shapes compile, so that neither lands in the first measurement."""
-    s = ox.NamedNode(f"{DATA}warm-up")
-    triples = (ox.Triple(s, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + "Place")),
-               ox.Triple(s, ox.NamedNode(MLG + "name"), ox.Literal("Échauffement", language="fr")))
-    Validator().validate([Record(source="bench", source_id="warm-up", triples=triples)])
-
-
 # --------------------------------------------------------------------------------------------
 
 
@@ -409,7 +392,7 @@ def sync_breakdown(probe: Probe, total: float, n: int) -> list[str]:
     connector_rest = s["records"] - s["origins"] - s["triples"]
     lines.append(row("connector: building the Records (the rest of _records)", max(connector_rest, 0.0),
                      total, n))
-    lines.append(row("reconcile (hub.matching, before each commit)", s["reconcile"], total, n))
+    lines.append(row("reconcile (hub.pipeline.match, before each commit)", s["reconcile"], total, n))
     lines.append(row("  of which _known (one SELECT of candidates per page)", s["known"], total, n,
                      c["known"]))
     lines.append(row("  of which find_matches (per new record)", s["find_matches"], total, n,
@@ -423,34 +406,17 @@ def sync_breakdown(probe: Probe, total: float, n: int) -> list[str]:
     return lines
 
 
-def header(quick: bool, n: int) -> None:
-    print(f"maillage federation bench, {'QUICK' if quick else 'full'} run, "
-          f"{datetime.now(UTC).isoformat(timespec='seconds')}")
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "hub", "connectors"],
-                           capture_output=True, text=True).stdout.splitlines()
-    changed = [line[3:] for line in dirty if line.strip()]
-    print(f"python {platform.python_version()}, pyoxigraph {ox.__version__}, httpx {httpx.__version__}, "
-          f"{platform.machine()}, {os.cpu_count()} CPUs, 1-min load average {os.getloadavg()[0]:.2f}; "
-          f"code: {head.strip()}" + (f" + uncommitted changes to {', '.join(changed)}" if changed else ""))
-    if quick:
-        print(f"QUICK: {n:,} changes (full run: {FULL.changes:,})")
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"{QUICK.changes:,} changes instead of {FULL.changes:,}")
-    parser.add_argument("--changes", type=int, metavar="N",
-                        help="another number of changes")
-    args = parser.parse_args()
-    sizes = QUICK if args.quick else FULL
+    args, sizes = parse(__doc__, FULL, QUICK, f"{QUICK.changes:,} changes instead of {FULL.changes:,}",
+                        lambda p: p.add_argument("--changes", type=int, metavar="N",
+                                                 help="another number of changes"))
     if args.changes:
         sizes = Sizes(changes=args.changes)
     n = sizes.changes
     os.chdir(ROOT)  # `python -m hub` (servers, import) puts the working directory on sys.path
     started = time.perf_counter()
-    header(args.quick, n)
+    header("federation bench", args.quick, f"httpx {httpx.__version__}",
+           f"{n:,} changes (full run: {FULL.changes:,})")
     if args.changes:
         print(f"--changes: {n:,} changes (full run: {FULL.changes:,}, quick: {QUICK.changes:,})")
     warm_up()
@@ -493,7 +459,7 @@ def main() -> None:
     print(f"   aggregator sync, POST /sources/{PEER}/sync timed here: {served_s:7.1f} s "
           f"{served_rate:7,.0f} records/s")
     print(f"     ({summary})")
-    print(f"   local import, hub.cli.import_file in this process:    {import_s:7.1f} s "
+    print(f"   local import, hub.cli.data.import_file in this process:{import_s:7.1f} s "
           f"{import_rate:7,.0f} records/s")
     print(f"   local import, `python -m hub import` as a subprocess: {subprocess_s:7.1f} s "
           f"{subprocess_rate:7,.0f} records/s (interpreter start-up included)")
@@ -529,26 +495,20 @@ def main() -> None:
           f"{100 * s['triples'] / rest_s:.0f} % of it, all requests to the peer "
           f"{100 * requests / rest_s:.0f} %")
 
-    print("\n3. The local import (hub.cli.import_file, in this process, fresh data dir), for comparison")
+    print("\n3. The local import (hub.cli.data.import_file, in this process, fresh data dir), for comparison")
     print("\n".join(import_breakdown(import_probe, import_s, n)))
 
-    label = "QUICK, " if args.quick else ""
-    rows = [
-        (f"1. propagation / local import, records/s ({n:,})", f"{served_rate / import_rate:.3f}"),
-        ("1b. same, against the import as a subprocess", f"{served_rate / subprocess_rate:.3f}"),
-        ("2. share of the sync: requests to the peer", f"{requests / inside_s:.2f}"),
-        ("2a.   of which one GET /store per graph", f"{s['triples'] / inside_s:.2f}"),
-        ("2b. share of the sync: reconcile (matching)", f"{s['reconcile'] / inside_s:.2f}"),
-        ("2c. share of the sync: validation", f"{s['validate'] / inside_s:.2f}"),
-        ("2d. share of the sync: commit (store.update)", f"{s['update'] / inside_s:.2f}"),
-        ("3. sync without reconcile / local import, records/s", f"{n / rest_s / import_rate:.2f}"),
-        ("3a.   share of one GET /store per graph in it", f"{s['triples'] / rest_s:.2f}"),
-    ]
-    print(f"\nSummary ({label}ratios from this run; {time.perf_counter() - started:.0f} s in all; "
-          f"1-min load average at the end, this run included: {os.getloadavg()[0]:.2f})")
-    print(f"{'figure':<58} {'value':>7} {'goal':>7}  met")
-    for name, value in rows:
-        print(f"{name:<58} {value:>7} {'-':>7}  -")
+    print_summary([
+        Row(f"1. propagation / local import, records/s ({n:,})", f"{served_rate / import_rate:.3f}"),
+        Row("1b. same, against the import as a subprocess", f"{served_rate / subprocess_rate:.3f}"),
+        Row("2. share of the sync: requests to the peer", f"{requests / inside_s:.2f}"),
+        Row("2a.   of which one GET /store per graph", f"{s['triples'] / inside_s:.2f}"),
+        Row("2b. share of the sync: reconcile (matching)", f"{s['reconcile'] / inside_s:.2f}"),
+        Row("2c. share of the sync: validation", f"{s['validate'] / inside_s:.2f}"),
+        Row("2d. share of the sync: commit (store.update)", f"{s['update'] / inside_s:.2f}"),
+        Row("3. sync without reconcile / local import, records/s", f"{n / rest_s / import_rate:.2f}"),
+        Row("3a.   share of one GET /store per graph in it", f"{s['triples'] / rest_s:.2f}"),
+    ], args.quick, started, value_title="value")
     print("absolute figures (noisy, for orientation only):")
     print(f"  aggregator sync (POST)         {served_s:.1f} s, {served_rate:,.0f} records/s")
     print(f"  local import (in-process)      {import_s:.1f} s, {import_rate:,.0f} records/s")

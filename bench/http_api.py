@@ -1,7 +1,7 @@
 """HTTP benchmarks against a real `maillage serve`, printing ratios measured in one run.
 
-    .venv/bin/python bench/http.py            # full run: 100k places (1.1M triples), about 75 s
-    .venv/bin/python bench/http.py --quick    # 10k places, same figures, about 30 s
+    .venv/bin/python bench/http_api.py            # full run: 100k places (1.1M triples), about 75 s
+    .venv/bin/python bench/http_api.py --quick    # 10k places, same figures, about 30 s
 
 The server runs as its own process on loopback, over an on-disk store this script fills first.
 Machines are noisy: read the ratios, not the absolute times. Nothing here asserts a figure; the
@@ -14,34 +14,27 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# `python bench/http.py` puts bench/ first on sys.path, where this very file would shadow the
-# standard library's `http` package (httpx imports it): take bench/ off, put the repository on.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: hub, bench.common
 
-import argparse  # noqa: E402
-import io  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import random  # noqa: E402
-import socket  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from typing import Any  # noqa: E402
+import io
+import os
+import random
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
-import httpx  # noqa: E402
-import pyoxigraph as ox  # noqa: E402
+import httpx
+import pyoxigraph as ox
 
-from hub.iris import graph_iri  # noqa: E402
-from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE, XSD  # noqa: E402
+from bench.common import Row, Server, header, parse, print_summary
+from bench.common import serving as serve_hub
+from hub.iris import graph_iri
+from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE, XSD
 
 BASE = DEFAULT_BASE_IRI
 SOURCE = "bench"
@@ -136,56 +129,11 @@ def fill_store(data_dir: Path, places: int) -> tuple[int, float]:
 
 
 # --------------------------------------------------------------------------------------------
-# The server: `python -m hub --data-dir D --config C serve` on a free loopback port, as
-# tests/servers/hub.py starts it (copied here because we need the Popen for the PID).
+# The server: `python -m hub --data-dir D --config C serve` on a free loopback port (bench.common).
 
 
-@dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serving(data_dir: Path) -> Iterator[Server]:
-    config = data_dir.parent / "bench-http.toml"
-    config.write_text(CONFIG)
-    port = free_port()
-    log_path = data_dir.parent / "server.log"
-    env = {**os.environ, "MAILLAGE_TOKEN": "bench-token-not-a-secret"}
-    command = [sys.executable, "-m", "hub", "--data-dir", str(data_dir), "--config", str(config),
-               "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with log_path.open("wb") as log:
-        # cwd: `-m` puts the working directory first on the server's sys.path; from bench/ this
-        # file would shadow `http` there too.
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", trust_env=False).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    sys.exit(f"maillage serve did not start:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.1)
-            yield Server(url=url, proc=proc, log=log_path)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+def serving(data_dir: Path) -> AbstractContextManager[Server]:
+    return serve_hub(data_dir, CONFIG, "bench-http.toml")
 
 
 def client() -> httpx.Client:
@@ -601,22 +549,13 @@ def bench_memory(sizes: Sizes, data_dir: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"{QUICK.places:,} places instead of {FULL.places:,}, "
-                             f"{QUICK.seconds:g} s load runs instead of {FULL.seconds:g} s")
-    args = parser.parse_args()
-    sizes = QUICK if args.quick else FULL
+    args, sizes = parse(__doc__, FULL, QUICK, f"{QUICK.places:,} places instead of {FULL.places:,}, "
+                        f"{QUICK.seconds:g} s load runs instead of {FULL.seconds:g} s")
     started = time.perf_counter()
-    print(f"maillage HTTP bench, {'QUICK' if args.quick else 'full'} run, "
-          f"{datetime.now(UTC).isoformat(timespec='seconds')}")
-    print(f"python {platform.python_version()}, pyoxigraph {ox.__version__}, httpx "
-          f"{httpx.__version__}, {platform.machine()}, {os.cpu_count()} CPUs, 1-min load average "
-          f"{os.getloadavg()[0]:.2f} (other jobs on the machine make every figure noisier)")
-    if args.quick:
-        print(f"QUICK: {sizes.places:,} places (full run: {FULL.places:,}), {sizes.seconds:g} s "
-              f"per load run (full run: {FULL.seconds:g} s), memory at {sizes.memory_rows[1]:,} "
-              f"rows (full run: {FULL.memory_rows[1]:,})")
+    header("HTTP bench", args.quick, f"httpx {httpx.__version__}",
+           f"{sizes.places:,} places (full run: {FULL.places:,}), {sizes.seconds:g} s per load run (full "
+           f"run: {FULL.seconds:g} s), memory at {sizes.memory_rows[1]:,} rows (full run: "
+           f"{FULL.memory_rows[1]:,})")
 
     with tempfile.TemporaryDirectory(prefix="maillage-bench-http-") as tmp:
         data_dir = Path(tmp) / "data"
@@ -641,29 +580,20 @@ def main() -> None:
             concurrency = bench_concurrency(sizes, server)
         memory = bench_memory(sizes, data_dir)
 
-    label = "QUICK, " if args.quick else ""
     small_rows, big_rows = sizes.memory_rows
-    rows: list[tuple[str, str, str, str]] = [
-        (f"1. SPARQL {sizes.large_rows // 1000}k rows, HTTP / in-process",
-         f"{sparql['large_ratio']:.2f}", f"<= {GOAL_LARGE}",
-         "yes" if sparql["large_ratio"] <= GOAL_LARGE else "NO"),
-        ("1b. SPARQL 10 rows, HTTP / in-process", f"{sparql['small_ratio']:.0f}", "-", "-"),
-        (f"2. throughput, {sizes.clients} clients / 1 client", f"{concurrency['throughput_ratio']:.2f}",
-         f">= {GOAL_THROUGHPUT}", "yes" if concurrency["throughput_ratio"] >= GOAL_THROUGHPUT else "NO"),
-        (f"2b. p50 latency, {sizes.clients} clients / 1 client", f"{concurrency['p50_ratio']:.1f}",
-         "-", "-"),
-        (f"2c. failed requests ({sizes.clients} clients and 1)", f"{concurrency['errors']:.0f}", "0",
-         "yes" if concurrency["errors"] == 0 else "NO"),
-        (f"3. peak RSS delta, {big_rows // 1000}k / {small_rows // 1000}k rows",
-         f"{memory['memory_ratio']:.2f}", f"<= {GOAL_MEMORY}",
-         "yes" if memory["memory_ratio"] <= GOAL_MEMORY else "NO"),
-        (f"3b. MB per 100k rows at {big_rows // 1000}k rows", f"{memory['per_100k_mb']:.1f}", "-", "-"),
-    ]
-    print(f"\nSummary ({label}ratios from this run; {time.perf_counter() - started:.0f} s in all; "
-          f"1-min load average at the end, this run included: {os.getloadavg()[0]:.2f})")
-    print(f"{'figure':<52} {'value':>7} {'goal':>7}  met")
-    for name, value, goal, met in rows:
-        print(f"{name:<52} {value:>7} {goal:>7}  {met}")
+    print_summary([
+        Row(f"1. SPARQL {sizes.large_rows // 1000}k rows, HTTP / in-process", f"{sparql['large_ratio']:.2f}",
+            f"<= {GOAL_LARGE}", sparql["large_ratio"] <= GOAL_LARGE),
+        Row("1b. SPARQL 10 rows, HTTP / in-process", f"{sparql['small_ratio']:.0f}"),
+        Row(f"2. throughput, {sizes.clients} clients / 1 client", f"{concurrency['throughput_ratio']:.2f}",
+            f">= {GOAL_THROUGHPUT}", concurrency["throughput_ratio"] >= GOAL_THROUGHPUT),
+        Row(f"2b. p50 latency, {sizes.clients} clients / 1 client", f"{concurrency['p50_ratio']:.1f}"),
+        Row(f"2c. failed requests ({sizes.clients} clients and 1)", f"{concurrency['errors']:.0f}", "0",
+            concurrency["errors"] == 0),
+        Row(f"3. peak RSS delta, {big_rows // 1000}k / {small_rows // 1000}k rows",
+            f"{memory['memory_ratio']:.2f}", f"<= {GOAL_MEMORY}", memory["memory_ratio"] <= GOAL_MEMORY),
+        Row(f"3b. MB per 100k rows at {big_rows // 1000}k rows", f"{memory['per_100k_mb']:.1f}"),
+    ], args.quick, started, value_title="value")
     figures: dict[str, Any] = {
         "10-row HTTP": ms(sparql["small_http"]), "10-row in-process": ms(sparql["small_local"]),
         f"{sizes.large_rows // 1000}k-row HTTP": ms(sparql["large_http"]),

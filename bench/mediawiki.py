@@ -15,54 +15,44 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# `python bench/mediawiki.py` puts bench/ first on sys.path, where bench/http.py would shadow the
-# standard library's `http` package (httpx imports it): take bench/ off, put the repository on
-# (tests/servers is not part of the installed package).
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: hub, tests.servers
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from typing import Any  # noqa: E402
+import gc
+import json
+import os
+import statistics
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
-import httpx  # noqa: E402
-import mwclient  # noqa: E402
-import mwparserfromhell  # noqa: E402
-import pyoxigraph as ox  # noqa: E402
-import pyshacl  # noqa: E402
-import rdflib  # noqa: E402
+import httpx
+import mwclient
+import mwparserfromhell
+import pyshacl
+import rdflib
 
-import connectors.mediawiki.pagemap  # noqa: E402
-import connectors.mediawiki.reader  # noqa: E402
-import hub.ingest  # noqa: E402
-import hub.sync  # noqa: E402
-import hub.validation  # noqa: E402
-from bench.probe import Probe, Target, patched  # noqa: E402
-from connectors.base.prefetch import Prefetched  # noqa: E402
-from connectors.mediawiki.client import WikiClient  # noqa: E402
-from connectors.mediawiki.pagemap import PageMapper  # noqa: E402
-from connectors.mediawiki.reader import WikiReader  # noqa: E402
-from hub.config import Config, SourceSettings  # noqa: E402
-from hub.ingest import Ingestor  # noqa: E402
-from hub.records import Record  # noqa: E402
-from hub.store.oxigraph import OxigraphStore  # noqa: E402
-from hub.sync import SyncReport, sync_source  # noqa: E402
-from hub.transaction import Transaction  # noqa: E402
-from hub.validation import Validator, load_shapes  # noqa: E402
-from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE  # noqa: E402
-from tests.servers import mediawiki as mw  # noqa: E402
+import connectors.mediawiki.pagemap
+import connectors.mediawiki.reader
+import hub.pipeline.ingest
+import hub.pipeline.validate
+import hub.sync
+from bench.common import ROOT, Row, header, parse, print_summary, use_tmpfs, warm_up
+from bench.probe import Probe, Target, patched
+from connectors.base.prefetch import Prefetched
+from connectors.mediawiki.client import WikiClient
+from connectors.mediawiki.pagemap import PageMapper
+from connectors.mediawiki.reader import WikiReader
+from hub.config import Config, SourceSettings
+from hub.pipeline.ingest import Ingestor
+from hub.pipeline.validate import Validator, load_shapes
+from hub.store.oxigraph import OxigraphStore
+from hub.store.transaction import Transaction
+from hub.sync.engine import SyncReport, sync_source
+from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
+from tests.servers import mediawiki as mw
 
 SOURCE = "fabmob"
 MAPPING = ROOT / "mappings" / "fabmob.toml"
@@ -210,7 +200,7 @@ STAGES: dict[str, str] = {
     "record": "values to RDF (PageMapper.record, rest)",
     "lookups": "reader's store lookups (_entities, _typed, _stored_ids)",
     "reader": "reader, rest (resolve_links, _records)",
-    "matching": "identity matching (hub.matching.reconcile)",
+    "matching": "identity matching (hub.pipeline.match.reconcile)",
     "stored": "ingest: stored_records lookup",
     "neighbours": "ingest: neighbour types lookup",
     "graph_of": "validation: rdflib conversion",
@@ -266,10 +256,10 @@ def instrumented() -> Iterator[Probe]:
         (WikiReader, "_deleted_titles", "lookups", False),
         (WikiReader, "resolve_links", "reader", False),
         (WikiReader, "_records", "reader", False),
-        (hub.ingest, "stored_records", "stored", False),
+        (hub.pipeline.ingest, "stored_records", "stored", False),
         (Ingestor, "_neighbour_types", "neighbours", False),
-        (hub.validation, "graph_of", "graph_of", False),
-        (hub.validation, "shacl_validate", "pyshacl", False),
+        (hub.pipeline.validate, "graph_of", "graph_of", False),
+        (hub.pipeline.validate, "shacl_validate", "pyshacl", False),
         (Validator, "validate", "validate", False),
         (Transaction, "render", "render", False),
         (OxigraphStore, "update", "update", False),
@@ -461,7 +451,7 @@ def pyshacl_fixed_cost(validator: Validator) -> float:
     times = []
     for _ in range(5):
         start = time.perf_counter()
-        hub.validation.shacl_validate(rdflib.Graph(), shacl_graph=validator.shapes, inference="none",
+        hub.pipeline.validate.shacl_validate(rdflib.Graph(), shacl_graph=validator.shapes, inference="none",
                                       allow_warnings=True)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
@@ -544,40 +534,18 @@ def bench_incremental(sizes: Sizes, wiki: mw.Wiki, hub_obj: Hub, validator: Vali
 # --------------------------------------------------------------------------------------------
 
 
-def warm_up(validator: Validator) -> None:
-    """pyshacl's first call is slower, and mwparserfromhell's first parse: not measured."""
-    subject = ox.NamedNode(DEFAULT_BASE_IRI + "bench/warm-up")
-    triples = (
-        ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + "Commons")),
-        ox.Triple(subject, ox.NamedNode(MLG + "name"), ox.Literal("Échauffement", language="fr")),
-    )
-    validator.validate([Record(source="bench", source_id="warm-up", triples=triples)])
-    mwparserfromhell.parse(resource_text(0)).filter_templates()
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"{QUICK.pages:,} resource pages instead of {FULL.pages:,}")
-    args = parser.parse_args()
-    sizes = QUICK if args.quick else FULL
+    args, sizes = parse(__doc__, FULL, QUICK, f"{QUICK.pages:,} resource pages instead of {FULL.pages:,}")
     reason = mw.available()
     if reason:
         sys.exit(f"no test MediaWiki here: {reason}")
     started = time.perf_counter()
-    print(f"maillage MediaWiki bench, {'QUICK' if args.quick else 'full'} run, "
-          f"{datetime.now(UTC).isoformat(timespec='seconds')}")
-    print(f"python {platform.python_version()}, pyoxigraph {ox.__version__}, pyshacl {pyshacl.__version__}, "
-          f"mwclient {mwclient.__version__}, mwparserfromhell {mwparserfromhell.__version__}, "
-          f"{platform.machine()}")
-    if args.quick:
-        print(f"QUICK: {sizes.pages:,} resource pages (full run: {FULL.pages:,})")
-    # The wiki's files (SQLite included) on tmpfs when there is one: loading is then faster; the
-    # reads come from the page cache either way.
-    if Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK):
-        tempfile.tempdir = "/dev/shm"
+    header("MediaWiki bench", args.quick, f"pyshacl {pyshacl.__version__}, mwclient {mwclient.__version__}, "
+           f"mwparserfromhell {mwparserfromhell.__version__}",
+           f"{sizes.pages:,} resource pages (full run: {FULL.pages:,})")
+    use_tmpfs()
     validator = Validator(load_shapes())
-    warm_up(validator)
+    warm_up(validator, "Commons", lambda: mwparserfromhell.parse(resource_text(0)).filter_templates())
 
     start = time.perf_counter()
     with mw.running_wiki(fixtures=False) as wiki:
@@ -593,22 +561,18 @@ def main() -> None:
         incremental = bench_incremental(sizes, wiki, hub_obj, validator, harvest)
         hub_obj.store.close()
 
-    label = "QUICK, " if args.quick else ""
     low, high = GOAL_SCALING
-    rows = [
-        (f"1. full harvest time / raw API read ({sizes.pages / 1000:g}k pages)",
-         f"{harvest['ratio']:.1f}", f"<= {GOAL_HARVEST}", harvest["ratio"] <= GOAL_HARVEST),
-        (f"2. sync of {SMALL_EDITS} edits / full harvest time", f"{incremental['share']:.3f}",
-         f"<= {GOAL_INCREMENTAL_SHARE}", incremental["share"] <= GOAL_INCREMENTAL_SHARE),
-        (f"2b. sync of {SMALL_EDITS} edits / ({SMALL_EDITS} x per-page harvest)",
-         f"{incremental['per_edit']:.1f}", f"<= {GOAL_PER_EDIT}", incremental["per_edit"] <= GOAL_PER_EDIT),
-        (f"2c. sync of {LARGE_EDITS} edits / sync of {SMALL_EDITS} edits", f"{incremental['scaling']:.2f}",
-         f"{low:.1f}-{high:.1f}", low <= incremental["scaling"] <= high),
-    ]
-    print(f"\nSummary ({label}ratios from this run; {time.perf_counter() - started:.0f} s in all)")
-    print(f"{'figure':<58} {'ratio':>7} {'goal':>8}  met")
-    for name, value, goal, met in rows:
-        print(f"{name:<58} {value:>7} {goal:>8}  {'yes' if met else 'NO'}")
+    print_summary([
+        Row(f"1. full harvest time / raw API read ({sizes.pages / 1000:g}k pages)",
+            f"{harvest['ratio']:.1f}", f"<= {GOAL_HARVEST}", harvest["ratio"] <= GOAL_HARVEST),
+        Row(f"2. sync of {SMALL_EDITS} edits / full harvest time", f"{incremental['share']:.3f}",
+            f"<= {GOAL_INCREMENTAL_SHARE}", incremental["share"] <= GOAL_INCREMENTAL_SHARE),
+        Row(f"2b. sync of {SMALL_EDITS} edits / ({SMALL_EDITS} x per-page harvest)",
+            f"{incremental['per_edit']:.1f}", f"<= {GOAL_PER_EDIT}",
+            incremental["per_edit"] <= GOAL_PER_EDIT),
+        Row(f"2c. sync of {LARGE_EDITS} edits / sync of {SMALL_EDITS} edits", f"{incremental['scaling']:.2f}",
+            f"{low:.1f}-{high:.1f}", low <= incremental["scaling"] <= high),
+    ], args.quick, started)
 
 
 if __name__ == "__main__":

@@ -17,25 +17,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
-import argparse  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import random  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: hub, bench.common
 
-import http_api as base  # noqa: E402  (its import puts the repository on sys.path)
-import httpx  # noqa: E402
-import pyoxigraph as ox  # noqa: E402
+import os
+import random
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import bench.http_api as base
+from bench.common import header, parse, serving
 
 TIMEOUT = 3.0
 CONFIG = f"[api]\nquery_timeout = {TIMEOUT:g}\nquery_workers = 2\n"  # query_queue: default (32)
@@ -53,39 +46,6 @@ class Sizes:
 
 FULL = Sizes(places=10_000, seconds=12.0, throughput_seconds=8.0)
 QUICK = Sizes(places=2_000, seconds=6.0, throughput_seconds=3.0)
-
-
-@contextmanager
-def serving(data_dir: Path) -> Iterator[str]:
-    config = data_dir.parent / "query-load.toml"
-    config.write_text(CONFIG)
-    port = base.free_port()
-    log_path = data_dir.parent / "server.log"
-    command = [sys.executable, "-m", "hub", "--data-dir", str(data_dir), "--config", str(config),
-               "serve", "--host", "127.0.0.1", "--port", str(port)]
-    env = {**os.environ, "MAILLAGE_TOKEN": "bench-token-not-a-secret"}
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", trust_env=False).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    sys.exit(f"maillage serve did not start:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.1)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 @dataclass
@@ -188,23 +148,18 @@ def throughput(url: str, clients: int, seconds: float, places: int) -> tuple[flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"{QUICK.places:,} places and {QUICK.seconds:g} s per load level")
-    args = parser.parse_args()
-    sizes = QUICK if args.quick else FULL
+    args, sizes = parse(__doc__, FULL, QUICK,
+                        f"{QUICK.places:,} places and {QUICK.seconds:g} s per load level")
     started = time.perf_counter()
-    print(f"maillage query-load bench, {'QUICK' if args.quick else 'full'} run, "
-          f"{datetime.now(UTC).isoformat(timespec='seconds')}")
-    print(f"python {platform.python_version()}, pyoxigraph {ox.__version__}, {platform.machine()}, "
-          f"{os.cpu_count()} CPUs, 1-min load average {os.getloadavg()[0]:.2f}")
+    header("query-load bench", args.quick)
     with tempfile.TemporaryDirectory(prefix="maillage-bench-load-") as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
         quads, _ = base.fill_store(data_dir, sizes.places)
         print(f"store: {sizes.places:,} places, {quads:,} quads; server: 2 query workers, "
               f"query_timeout {TIMEOUT:g} s, query_queue 32 (default)")
-        with serving(data_dir) as url:
+        with serving(data_dir, CONFIG, "query-load.toml") as server:
+            url = server.url
             with base.client() as http:
                 count = http.post(f"{url}/sparql", headers=base.HEADERS,
                                   content="SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").json()

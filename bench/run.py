@@ -10,39 +10,40 @@ because the figures would then measure the quarantine instead of the ingest.
 
 from __future__ import annotations
 
-import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: hub, bench.common
+
 import gc
 import hashlib
-import platform
 import statistics
-import sys
 import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 import pyshacl
 import rdflib
 
-import hub.ingest
-import hub.validation
-from hub.ingest import Ingestor, IngestResult
+import hub.pipeline.ingest
+import hub.pipeline.validate
+from bench.common import Row, header, parse, print_summary
 from hub.iris import graph_iri
 from hub.meta.changelog import Change, append_change
 from hub.meta.cursors import read_cursor
 from hub.meta.provenance import provenance_statements
-from hub.rdfio import ParseOptions, read_records
-from hub.rdflib_bridge import graph_of
+from hub.pipeline.ingest import Ingestor, IngestResult
+from hub.pipeline.validate import Validator, load_shapes
+from hub.rdf.bridge import graph_of
+from hub.rdf.io import ParseOptions, read_records
 from hub.records import Record, now
 from hub.store.oxigraph import OxigraphStore
-from hub.transaction import Transaction
-from hub.validation import Validator, load_shapes
+from hub.store.transaction import Transaction
 from hub.vocab import DEFAULT_BASE_IRI, META_GRAPH, MLG, RDF_TYPE, XSD
 
 BASE = DEFAULT_BASE_IRI
@@ -233,12 +234,12 @@ class Probe:
 def instrumented() -> Iterator[Probe]:
     probe = Probe()
     targets: list[tuple[Any, str, str]] = [
-        (hub.ingest, "last_sequence", "sequence"),
-        (hub.ingest, "stored_records", "hashes"),
+        (hub.pipeline.ingest, "last_sequence", "sequence"),
+        (hub.pipeline.ingest, "stored_records", "hashes"),
         (Ingestor, "_neighbour_types", "neighbours"),
         (Validator, "validate", "validate"),
-        (hub.validation, "graph_of", "graph_of"),
-        (hub.validation, "shacl_validate", "pyshacl"),
+        (hub.pipeline.validate, "graph_of", "graph_of"),
+        (hub.pipeline.validate, "shacl_validate", "pyshacl"),
         (Transaction, "render", "render"),
         (OxigraphStore, "update", "update"),
     ]
@@ -496,7 +497,7 @@ def bench_validation(sizes: Sizes, validator: Validator, ttl: Path) -> dict[str,
 
     # What a pyshacl call costs before any record: empty data graph (shapes graph set-up).
     def shacl(graph: rdflib.Graph) -> float:
-        return timed(lambda: hub.validation.shacl_validate(
+        return timed(lambda: hub.pipeline.validate.shacl_validate(
             graph, shacl_graph=validator.shapes, inference="none", allow_warnings=True))[0]
 
     fixed = statistics.median(shacl(rdflib.Graph()) for _ in range(5))
@@ -534,22 +535,14 @@ def bench_validation(sizes: Sizes, validator: Validator, ttl: Path) -> dict[str,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"big store of {QUICK.big_store:,} entities instead of "
-                             f"{FULL.big_store:,}, file of {QUICK.file_places:,} places instead "
-                             f"of {FULL.file_places:,}")
-    args = parser.parse_args()
-    sizes = QUICK if args.quick else FULL
+    args, sizes = parse(__doc__, FULL, QUICK, f"big store of {QUICK.big_store:,} entities instead of "
+                        f"{FULL.big_store:,}, file of {QUICK.file_places:,} places instead of "
+                        f"{FULL.file_places:,}")
     started = time.perf_counter()
-    print(f"maillage bench, {'QUICK' if args.quick else 'full'} run, "
-          f"{datetime.now(UTC).isoformat(timespec='seconds')}")
-    print(f"python {platform.python_version()}, pyoxigraph {ox.__version__}, rdflib "
-          f"{rdflib.__version__}, pyshacl {pyshacl.__version__}, {platform.machine()}")
-    if args.quick:
-        print(f"QUICK: big store {sizes.big_store:,} entities (full run: {FULL.big_store:,}), "
-              f"file of {sizes.file_places:,} places (full run: {FULL.file_places:,}), "
-              f"{sizes.rounds} rounds (full run: {FULL.rounds})")
+    header("bench", args.quick, f"rdflib {rdflib.__version__}, pyshacl {pyshacl.__version__}",
+           f"big store {sizes.big_store:,} entities (full run: {FULL.big_store:,}), file of "
+           f"{sizes.file_places:,} places (full run: {FULL.file_places:,}), {sizes.rounds} rounds (full "
+           f"run: {FULL.rounds})")
     validator = Validator(load_shapes())
 
     with tempfile.TemporaryDirectory(prefix="maillage-bench-") as tmp:
@@ -560,25 +553,19 @@ def main() -> None:
         imported = bench_import(sizes, validator, workdir, ttl, triples)
         validation = bench_validation(sizes, validator, ttl)
 
-    label = "QUICK, " if args.quick else ""
-    rows = [
-        (f"1. ingest µs/record, {sizes.big_store // 1000}k / {sizes.small_store // 1000}k store",
-         f"{scaling['scaling_ratio']:.2f}", f"<= {GOAL_SCALING}",
-         scaling["scaling_ratio"] <= GOAL_SCALING),
-        (f"2. import triples/s, hub / raw bulk_load ({sizes.file_places // 1000}k places)",
-         f"{imported['import_ratio']:.3f}", f">= {GOAL_IMPORT}",
-         imported["import_ratio"] >= GOAL_IMPORT),
-        ("2b. same, raw bulk_load into an in-memory store",
-         f"{imported['import_ratio_memory']:.3f}", f">= {GOAL_IMPORT}",
-         imported["import_ratio_memory"] >= GOAL_IMPORT),
-        (f"3. validation µs/record, batches / whole graph ({sizes.file_places // 1000}k)",
-         f"{validation['validation_ratio']:.2f}", f"<= {GOAL_VALIDATION}",
-         validation["validation_ratio"] <= GOAL_VALIDATION),
-    ]
-    print(f"\nSummary ({label}ratios from this run; {time.perf_counter() - started:.0f} s in all)")
-    print(f"{'figure':<58} {'ratio':>7} {'goal':>7}  met")
-    for name, value, goal, met in rows:
-        print(f"{name:<58} {value:>7} {goal:>7}  {'yes' if met else 'NO'}")
+    print_summary([
+        Row(f"1. ingest µs/record, {sizes.big_store // 1000}k / {sizes.small_store // 1000}k store",
+            f"{scaling['scaling_ratio']:.2f}", f"<= {GOAL_SCALING}",
+            scaling["scaling_ratio"] <= GOAL_SCALING),
+        Row(f"2. import triples/s, hub / raw bulk_load ({sizes.file_places // 1000}k places)",
+            f"{imported['import_ratio']:.3f}", f">= {GOAL_IMPORT}",
+            imported["import_ratio"] >= GOAL_IMPORT),
+        Row("2b. same, raw bulk_load into an in-memory store", f"{imported['import_ratio_memory']:.3f}",
+            f">= {GOAL_IMPORT}", imported["import_ratio_memory"] >= GOAL_IMPORT),
+        Row(f"3. validation µs/record, batches / whole graph ({sizes.file_places // 1000}k)",
+            f"{validation['validation_ratio']:.2f}", f"<= {GOAL_VALIDATION}",
+            validation["validation_ratio"] <= GOAL_VALIDATION),
+    ], args.quick, started)
 
 
 if __name__ == "__main__":

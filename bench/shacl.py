@@ -3,7 +3,7 @@
     .venv/bin/python bench/shacl.py            # demo + 10,000 synthetic places, about 3 minutes
     .venv/bin/python bench/shacl.py --quick    # demo + 1,000 places, under 30 seconds
 
-Both engines validate the same batches through ``hub.validation.Validator`` (``engine="core"``
+Both engines validate the same batches through ``hub.pipeline.validate.Validator`` (``engine="core"``
 and ``engine="pyshacl"``), with the neighbour types the Ingestor would fetch. The rounds
 alternate which engine goes first. The script also checks that the two engines report the same
 results (focus, path, severity, value) for every record, and stops if they do not. Read the
@@ -15,37 +15,27 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-# Python puts this directory first on sys.path, where bench/http.py would shadow the standard
-# library's http module; bench/run.py (the data generator) is loaded from its path instead.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: hub, bench.common
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import importlib.util  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+import argparse
+import gc
+import statistics
+import time
+from collections.abc import Callable
 
-import pyoxigraph as ox  # noqa: E402
-import pyshacl  # noqa: E402
-from hub.shacl import Data  # noqa: E402
+import pyoxigraph as ox
+import pyshacl
 
-from hub.ingest import Ingestor  # noqa: E402
-from hub.rdfio import ParseOptions, read_records  # noqa: E402
-from hub.records import Record  # noqa: E402
-from hub.store.oxigraph import OxigraphStore  # noqa: E402
-from hub.validation import Report, Validator, load_shapes  # noqa: E402
-from hub.vocab import DEFAULT_BASE_IRI  # noqa: E402
+import bench.run as synthetic  # the generator of bench/run.py: same places, communes
+from bench.common import ROOT, header, parse
+from hub.pipeline.ingest import Ingestor
+from hub.pipeline.validate import Report, Validator, load_shapes
+from hub.rdf.io import ParseOptions, read_records
+from hub.records import Record
+from hub.shacl import Data
+from hub.store.oxigraph import OxigraphStore
+from hub.vocab import DEFAULT_BASE_IRI
 
-_spec = importlib.util.spec_from_file_location("bench_run", HERE / "run.py")
-assert _spec is not None and _spec.loader is not None
-synthetic = importlib.util.module_from_spec(_spec)  # the generator of bench/run.py: same places, communes
-sys.modules["bench_run"] = synthetic
-_spec.loader.exec_module(synthetic)
-
-ROOT = Path(__file__).resolve().parent.parent
 Batches = list[tuple[list[Record], list[ox.Triple]]]
 
 
@@ -120,15 +110,15 @@ def timed(action: Callable[[], object]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1,000 places instead of 10,000")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per engine and data set (default 3)")
-    parser.add_argument("--batch", type=int, default=200, help="records per batch (the import default)")
-    args = parser.parse_args()
-    places = 1_000 if args.quick else 10_000
+    def options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--rounds", type=int, default=3,
+                            help="rounds per engine and data set (default 3)")
+        parser.add_argument("--batch", type=int, default=200, help="records per batch (the import default)")
+
+    args, places = parse(__doc__, 10_000, 1_000, "1,000 places instead of 10,000", options)
     rounds = args.rounds
-    print(f"maillage SHACL engines bench{', QUICK' if args.quick else ''}, "
-          f"python {platform.python_version()}, pyoxigraph {ox.__version__}, pyshacl {pyshacl.__version__}")
+    header("SHACL engines bench", args.quick, f"pyshacl {pyshacl.__version__}",
+           f"{places:,} places (full run: 10,000)")
 
     shapes = load_shapes()
     compile_seconds = timed(lambda: Validator(shapes))

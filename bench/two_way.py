@@ -18,70 +18,59 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# `python bench/two_way.py` puts bench/ first on sys.path, where bench/http.py would shadow the
-# standard library's `http` package (httpx imports it): take bench/ off, put the repository on
-# (tests/servers is not part of the installed package).
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: hub, tests.servers
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from collections import Counter, defaultdict  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-from contextlib import ExitStack, contextmanager  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from typing import Any  # noqa: E402
+import gc
+import json
+import logging
+import os
+import random
+import statistics
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
 
-import httpx  # noqa: E402
-import mwclient  # noqa: E402
-import mwparserfromhell  # noqa: E402
-import pyoxigraph as ox  # noqa: E402
+import connectors.base.push
+import httpx
+import hub.connector_pool
+import hub.scheduler
+import mwclient
+import mwparserfromhell
 
-import connectors.base.push  # noqa: E402
-import connectors.communecter.writer  # noqa: E402
-import connectors.mediawiki.pagemap  # noqa: E402
-import connectors.mediawiki.reader  # noqa: E402
-import connectors.mediawiki.writer  # noqa: E402
-import hub.connector_pool  # noqa: E402
-import hub.ingest  # noqa: E402
-import hub.matching  # noqa: E402
-import hub.scheduler  # noqa: E402
-import hub.sync  # noqa: E402
-import hub.validation  # noqa: E402
-from bench.probe import Probe, Target, patched  # noqa: E402
-from connectors.communecter.client import CommunecterClient  # noqa: E402
-from connectors.communecter.elements import ElementMapper  # noqa: E402
-from connectors.communecter.reader import CommunecterReader  # noqa: E402
-from connectors.communecter.writer import CommunecterWriter  # noqa: E402
-from connectors.mediawiki.client import WikiClient  # noqa: E402
-from connectors.mediawiki.pagemap import PageMapper  # noqa: E402
-from connectors.mediawiki.reader import WikiReader  # noqa: E402
-from connectors.mediawiki.writer import WikiWriter  # noqa: E402
-from hub.config import Config, SourceSettings  # noqa: E402
-from hub.conflicts import list_conflicts  # noqa: E402
-from hub.ingest import Ingestor  # noqa: E402
-from hub.records import Record  # noqa: E402
-from hub.scheduler import SyncRunner  # noqa: E402
-from hub.store.oxigraph import OxigraphStore  # noqa: E402
-from hub.sync import SyncReport, sync_all  # noqa: E402
-from hub.transaction import Transaction  # noqa: E402
-from hub.validation import Validator, load_shapes  # noqa: E402
-from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE  # noqa: E402
-from tests.servers import mediawiki as mw  # noqa: E402
-from tests.servers.communecter import Communecter, running_communecter  # noqa: E402
+import connectors.communecter.writer
+import connectors.mediawiki.pagemap
+import connectors.mediawiki.reader
+import connectors.mediawiki.writer
+import hub.pipeline.ingest
+import hub.pipeline.match
+import hub.pipeline.validate
+import hub.sync
+from bench.common import ROOT, Row, header, parse, print_summary, use_tmpfs, warm_up
+from bench.probe import Probe, Target, patched
+from connectors.communecter.client import CommunecterClient
+from connectors.communecter.elements import ElementMapper
+from connectors.communecter.reader import CommunecterReader
+from connectors.communecter.writer import CommunecterWriter
+from connectors.mediawiki.client import WikiClient
+from connectors.mediawiki.pagemap import PageMapper
+from connectors.mediawiki.reader import WikiReader
+from connectors.mediawiki.writer import WikiWriter
+from hub.config import Config, SourceSettings
+from hub.meta.conflicts import list_conflicts
+from hub.pipeline.ingest import Ingestor
+from hub.pipeline.validate import Validator, load_shapes
+from hub.store.oxigraph import OxigraphStore
+from hub.store.transaction import Transaction
+from hub.sync.engine import SyncReport, sync_all
+from hub.sync.scheduler import SyncRunner
+from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
+from tests.servers import mediawiki as mw
+from tests.servers.communecter import Communecter, running_communecter
 
 WIKI, PLATFORM = "movilab", "co"  # source names, as in tests/test_two_way_sync.py
 MAPPING = ROOT / "mappings" / "movilab.toml"
@@ -110,7 +99,7 @@ QUICK = Sizes(entities=150, repeats=5)
 
 # --------------------------------------------------------------------------------------------
 # The data: {{Tiers-lieu}} pages on the wiki, POIs on the platform, no name, web address or
-# (name, postal code) pair in common, so that hub.matching finds nothing and every entity is
+# (name, postal code) pair in common, so that hub.pipeline.match finds nothing and every entity is
 # new to the other side. Names are zero-padded: the platform's search matches names as
 # substrings, so "… 12" would also find "… 120" when the hub looks for elements it created.
 
@@ -281,7 +270,7 @@ STAGES: dict[str, str] = {
     "w_map": "mapping: wiki values ⇄ RDF (PageMapper)",
     "c_map": "mapping: elements ⇄ RDF (ElementMapper)",
     "lookups": "connectors' store lookups (hubview, syncstate, …)",
-    "matching": "matching (hub.matching.reconcile)",
+    "matching": "matching (hub.pipeline.match.reconcile)",
     "find_matches": "matching: find_matches (one query per new record)",
     "neighbours": "validation: neighbour types lookup",
     "validate": "validation: Validator.validate",
@@ -377,13 +366,13 @@ def instrumented() -> Iterator[Probe]:
                        "blocked_properties")],
         (connectors.base.push, "state_for_entity", "lookups", False),
         (hub.sync, "reconcile", "matching", False),
-        (hub.matching, "find_matches", "find_matches", False),
-        (hub.matching, "stored_records", "matching", False),
+        (hub.pipeline.match, "find_matches", "find_matches", False),
+        (hub.pipeline.match, "stored_records", "matching", False),
         (Ingestor, "_neighbour_types", "neighbours", False),
         (Validator, "validate", "validate", False),
-        (hub.validation, "graph_of", "pyshacl", False),
-        (hub.validation, "shacl_validate", "pyshacl", False),
-        (hub.ingest, "stored_records", "stored", False),
+        (hub.pipeline.validate, "graph_of", "pyshacl", False),
+        (hub.pipeline.validate, "shacl_validate", "pyshacl", False),
+        (hub.pipeline.ingest, "stored_records", "stored", False),
         (Transaction, "render", "render", False),
         (OxigraphStore, "update", "update", False),
         (Ingestor, "ingest_batch", "ingest", False),
@@ -775,47 +764,20 @@ def median_or_nan(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def warm_up(validator: Validator) -> None:
-    """The validator's first call and mwparserfromhell's first parse are slower: not measured."""
-    subject = ox.NamedNode(DEFAULT_BASE_IRI + "bench/warm-up")
-    triples = (
-        ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + "Place")),
-        ox.Triple(subject, ox.NamedNode(MLG + "name"), ox.Literal("Échauffement", language="fr")),
-    )
-    validator.validate([Record(source="bench", source_id="warm-up", triples=triples)])
-    mwparserfromhell.parse(wiki_text(0)).filter_templates()
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"{QUICK.entities:,} + {QUICK.entities:,} entities instead of "
-                             f"{FULL.entities:,} + {FULL.entities:,}, {QUICK.repeats} latency repeats "
-                             f"instead of {FULL.repeats}")
-    args = parser.parse_args()
-    sizes = QUICK if args.quick else FULL
+    args, sizes = parse(__doc__, FULL, QUICK,
+                        f"{QUICK.entities:,} + {QUICK.entities:,} entities instead of {FULL.entities:,} + "
+                        f"{FULL.entities:,}, {QUICK.repeats} latency repeats instead of {FULL.repeats}")
     reason = mw.available()
     if reason:
         sys.exit(f"no test MediaWiki here: {reason}")
     started = time.perf_counter()
-    print(f"maillage two-way sync bench, {'QUICK' if args.quick else 'full'} run, "
-          f"{datetime.now(UTC).isoformat(timespec='seconds')}")
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "hub",
-                            "connectors"], capture_output=True, text=True).stdout.split("\n")
-    changed = [line[3:] for line in dirty if line.strip()]
-    print(f"python {platform.python_version()}, pyoxigraph {ox.__version__}, mwclient "
-          f"{mwclient.__version__}, httpx {httpx.__version__}, {platform.machine()}, {os.cpu_count()} CPUs, "
-          f"1-min load average {os.getloadavg()[0]:.2f}; code: {head}"
-          + (f" + uncommitted changes to {', '.join(changed)}" if changed else ""))
-    if args.quick:
-        print(f"QUICK: {sizes.entities:,} + {sizes.entities:,} entities (full run: {FULL.entities:,} + "
-              f"{FULL.entities:,}), {sizes.repeats} latency repeats (full run: {FULL.repeats})")
-    if Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK):
-        tempfile.tempdir = "/dev/shm"  # the wikis' SQLite files on tmpfs: loading is faster
+    header("two-way sync bench", args.quick, f"mwclient {mwclient.__version__}, httpx {httpx.__version__}",
+           f"{sizes.entities:,} + {sizes.entities:,} entities (full run: {FULL.entities:,} + "
+           f"{FULL.entities:,}), {sizes.repeats} latency repeats (full run: {FULL.repeats})")
+    use_tmpfs()
     validator = Validator(load_shapes())
-    warm_up(validator)
+    warm_up(validator, "Place", lambda: mwparserfromhell.parse(wiki_text(0)).filter_templates())
 
     with ExitStack() as stack:
         start = time.perf_counter()
@@ -843,20 +805,13 @@ def main() -> None:
         initial = bench_initial(sizes, hub_obj, wiki, platform_, raw_wiki, raw_platform)
         latency = bench_latency(sizes, hub_obj, wiki, platform_)
 
-    label = "QUICK, " if args.quick else ""
     n = sizes.entities
-    rows = [
-        (f"1. latency wiki → platform, median / period ({PERIOD} s)", f"{latency['median'] / PERIOD:.2f}",
-         "-", "-"),
-        ("1b. latency wiki → platform, p90 / period", f"{latency['p90'] / PERIOD:.2f}", "-", "-"),
-        (f"2. initial sync {n:,}+{n:,}, hub / raw (a+b+c+d)", f"{initial['ratio']:.2f}", f"<= {GOAL_INITIAL}",
-         "yes" if initial["ratio"] <= GOAL_INITIAL else "NO"),
-    ]
-    print(f"\nSummary ({label}ratios from this run; {time.perf_counter() - started:.0f} s in all; 1-min load "
-          f"average at the end, this run included: {os.getloadavg()[0]:.2f})")
-    print(f"{'figure':<58} {'ratio':>7} {'goal':>8}  met")
-    for name, value, goal, met in rows:
-        print(f"{name:<58} {value:>7} {goal:>8}  {met}")
+    print_summary([
+        Row(f"1. latency wiki → platform, median / period ({PERIOD} s)", f"{latency['median'] / PERIOD:.2f}"),
+        Row("1b. latency wiki → platform, p90 / period", f"{latency['p90'] / PERIOD:.2f}"),
+        Row(f"2. initial sync {n:,}+{n:,}, hub / raw (a+b+c+d)", f"{initial['ratio']:.2f}",
+            f"<= {GOAL_INITIAL}", initial["ratio"] <= GOAL_INITIAL),
+    ], args.quick, started)
     print("absolute figures (noisy, for orientation only):")
     print(f"  latency median / p90           {latency['median']:.2f} / {latency['p90']:.2f} s")
     print(f"  initial sync, hub / raw        {initial['hub_s']:.1f} / {initial['raw_s']:.1f} s")

@@ -57,5 +57,5 @@ def class_iris(local: str) -> list[str]:
 
 def property_iri(name: str) -> str:
     """The predicate of a mapping's property name: a hub term, except ``sameAs`` (owl:sameAs),
-    for a value that names the thing's record elsewhere (see hub.matching)."""
+    for a value that names the thing's record elsewhere (see hub.pipeline.match)."""
     return OWL_SAME_AS if name == "sameAs" else MLG + name

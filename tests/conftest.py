@@ -7,12 +7,12 @@ from collections.abc import Callable, Iterator
 import pyoxigraph as ox
 import pytest
 
-from hub.ingest import Ingestor
+from hub.pipeline.ingest import Ingestor
+from hub.pipeline.validate import Validator
 from hub.records import Record
 from hub.store import Store
 from hub.store.oxigraph import OxigraphStore
 from hub.store.remote import RemoteStore
-from hub.validation import Validator
 from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
 from tests.servers import virtuoso as virtuoso_server
 from tests.servers.common import unavailable

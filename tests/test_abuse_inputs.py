@@ -18,11 +18,11 @@ import pyoxigraph as ox
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from connectors.base.merge import conflict
-from hub.ingest import Ingestor
-from hub.matching import Match, candidate_update
+from hub.pipeline.ingest import Ingestor
+from hub.pipeline.match import Match, candidate_update
 from hub.records import Record
 from hub.store.oxigraph import OxigraphStore
+from hub.sync.merge import conflict
 from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
 from tests.servers.hub import ServedHub, serving
 

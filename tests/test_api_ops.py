@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hub.meta.cursors import write_cursor
 from hub.store.oxigraph import OxigraphStore
-from hub.transaction import Transaction
+from hub.store.transaction import Transaction
 from hub.vocab import COLLECTIONS, DEFAULT_BASE_IRI, META_GRAPH, MLG, PROV, XSD, class_iris
 from tests.servers.hub import ServedHub, serving
 

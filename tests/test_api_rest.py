@@ -21,7 +21,7 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 
-from hub.resources import DEMO_DIR
+from hub.rdf.resources import DEMO_DIR
 from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE, class_iris
 from tests.servers.hub import ServedHub, serving
 

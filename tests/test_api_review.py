@@ -7,11 +7,11 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 
-from connectors.base.merge import conflict
-from hub.ingest import Ingestor
-from hub.matching import Match, candidate_update
+from hub.pipeline.ingest import Ingestor
+from hub.pipeline.match import Match, candidate_update
 from hub.records import Record
 from hub.store.oxigraph import OxigraphStore
+from hub.sync.merge import conflict
 from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
 from tests.servers.hub import serving
 

@@ -11,13 +11,13 @@ import pyoxigraph as ox
 import pytest
 
 from hub.config import Config, SourceSettings
-from hub.conflicts import list_conflicts
-from hub.ingest import Ingestor
 from hub.meta.changelog import last_sequence, read_changes
+from hub.meta.conflicts import list_conflicts
 from hub.meta.quarantine import list_quarantine
+from hub.pipeline.ingest import Ingestor
 from hub.records import Record
 from hub.store.oxigraph import OxigraphStore
-from hub.sync import SyncReport, sync_source
+from hub.sync.engine import SyncReport, sync_source
 from hub.vocab import DEFAULT_BASE_IRI, META_GRAPH, MLG, RDF_TYPE
 from tests.servers.communecter import Communecter, running_communecter
 
@@ -318,7 +318,7 @@ def test_a_full_pass_that_would_delete_most_elements_is_refused(platform: Commun
 
 def test_a_pooled_connector_logs_in_once_and_a_failed_run_starts_afresh(
         platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hub.connector_pool import ConnectorPool
+    from hub.sync.pool import ConnectorPool
 
     hub = Hub(platform, monkeypatch)
     hub.sync()  # first contact: read only

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from hub.ingest import Ingestor
 from hub.iris import graph_iri
 from hub.meta.changelog import last_sequence, read_changes
 from hub.meta.quarantine import list_quarantine, quarantined_records
+from hub.pipeline.ingest import Ingestor
 from hub.records import Record
 from hub.store import Store
 from hub.vocab import META_GRAPH, MLG
@@ -169,7 +169,7 @@ def test_cursor_commits_with_the_batch(store: Store, ingestor: Ingestor,
 def test_links_to_records_of_a_later_batch_in_the_same_run_are_accepted(
     store: Store, ingestor: Ingestor
 ) -> None:
-    from hub.ingest import types_of
+    from hub.pipeline.ingest import types_of
 
     rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
     members = [

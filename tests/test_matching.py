@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from hub.ingest import Ingestor
-from hub.matching import reconcile
+from hub.pipeline.ingest import Ingestor
+from hub.pipeline.match import reconcile
 from hub.records import Record
 from hub.store.oxigraph import OxigraphStore
 from hub.vocab import DEFAULT_BASE_IRI, MLG, OWL_SAME_AS, RDF_TYPE

@@ -12,13 +12,14 @@ import pytest
 from connectors.mediawiki.client import WikiClient
 from connectors.mediawiki.pagemap import page_url_for
 from hub.config import Config, SourceSettings
-from hub.conflicts import list_conflicts, resolve
-from hub.ingest import Ingestor
 from hub.meta.changelog import last_sequence, read_changes
+from hub.meta.conflicts import list_conflicts
 from hub.meta.quarantine import list_quarantine
+from hub.pipeline.ingest import Ingestor
 from hub.records import Record
 from hub.store.oxigraph import OxigraphStore
-from hub.sync import SyncReport, sync_source
+from hub.sync.engine import SyncReport, sync_source
+from hub.sync.resolve import resolve
 from hub.vocab import DEFAULT_BASE_IRI, META_GRAPH, MLG, PROV, RDF_TYPE
 from tests.servers.faulty_proxy import FaultyProxy
 from tests.servers.mediawiki import Wiki

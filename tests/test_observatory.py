@@ -8,9 +8,9 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from hub.ingest import Ingestor, types_of
-from hub.rdfio import ParseOptions, read_records
-from hub.resources import DEMO_DIR, SPARQL_DIR
+from hub.pipeline.ingest import Ingestor, types_of
+from hub.rdf.io import ParseOptions, read_records
+from hub.rdf.resources import DEMO_DIR, SPARQL_DIR
 from hub.store.oxigraph import OxigraphStore
 from hub.vocab import DEFAULT_BASE_IRI, MLG
 from tests.servers.hub import ServedHub, serving

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from hub.config import ConfigError
-from hub.scheduler import trigger_for
+from hub.sync.scheduler import trigger_for
 from hub.vocab import MLG
 from tests.servers.hub import serving
 from tests.servers.mediawiki import Wiki
@@ -70,9 +70,9 @@ def test_stopping_lets_a_run_in_progress_finish_with_its_connector(monkeypatch: 
     import threading
 
     from hub.config import Config, SourceSettings
-    from hub.ingest import Ingestor
-    from hub.scheduler import SyncRunner
+    from hub.pipeline.ingest import Ingestor
     from hub.store.oxigraph import OxigraphStore
+    from hub.sync.scheduler import SyncRunner
     from hub.vocab import DEFAULT_BASE_IRI
     from tests.servers.communecter import running_communecter
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from hub.config import Config, SourceSettings
-from hub.conflicts import list_conflicts
-from hub.ingest import Ingestor
+from hub.errors import NotFound
+from hub.meta.conflicts import list_conflicts
+from hub.pipeline.ingest import Ingestor
 from hub.store.oxigraph import OxigraphStore
-from hub.sync import sync_all
+from hub.sync.engine import sync_all
 from hub.vocab import DEFAULT_BASE_IRI
 from tests.servers.communecter import Communecter, running_communecter
 from tests.servers.mediawiki import Wiki, running_wiki
@@ -167,7 +168,8 @@ def test_a_place_known_on_both_sides_is_one_entity(before_first_sync: tuple[TwoW
 
 
 def test_a_likely_match_waits_for_a_person(before_first_sync: tuple[TwoWayHub, Wiki, Communecter]) -> None:
-    from hub.matching import accept, list_candidates
+    from hub.meta.candidates import list_candidates
+    from hub.pipeline.match import accept
 
     hub, wiki, platform = before_first_sync
     wiki.edit_as_human("Le Moulin", TIERS_LIEU.format(name="Le Moulin", description="Du wiki."))
@@ -213,7 +215,7 @@ def test_a_second_wiki_receives_only_what_its_mapping_covers(monkeypatch: pytest
 
 def test_a_conflict_settled_with_a_new_value_reaches_both_sides(
         sides: tuple[TwoWayHub, Wiki, Communecter]) -> None:
-    from hub.conflicts import resolve
+    from hub.sync.resolve import resolve
 
     hub, wiki, platform = sides
     wiki.edit_as_human("L'Arrosoir", TIERS_LIEU.format(name="L'Arrosoir", description="Départ."))
@@ -400,7 +402,8 @@ def test_a_page_deleted_on_the_wiki_is_not_recreated_and_leaves_the_platform_ele
 
 def test_a_rejected_match_lets_each_thing_reach_the_other_side(
         before_first_sync: tuple[TwoWayHub, Wiki, Communecter]) -> None:
-    from hub.matching import list_candidates, reject
+    from hub.meta.candidates import list_candidates
+    from hub.pipeline.match import reject
 
     hub, wiki, platform = before_first_sync
     wiki.edit_as_human("Le Moulin", TIERS_LIEU.format(name="Le Moulin", description="Du wiki."))
@@ -410,7 +413,7 @@ def test_a_rejected_match_lets_each_thing_reach_the_other_side(
     [candidate] = list_candidates(hub.store)
     reject(hub.ingestor, candidate.id)
     assert list_candidates(hub.store) == []
-    with pytest.raises(KeyError, match="no match candidate"):
+    with pytest.raises(NotFound, match="no match candidate"):
         reject(hub.ingestor, candidate.id)
     hub.sync()
     hub.sync()

@@ -8,11 +8,11 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import OWL, RDF, RDFS, SH
 
-from hub.ingest import Ingestor, types_of
-from hub.rdfio import ParseOptions, read_records
-from hub.resources import DEMO_DIR, ONTOLOGY_DIR, SHAPES_DIR
+from hub.pipeline.ingest import Ingestor, types_of
+from hub.pipeline.validate import Validator
+from hub.rdf.io import ParseOptions, read_records
+from hub.rdf.resources import DEMO_DIR, ONTOLOGY_DIR, SHAPES_DIR
 from hub.store.oxigraph import OxigraphStore
-from hub.validation import Validator
 from hub.vocab import COLLECTIONS, DEFAULT_BASE_IRI, MLG, SUBCLASSES
 
 ALIGNED_NAMESPACES = ("https://schema.org/", "http://schema.org/", "http://virtual-assembly.org/",

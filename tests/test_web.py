@@ -17,11 +17,11 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from connectors.base.merge import conflict
-from hub.ingest import Ingestor
-from hub.matching import Match, candidate_update
+from hub.pipeline.ingest import Ingestor
+from hub.pipeline.match import Match, candidate_update
 from hub.records import Record
 from hub.store.oxigraph import OxigraphStore
+from hub.sync.merge import conflict
 from hub.vocab import COLLECTIONS, DEFAULT_BASE_IRI, MLG, RDF_TYPE
 from tests.servers.common import unavailable
 from tests.servers.hub import TOKEN, ServedHub, serving

@@ -14,7 +14,7 @@ from connectors.communecter.mapping import load_mapping
 from connectors.communecter.reader import CommunecterReader
 from connectors.communecter.writer import CommunecterWriter
 from hub.config import Config, ConfigError, SourceSettings
-from hub.resources import ROOT
+from hub.rdf.resources import ROOT
 from hub.store.base import Store
 
 CLIENT_OPTIONS = {"user_agent", "timeout", "max_retries", "retry_wait", "auth", "token_name"}

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hub.syncstate import states_by_source_id
+
 from connectors.base import Batch
 from connectors.base.deletions import DEFAULT_LIMIT, check_deletions
 from connectors.communecter.client import CommunecterClient, CommunecterError
@@ -23,7 +25,6 @@ from connectors.communecter.elements import ElementMapper, element_id, linked_id
 from connectors.communecter.mapping import InstanceMapping, TypeMapping
 from hub.records import Record
 from hub.store.base import Store
-from hub.syncstate import states_by_source_id
 from hub.vocab import META_GRAPH, term
 
 log = logging.getLogger("maillage.communecter")

@@ -15,20 +15,21 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+from hub.syncstate import SyncState, state_for_entity
 
 from connectors.base import Batch
 from connectors.base.hubview import deleted_from, entity_triples, hub_classes, source_id_of
-from connectors.base.merge import Projection, blocked_properties, conflict, plan, settled, split_overrides
 from connectors.base.push import push_changes
 from connectors.communecter.client import CommunecterClient, CommunecterError, form_fields
 from connectors.communecter.elements import ElementMapper, element_id, linked_ids, with_tag
 from connectors.communecter.mapping import InstanceMapping, TypeMapping
 from connectors.communecter.reader import CommunecterReader, Element
-from hub.matching import BASELINE, pending
+from hub.meta.candidates import pending
 from hub.meta.changelog import Change
+from hub.pipeline.match import BASELINE
 from hub.records import MetaUpdate, Record
 from hub.store.base import Store
-from hub.syncstate import SyncState, state_for_entity
+from hub.sync.merge import Projection, blocked_properties, conflict, plan, settled, split_overrides
 
 log = logging.getLogger("maillage.communecter")
 

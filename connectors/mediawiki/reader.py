@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hub.syncstate import states_by_source_id
+
 from connectors.base import Batch
 from connectors.base.deletions import DEFAULT_LIMIT, check_deletions
 from connectors.base.prefetch import Prefetched
@@ -25,7 +27,6 @@ from connectors.mediawiki.pagemap import PageMapper, WikiIdentity, normal_title,
 from connectors.mediawiki.wikitext import WikitextError, read_page
 from hub.records import Record
 from hub.store.base import Store
-from hub.syncstate import states_by_source_id
 from hub.vocab import META_GRAPH, PROV, term
 
 log = logging.getLogger("maillage.mediawiki")

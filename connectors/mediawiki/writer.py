@@ -15,21 +15,22 @@ import logging
 from collections.abc import Iterator
 
 import pyoxigraph as ox
+from hub.syncstate import SyncState, state_for_entity
 
 from connectors.base import Batch
 from connectors.base.hubview import deleted_from, entity_triples, hub_classes, source_id_of
-from connectors.base.merge import blocked_properties, conflict, plan, settled, split_overrides
 from connectors.base.push import push_changes
 from connectors.mediawiki.client import EditConflict, PageRevision, WikiClient
 from connectors.mediawiki.mapping import TemplateMapping, WikiMapping
 from connectors.mediawiki.pagemap import PageMapper, Projection, normal_title, page_links
 from connectors.mediawiki.reader import WikiReader
 from connectors.mediawiki.wikitext import WikitextError, new_page, read_page, set_params
-from hub.matching import BASELINE, pending
+from hub.meta.candidates import pending
 from hub.meta.changelog import Change
+from hub.pipeline.match import BASELINE
 from hub.records import MetaUpdate, Record
 from hub.store.base import Store
-from hub.syncstate import SyncState, state_for_entity
+from hub.sync.merge import blocked_properties, conflict, plan, settled, split_overrides
 from hub.vocab import META_GRAPH, MLG, PROV, term
 
 log = logging.getLogger("maillage.mediawiki")

@@ -16,7 +16,7 @@ import pyoxigraph as ox
 from fastapi import HTTPException
 
 from hub.api.rest_jsonld import hub_context
-from hub.rdfio import RdfInputError, parse_quads
+from hub.rdf.io import RdfInputError, parse_quads
 
 JSON_LD = "application/ld+json"
 ACCEPTED = ("text/turtle", "application/n-triples", "application/rdf+xml", JSON_LD)

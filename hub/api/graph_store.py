@@ -22,8 +22,8 @@ from hub.api.rest_write import WRITER
 from hub.api.state import HubState, hub_state
 from hub.api.writes import invalid_response, summary
 from hub.clipping import clip_message
+from hub.pipeline.sparql_update import SOURCE as UPDATE_SOURCE
 from hub.records import Record, skolemize
-from hub.sparql_update import SOURCE as UPDATE_SOURCE
 from hub.vocab import META_GRAPH, term
 
 router = APIRouter(tags=["Graph Store"])

@@ -17,8 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from hub.api.auth import require_token
 from hub.api.metrics import REGISTRY
 from hub.api.state import HubState, hub_state
-from hub.conflicts import list_conflicts
 from hub.meta.changelog import last_sequence
+from hub.meta.conflicts import list_conflicts
 from hub.meta.quarantine import list_quarantine
 from hub.meta.status import class_counts, source_counts, source_statuses
 from hub.store.base import Store

@@ -34,7 +34,7 @@ from hub.api.rest_html import render
 from hub.api.rest_jsonld import compact_node, document, hub_context, node_key
 from hub.api.rest_query import BadParameter, Filters
 from hub.api.state import HubState, hub_state
-from hub.rdfio import serialize
+from hub.rdf.io import serialize
 from hub.vocab import COLLECTIONS, MLG, RDF_TYPE, XSD, class_iris
 
 router = APIRouter(tags=["REST"])

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from hub.resources import ONTOLOGY_DIR
+from hub.rdf.resources import ONTOLOGY_DIR
 from hub.vocab import RDF_TYPE, XSD
 
 XSD_STRING = XSD + "string"

@@ -20,7 +20,7 @@ from hub.api.query_remote import RemoteQueryRunner
 from hub.api.query_runner import QueryJob
 from hub.api.sparql_safety import ForbiddenService, check_query
 from hub.api.state import HubState, hub_state
-from hub.sparql_forms import query_form
+from hub.rdf.forms import query_form
 
 router = APIRouter(tags=["SPARQL"])
 CHUNK = 1024 * 1024  # fewer thread-pool hops per response (bench/http.py)

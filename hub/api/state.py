@@ -10,10 +10,10 @@ from fastapi import Request
 from hub.api.query_remote import RemoteQueryRunner
 from hub.api.query_runner import QueryRunner
 from hub.config import Config
-from hub.ingest import Ingestor, IngestResult
+from hub.pipeline.ingest import Ingestor, IngestResult
 from hub.records import Record
-from hub.scheduler import SyncRunner
 from hub.store.base import Store
+from hub.sync.scheduler import SyncRunner
 
 
 @dataclass

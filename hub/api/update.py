@@ -1,4 +1,4 @@
-"""``/sparql/update``: SPARQL 1.1 Update with a token, validated and logged (hub.sparql_update)."""
+"""``/sparql/update``: SPARQL 1.1 Update with a token, validated and logged (hub.pipeline.sparql_update)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hub.api.auth import require_token
 from hub.api.state import HubState, hub_state
 from hub.api.update_runner import UpdateRunner, UpdateTimeout
 from hub.api.writes import invalid_response, summary
-from hub.sparql_update import UpdateRefused, apply_update
+from hub.pipeline.sparql_update import UpdateRefused, apply_update
 
 router = APIRouter(tags=["SPARQL"])
 

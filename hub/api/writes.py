@@ -18,8 +18,8 @@ from hub.clipping import (
     clip_message,
     clip_optional,
 )
-from hub.ingest import IngestResult
-from hub.validation import Report, Violation
+from hub.pipeline.ingest import IngestResult
+from hub.pipeline.validate import Report, Violation
 
 
 def violation_fields(violation: Violation) -> dict[str, Any]:

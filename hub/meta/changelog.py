@@ -13,7 +13,7 @@ import pyoxigraph as ox
 
 from hub.iris import change_iri
 from hub.store.base import Store
-from hub.transaction import Node, Transaction, integer, iri, text, timestamp
+from hub.store.transaction import Node, Transaction, integer, iri, text, timestamp
 from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
 
 OPERATIONS = ("create", "update", "delete")

@@ -17,7 +17,7 @@ import pyoxigraph as ox
 from hub.iris import is_review_id
 from hub.records import MetaUpdate, Node, now
 from hub.store.base import Store
-from hub.transaction import iri, text, timestamp
+from hub.store.transaction import iri, text, timestamp
 from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
 
 PREFIX = "urn:maillage:conflict:"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hub.iris import cursor_iri
 from hub.records import now
 from hub.store.base import Store
-from hub.transaction import Transaction, iri, text, timestamp
+from hub.store.transaction import Transaction, iri, text, timestamp
 from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
 
 

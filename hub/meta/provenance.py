@@ -9,7 +9,7 @@ import pyoxigraph as ox
 
 from hub.records import Record, now
 from hub.store.base import Store
-from hub.transaction import Node, iri, text, timestamp
+from hub.store.transaction import Node, iri, text, timestamp
 from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
 
 

@@ -17,7 +17,7 @@ from hub.clipping import MAX_REPORT_CHARS, clip
 from hub.iris import quarantine_iri
 from hub.records import Record, now
 from hub.store.base import Store
-from hub.transaction import Node, Transaction, iri, text, timestamp
+from hub.store.transaction import Node, Transaction, iri, text, timestamp
 from hub.vocab import META_GRAPH, RDF_TYPE, term
 
 MAX_PAYLOAD_CHARS = 2_000_000

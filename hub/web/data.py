@@ -20,11 +20,11 @@ from hub.api.rest_entity import (
 )
 from hub.api.rest_jsonld import compact_node, document, hub_context, node_key
 from hub.config import Config
-from hub.conflicts import list_conflicts
-from hub.matching import list_candidates
+from hub.meta.candidates import list_candidates
+from hub.meta.conflicts import list_conflicts
 from hub.meta.quarantine import list_quarantine
 from hub.meta.status import class_counts, source_counts, source_statuses
-from hub.resources import named_query
+from hub.rdf.resources import named_query
 from hub.store.base import Store
 from hub.vocab import COLLECTIONS, META_GRAPH, MLG, PROV, RDF_TYPE, class_iris
 

@@ -22,8 +22,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from hub.api.rest_entity import load_entity
 from hub.api.rest_query import BadParameter
 from hub.api.state import HubState, hub_state
-from hub.rdfio import serialize
-from hub.resources import SPARQL_DIR
+from hub.rdf.io import serialize
+from hub.rdf.resources import SPARQL_DIR
 from hub.store.base import StoreError
 from hub.vocab import COLLECTIONS, MLG, XSD
 from hub.web import data

@@ -19,10 +19,11 @@ from rdflib.plugins.sparql.algebra import translateUpdate
 from rdflib.plugins.sparql.parser import parseUpdate
 
 from hub.clipping import clip_message
-from hub.ingest import Ingestor, IngestResult
+from hub.errors import InputError
+from hub.pipeline.ingest import Ingestor, IngestResult
+from hub.pipeline.validate import Report
 from hub.records import Record
 from hub.store.base import Store
-from hub.validation import Report
 from hub.vocab import META_GRAPH, term
 
 SOURCE = "sparql-update"
@@ -32,7 +33,7 @@ Evaluate = Callable[[str, list[ox.Quad]], list[ox.Quad]]
 """Runs an update on a scratch copy of the graphs it names and returns the quads after it."""
 
 
-class UpdateRefused(Exception):
+class UpdateRefused(InputError):
     """The update cannot be applied as written; the message says what to change."""
 
 

@@ -1,6 +1,6 @@
 """The ingest pipeline: records → checks → SHACL → identity → one atomic commit per batch.
 
-Each batch becomes a single :class:`~hub.transaction.Transaction`: the graphs of the valid
+Each batch becomes a single :class:`~hub.store.transaction.Transaction`: the graphs of the valid
 records, their provenance, one change-log entry per real change, the quarantine entries of the
 invalid ones and the source cursor. Identical records are recognised by their content hash and
 log nothing, which makes every import idempotent and every restart after a crash safe.
@@ -19,10 +19,10 @@ from hub.meta.changelog import Change, append_change, last_sequence
 from hub.meta.cursors import write_cursor
 from hub.meta.provenance import provenance_statements, stored_records
 from hub.meta.quarantine import quarantine_record, quarantined, release
+from hub.pipeline.validate import Report, Validator, Violation
 from hub.records import Cursor, MetaUpdate, Record, now
 from hub.store.base import Store
-from hub.transaction import Transaction
-from hub.validation import Report, Validator, Violation
+from hub.store.transaction import Transaction
 from hub.vocab import META_GRAPH, RDF_TYPE, term
 
 

@@ -12,9 +12,8 @@ from datetime import datetime
 
 import pyoxigraph as ox
 
+from hub.records import Node as Node
 from hub.vocab import META_GRAPH, XSD
-
-Node = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
 def iri(value: str) -> ox.NamedNode:

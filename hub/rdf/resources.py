@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository: hub/rdf/resources.py
 ONTOLOGY_DIR = ROOT / "ontologies"
 SHAPES_DIR = ROOT / "shapes"
 SPARQL_DIR = ROOT / "sparql"

@@ -16,6 +16,7 @@ from typing import IO
 import pyoxigraph as ox
 
 from hub.clipping import clip_message
+from hub.errors import InputError
 from hub.records import Record, skolemize
 
 FORMATS: dict[str, ox.RdfFormat] = {
@@ -34,7 +35,7 @@ FORMATS: dict[str, ox.RdfFormat] = {
 }
 
 
-class RdfInputError(Exception):
+class RdfInputError(InputError):
     """The input is not valid RDF; the message says where."""
 
 

@@ -27,9 +27,9 @@ from pyshacl import validate as shacl_validate
 from pyshacl.rdfutil import stringify_node
 from rdflib.namespace import RDF, SH
 
-from hub.rdflib_bridge import graph_of
+from hub.rdf.bridge import graph_of
+from hub.rdf.resources import SHAPES_DIR
 from hub.records import Record
-from hub.resources import SHAPES_DIR
 from hub.shacl import (
     IRI,
     CompiledShapes,

@@ -8,22 +8,21 @@ on a review list: a person accepts or rejects it, nothing is merged on a guess.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
 
 import pyoxigraph as ox
 
-from hub.ingest import Ingestor
-from hub.iris import graph_iri, is_review_id
-from hub.meta.provenance import stored_records
-from hub.records import MetaUpdate, Record, now
+from hub.errors import NotFound
+from hub.iris import graph_iri
+from hub.meta.candidates import Candidate, candidate_statements, forget_candidate, list_candidates
+from hub.meta.provenance import holders, others_hold_records, stored_records
+from hub.meta.syncstate import SyncState
+from hub.pipeline.ingest import Ingestor
+from hub.records import MetaUpdate, Record
 from hub.store.base import Store
-from hub.syncstate import SyncState
-from hub.transaction import Node, iri, text, timestamp
-from hub.vocab import META_GRAPH, MLG, OWL_SAME_AS, PROV, RDF_TYPE, XSD, term
+from hub.vocab import META_GRAPH, MLG, OWL_SAME_AS, PROV, RDF_TYPE, term
 
 STRONG = 1.0
 
@@ -33,32 +32,6 @@ class Match:
     entity: str
     confidence: float
     reason: str
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A pair waiting for a person: the new entity may be the existing one."""
-
-    id: str
-    source: str
-    source_id: str
-    new_entity: str
-    existing: str
-    confidence: float
-    reason: str
-    time: datetime
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "source": self.source,
-            "source_id": self.source_id,
-            "new_entity": self.new_entity,
-            "existing_entity": self.existing,
-            "confidence": self.confidence,
-            "reason": self.reason,
-            "time": self.time.isoformat(),
-        }
 
 
 def normal_name(name: str) -> str:
@@ -256,60 +229,6 @@ def relabel(record: Record, old: str, new: str) -> Record:
     )
 
 
-def candidate_update(record: Record, new_entity: str, match: Match) -> MetaUpdate:
-    digest = hashlib.sha256(f"{new_entity}\n{match.entity}".encode()).hexdigest()[:24]
-    statements: list[tuple[str, Node]] = [
-        (RDF_TYPE, iri(term("MatchCandidate"))),
-        (term("source"), text(record.source)),
-        (term("sourceId"), text(record.source_id)),
-        (term("entity"), iri(new_entity)),
-        (term("sameAsCandidate"), iri(match.entity)),
-        (term("confidence"), ox.Literal(f"{match.confidence:.2f}", datatype=ox.NamedNode(XSD + "decimal"))),
-        (term("reason"), text(match.reason)),
-        (PROV + "generatedAtTime", timestamp(now())),
-    ]
-    return MATCH_PREFIX + digest, statements
-
-
-MATCH_PREFIX = "urn:maillage:match:"
-
-
-def candidate_iri(candidate_id: str) -> str:
-    """The meta-graph subject of a candidate; a malformed id is a :class:`KeyError` (unknown)."""
-    if not is_review_id(candidate_id):
-        raise KeyError(f"no match candidate {candidate_id[:80]!r} (see `maillage matches list`)")
-    return MATCH_PREFIX + candidate_id
-
-
-def list_candidates(store: Store, candidate_id: str | None = None) -> list[Candidate]:
-    only = f"FILTER(?c = {ox.NamedNode(candidate_iri(candidate_id))})" if candidate_id else ""
-    rows = store.select(
-        f"""SELECT ?c ?src ?id ?new ?old ?conf ?reason ?t WHERE {{ GRAPH <{META_GRAPH}> {{
-            ?c a <{term("MatchCandidate")}> ; <{term("source")}> ?src ; <{term("sourceId")}> ?id ;
-               <{term("entity")}> ?new ; <{term("sameAsCandidate")}> ?old ; <{term("confidence")}> ?conf ;
-               <{term("reason")}> ?reason ; <{PROV}generatedAtTime> ?t . {only} }} }}
-           ORDER BY DESC(?conf) ?c"""
-    )
-    return [
-        Candidate(
-            r["c"].value.removeprefix(MATCH_PREFIX),
-            r["src"].value,
-            r["id"].value,
-            r["new"].value,
-            r["old"].value,
-            float(r["conf"].value),
-            r["reason"].value,
-            datetime.fromisoformat(r["t"].value),
-        )
-        for r in rows
-    ]
-
-
-BASELINE = "__baseline__"
-"""A ``pushed`` key meaning: the pair was just linked; take what each side says now as the
-starting point instead of copying one side over the other."""
-
-
 def reconcile(store: Store, records: list[Record], base: str) -> tuple[list[Record], list[MetaUpdate]]:
     """Link new records to the entities they strongly match; list weaker matches for review."""
     # records from peer hubs keep their origin's identity: matching is for first-hand sources
@@ -317,7 +236,7 @@ def reconcile(store: Store, records: list[Record], base: str) -> tuple[list[Reco
         r for r in records if not r.deleted and not r.error and r.origin is None and r.entity() is not None
     ]
     sources = {r.source for r in fresh}
-    if not fresh or (len(sources) == 1 and not _others_exist(store, sources.pop())):
+    if not fresh or (len(sources) == 1 and not others_hold_records(store, sources.pop())):
         return list(records), []  # nothing to match against (a first harvest, a lone source)
     stored = stored_records(store, [r.graph_iri(base) for r in fresh])
     new = [r for r in fresh if r.graph_iri(base) not in stored]
@@ -335,34 +254,26 @@ def reconcile(store: Store, records: list[Record], base: str) -> tuple[list[Reco
         if len(strong) == 1:
             out.append(relabel(record, subject.value, strong[0].entity))
             # every side of the pair starts from what it holds now: nothing is copied over
-            holders = [(record.source, record.source_id), *_holders(store, strong[0].entity)]
-            state += [SyncState(src, strong[0].entity, sid, {BASELINE: "1"}).update() for src, sid in holders]
+            holding = [(record.source, record.source_id), *holders(store, strong[0].entity)]
+            state += [SyncState(src, strong[0].entity, sid, baseline=True).update() for src, sid in holding]
             continue
         out.append(record)
         state += [candidate_update(record, subject.value, m) for m in matches]
     return out, state
 
 
-def _others_exist(store: Store, source: str) -> bool:
-    """Whether any source but ``source`` holds records."""
-    other = f"FILTER(?src != {ox.Literal(source)})"
-    return store.ask(f"ASK {{ GRAPH <{META_GRAPH}> {{ ?g <{term('source')}> ?src {other} }} }}")
-
-
-def _holders(store: Store, entity: str) -> list[tuple[str, str]]:
-    """(source, source id) of every record that already holds the entity."""
-    rows = store.select(
-        f"""SELECT ?src ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{term("entity")}> {ox.NamedNode(entity)} ;
-            <{term("source")}> ?src ; <{term("sourceId")}> ?id }} }}"""
+def candidate_update(record: Record, new_entity: str, match: Match) -> MetaUpdate:
+    """The review-list entry for a weak match of ``record``'s new entity."""
+    return candidate_statements(
+        record.source, record.source_id, new_entity, match.entity, match.confidence, match.reason
     )
-    return [(r["src"].value, r["id"].value) for r in rows]
 
 
 def _candidate(ingestor: Ingestor, candidate_id: str) -> tuple[Candidate, str]:
     """The pair waiting for a person, and the graph of its new record."""
     found = list_candidates(ingestor.store, candidate_id)
     if not found:
-        raise KeyError(f"no match candidate {candidate_id[:80]!r} (see `maillage matches list`)")
+        raise NotFound(f"no match candidate {candidate_id[:80]!r} (see `maillage matches list`)")
     return found[0], graph_iri(ingestor.base, found[0].source, found[0].source_id)
 
 
@@ -373,9 +284,9 @@ def accept(ingestor: Ingestor, candidate_id: str) -> Candidate:
     record = relabel(
         Record(pair.source, pair.source_id, triples, connector="matching"), pair.new_entity, pair.existing
     )
-    holders = [(pair.source, pair.source_id), *_holders(ingestor.store, pair.existing)]
-    state = [SyncState(src, pair.existing, sid, {BASELINE: "1"}).update() for src, sid in holders]
-    ingestor.ingest_batch([record], None, [*state, (candidate_iri(candidate_id), [])])
+    holding = [(pair.source, pair.source_id), *holders(ingestor.store, pair.existing)]
+    state = [SyncState(src, pair.existing, sid, baseline=True).update() for src, sid in holding]
+    ingestor.ingest_batch([record], None, [*state, forget_candidate(candidate_id)])
     return pair
 
 
@@ -383,18 +294,8 @@ def reject(ingestor: Ingestor, candidate_id: str) -> Candidate:
     """Different things: each lives on its own, and is now sent to the other sources (neither
     was while the pair waited)."""
     pair, graph = _candidate(ingestor, candidate_id)
-    holders = _holders(ingestor.store, pair.existing)
-    existing = [(pair.existing, graph_iri(ingestor.base, src, sid)) for src, sid in holders[:1]]
-    forget: MetaUpdate = (candidate_iri(candidate_id), [])
+    holding = holders(ingestor.store, pair.existing)
+    existing = [(pair.existing, graph_iri(ingestor.base, src, sid)) for src, sid in holding[:1]]
+    forget = forget_candidate(candidate_id)
     ingestor.touch([(pair.new_entity, graph), *existing], "matching", [forget])
     return pair
-
-
-def pending(store: Store, entity: str) -> bool:
-    """Whether the entity is one side of a pair waiting for a person: until then, no connector
-    creates it elsewhere (a twin would be made on a guess)."""
-    return store.ask(
-        f"""ASK {{ GRAPH <{META_GRAPH}> {{ ?c a <{term("MatchCandidate")}> .
-            {{ ?c <{term("entity")}> {ox.NamedNode(entity)} }}
-            UNION {{ ?c <{term("sameAsCandidate")}> {ox.NamedNode(entity)} }} }} }}"""
-    )

@@ -58,6 +58,9 @@ def discover_wiki(source: SourceSettings) -> str:
     return render_mapping(source, sorted(reports, key=lambda r: -r.pages))
 
 
+discover = discover_wiki  # the name `maillage discover` looks up in connectors.<kind>.discover
+
+
 def _templates(client: WikiClient) -> list[str]:
     titles: list[str] = []
     for result in client.query(list="allpages", apnamespace=10, aplimit="max"):

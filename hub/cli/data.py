@@ -1,4 +1,7 @@
-"""The ``maillage`` command line: import, export, validate, query, status, retry, demo, serve."""
+"""Commands on the hub's own data: import, export, validate, query, status, retry, demo.
+
+Each is a plain function; ``hub.cli`` registers them on the app under their command names.
+"""
 
 from __future__ import annotations
 
@@ -7,87 +10,27 @@ import hashlib
 import io
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import pyoxigraph as ox
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hub.config import Config, ConfigError, load_config
-from hub.cursors import read_cursor
-from hub.ingest import Ingestor, IngestResult, types_of
-from hub.quarantine import quarantined_records
-from hub.rdfio import ParseOptions, RdfInputError, guess_format, read_records, serialize
-from hub.resources import DEMO_DIR
-from hub.sparql_forms import query_form
-from hub.status import hub_status
-from hub.store import Store, StoreError, open_store
-from hub.validation import Validator
+from hub.cli._common import console, opened, out, progress_bar, user_errors
+from hub.cli.serve import serve_hub
+from hub.config import Config
+from hub.errors import NotFound, UsageError
+from hub.meta.cursors import read_cursor
+from hub.meta.quarantine import quarantined_records
+from hub.meta.status import hub_status
+from hub.pipeline.ingest import Ingestor, IngestResult, types_of
+from hub.pipeline.validate import Validator
+from hub.rdf.forms import query_form
+from hub.rdf.io import ParseOptions, guess_format, read_records, serialize
+from hub.rdf.resources import DEMO_DIR
+from hub.store import Store
 from hub.vocab import META_GRAPH
-
-app = typer.Typer(
-    help="Maillage: a linked-data hub for territorial and commons communities.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-console = Console(stderr=True)
-out = Console()
-
-
-@app.callback()
-def main(
-    ctx: typer.Context,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="Config file (env MAILLAGE_CONFIG).")
-    ] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Store and sync state (env MAILLAGE_DATA).")
-    ] = None,
-) -> None:
-    with user_errors():
-        ctx.obj = load_config(config, data_dir)
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Known failures become one red line and exit code 1, never a traceback."""
-    try:
-        yield
-    except (ConfigError, StoreError, RdfInputError, FileNotFoundError, ValueError) as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-
-
-@contextmanager
-def opened(ctx: typer.Context, read_only: bool = False) -> Iterator[tuple[Config, Store]]:
-    config: Config = ctx.obj
-    with user_errors():
-        try:
-            store = open_store(config, read_only=read_only)
-        except StoreError as exc:
-            raise StoreError(f"{exc} (is another maillage process using this data dir?)") from exc
-        try:
-            yield config, store
-        finally:
-            store.close()
-
-
-def progress_bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[detail]}"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 def import_file(
@@ -137,7 +80,6 @@ def print_result(result: IngestResult) -> None:
         out.print("see them with [bold]maillage status[/]; after a fix, run [bold]maillage retry[/]")
 
 
-@app.command("import")
 def import_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Turtle, N-Triples, N-Quads, TriG, JSON-LD, RDF/XML")],
@@ -148,11 +90,10 @@ def import_command(
     """Import an RDF file: one record per subject (or per named graph), validated, idempotent."""
     with opened(ctx) as (config, store):
         if not file.exists():
-            raise FileNotFoundError(f"no such file: {file}")
+            raise NotFound(f"no such file: {file}")
         print_result(import_file(config, store, file, format, source, base))
 
 
-@app.command()
 def export(
     ctx: typer.Context,
     format: Annotated[str, typer.Option(help="nquads or trig")] = "nquads",
@@ -163,7 +104,7 @@ def export(
     fmt = {"nquads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG}.get(format)
     with opened(ctx, read_only=True) as (_, store):
         if fmt is None:
-            raise ValueError("--format must be nquads or trig")
+            raise UsageError("--format must be nquads or trig")
         quads = [q for q in store.quads() if not (data_only and str(q.graph_name) == f"<{META_GRAPH}>")]
         data = serialize(quads, fmt)
         if output is None:
@@ -173,7 +114,6 @@ def export(
             console.print(f"wrote {len(quads):,} quads to {output}")
 
 
-@app.command()
 def validate(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="RDF file to check against the shapes")],
@@ -185,7 +125,7 @@ def validate(
     config: Config = ctx.obj
     with user_errors():
         if not file.exists():
-            raise FileNotFoundError(f"no such file: {file}")
+            raise NotFound(f"no such file: {file}")
         options = ParseOptions(source="validate", namespace=config.base_iri)
         records = read_records(file, options, guess_format(file, rdf_format))
         reports = Validator().validate(records)
@@ -208,7 +148,6 @@ def validate(
         raise typer.Exit(1)
 
 
-@app.command()
 def query(
     ctx: typer.Context,
     sparql: Annotated[str, typer.Argument(help="A SPARQL query, or @file.rq")],
@@ -246,7 +185,6 @@ def _print_rows(rows: list[dict[str, Any]], format: str) -> None:
         out.print(f"{len(rows)} rows")
 
 
-@app.command()
 def status(
     ctx: typer.Context,
     format: Annotated[str, typer.Option(help="text or json")] = "text",
@@ -281,7 +219,6 @@ def status(
         out.print("quarantine: empty")
 
 
-@app.command()
 def retry(
     ctx: typer.Context,
     source: Annotated[str | None, typer.Option(help="Only this source")] = None,
@@ -300,7 +237,6 @@ def load_demo(config: Config, store: Store) -> IngestResult:
     return import_file(config, store, DEMO_DIR / "demo.ttl", None, "demo", None)
 
 
-@app.command()
 def demo(
     ctx: typer.Context,
     serve: Annotated[bool, typer.Option(help="Serve the hub after loading")] = True,
@@ -311,26 +247,4 @@ def demo(
     with opened(ctx) as (config, store):
         print_result(load_demo(config, store))
     if serve:
-        _serve(ctx.obj, host, port)
-
-
-@app.command("serve")
-def serve_command(
-    ctx: typer.Context,
-    host: Annotated[str | None, typer.Option(help="Default from [api] host")] = None,
-    port: Annotated[int | None, typer.Option(help="Default from [api] port")] = None,
-) -> None:
-    """Serve SPARQL, REST, the change feed and the dataset description over HTTP."""
-    _serve(ctx.obj, host, port)
-
-
-def _serve(config: Config, host: str | None, port: int | None) -> None:
-    from hub.api.server import run
-
-    with user_errors():
-        run(config, host or config.api.host, port or config.api.port)
-
-
-from hub import cli_sync  # noqa: E402  (registers sync, discover and conflicts on the app)
-
-__all__ = ["app", "cli_sync"]
+        serve_hub(ctx.obj, host, port)

@@ -1,7 +1,11 @@
-"""CLI commands for sources: ``sync``, ``discover`` and ``conflicts``."""
+"""Commands on the sources: ``sync``, ``discover``, and the ``conflicts`` and ``matches`` groups.
+
+Each is a plain function; ``hub.cli`` registers them on the app under their command names.
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -12,15 +16,13 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from hub.cli import app, console, opened, out, progress_bar, user_errors
-from hub.config import Config
-from hub.conflicts import ConflictError, list_conflicts, resolve
-from hub.ingest import Ingestor, IngestResult
-
-conflicts_app = typer.Typer(help="Values changed both in the hub and in a source.", no_args_is_help=True)
-app.add_typer(conflicts_app, name="conflicts")
-matches_app = typer.Typer(help="Records that may be an entity the hub already knows.", no_args_is_help=True)
-app.add_typer(matches_app, name="matches")
+from hub.cli._common import console, opened, out, progress_bar, user_errors
+from hub.config import Config, SourceSettings
+from hub.errors import UsageError
+from hub.meta.conflicts import list_conflicts
+from hub.pipeline.ingest import Ingestor, IngestResult
+from hub.sync.registry import kinds
+from hub.sync.resolve import resolve
 
 
 def _advancer(progress: Progress, description: str) -> Callable[[IngestResult], None]:
@@ -28,7 +30,6 @@ def _advancer(progress: Progress, description: str) -> Callable[[IngestResult], 
     return lambda result: progress.advance(task, result.seen)
 
 
-@app.command()
 def sync(
     ctx: typer.Context,
     source: Annotated[str | None, typer.Argument(help="A [[sources]] name (default: all)")] = None,
@@ -39,12 +40,12 @@ def sync(
     ] = False,
 ) -> None:
     """Write the hub's changes to each source where allowed, then read the source into the hub."""
-    from hub.sync import sync_all
+    from hub.sync.engine import sync_all
 
     with opened(ctx) as (config, store):
         names = [source] if source else [s.name for s in config.sources]
         if not names:
-            raise ValueError("no [[sources]] in the configuration")
+            raise UsageError("no [[sources]] in the configuration")
         for name in names:
             config.source(name)  # unknown names fail before any work
         ingestor = Ingestor(store, config.base_iri, batch_size=config.batch_size)
@@ -58,7 +59,6 @@ def sync(
         raise typer.Exit(1)
 
 
-@app.command()
 def discover(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="A [[sources]] name of kind mediawiki")],
@@ -67,14 +67,10 @@ def discover(
     ] = None,
 ) -> None:
     """List a wiki's templates and their parameters, and draft a mapping file to finish by hand."""
-    from connectors.mediawiki.discover import discover_wiki
-
     config: Config = ctx.obj
     with user_errors():
         settings = config.source(source)
-        if settings.kind != "mediawiki":
-            raise ValueError(f"discover reads wikis; {source!r} is of kind {settings.kind}")
-        draft = discover_wiki(settings)
+        draft = _discoverer(settings)(settings)
     if output is None:
         sys.stdout.write(draft)
     else:
@@ -82,8 +78,25 @@ def discover(
         console.print(f"draft mapping written to {output}: check each [[templates]] entry")
 
 
-@conflicts_app.command("list")
-def list_command(
+def _discoverer(settings: SourceSettings) -> Callable[[SourceSettings], str]:
+    """The ``discover(source) -> str`` function of the ``discover`` module of the source's
+    connector, imported only now: the hub names no concrete connector, and a kind whose
+    connector has none is refused."""
+    package = kinds().get(settings.kind, "").partition(":")[0]
+    name = f"{package}.discover"
+    try:
+        module = importlib.import_module(name) if package else None
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        module = None
+    found: Callable[[SourceSettings], str] | None = getattr(module, "discover", None)
+    if found is None:
+        raise UsageError(f"discover reads wikis; {settings.name!r} is of kind {settings.kind}")
+    return found
+
+
+def conflicts_list(
     ctx: typer.Context,
     source: Annotated[str | None, typer.Option(help="Only this source")] = None,
     format: Annotated[str, typer.Option(help="text or json")] = "text",
@@ -101,8 +114,7 @@ def list_command(
     out.print(f"{len(found)} conflict(s); resolve with `maillage conflicts resolve ID --keep hub|source`")
 
 
-@conflicts_app.command("resolve")
-def resolve_command(
+def conflicts_resolve(
     ctx: typer.Context,
     conflict_id: Annotated[str, typer.Argument(help="The id shown by `maillage conflicts list`")],
     keep: Annotated[str, typer.Option(help="source (keep its value), hub (write the hub's) or value")],
@@ -110,10 +122,7 @@ def resolve_command(
 ) -> None:
     """Close a conflict: keep the source's value, write the hub's, or write a value you give."""
     with opened(ctx) as (config, store):
-        try:
-            conflict = resolve(Ingestor(store, config.base_iri), conflict_id, keep, value)
-        except ConflictError as exc:
-            raise ValueError(str(exc)) from exc
+        conflict = resolve(Ingestor(store, config.base_iri), conflict_id, keep, value)
     outcome = {
         "source": "kept as it is in the source",
         "hub": "the hub's value will be written by the next sync",
@@ -122,12 +131,11 @@ def resolve_command(
     out.print(f"{conflict.parameter} of {conflict.entity}: {outcome}", highlight=False)
 
 
-@matches_app.command("list")
 def matches_list(
     ctx: typer.Context, format: Annotated[str, typer.Option(help="text or json")] = "text"
 ) -> None:
     """Pairs waiting for a decision, most likely first."""
-    from hub.matching import list_candidates
+    from hub.meta.candidates import list_candidates
 
     with opened(ctx, read_only=True) as (_, store):
         found = list_candidates(store)
@@ -141,27 +149,19 @@ def matches_list(
     out.print(f"{len(found)} candidate(s); decide with `maillage matches accept|reject ID`")
 
 
-@matches_app.command("accept")
 def matches_accept(ctx: typer.Context, candidate_id: Annotated[str, typer.Argument()]) -> None:
     """They are the same thing: merge the new entity into the existing one."""
-    from hub.matching import accept
+    from hub.pipeline.match import accept
 
     with opened(ctx) as (config, store):
-        try:
-            pair = accept(Ingestor(store, config.base_iri), candidate_id)
-        except KeyError as exc:
-            raise ValueError(str(exc.args[0])) from exc
+        pair = accept(Ingestor(store, config.base_iri), candidate_id)
     out.print(f"{pair.new_entity} is now {pair.existing}", highlight=False)
 
 
-@matches_app.command("reject")
 def matches_reject(ctx: typer.Context, candidate_id: Annotated[str, typer.Argument()]) -> None:
     """They are different things: forget the candidate."""
-    from hub.matching import reject
+    from hub.pipeline.match import reject
 
     with opened(ctx) as (config, store):
-        try:
-            reject(Ingestor(store, config.base_iri), candidate_id)
-        except KeyError as exc:
-            raise ValueError(str(exc.args[0])) from exc
+        reject(Ingestor(store, config.base_iri), candidate_id)
     out.print("rejected")

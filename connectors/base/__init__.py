@@ -2,7 +2,7 @@
 
 A connector reads its source incrementally and hands the hub :class:`~hub.records.Record` batches
 together with the cursor that resumes *after* them; the hub commits each batch and its cursor in
-one transaction (``hub.ingest``), so a crash never loses or replays a change. Writing back to a
+one transaction (``hub.pipeline.ingest``), so a crash never loses or replays a change. Writing back to a
 source goes through :meth:`Connector.push`, which bases every write on the revision the hub last
 saw, so a concurrent human edit is detected (and merged or recorded as a conflict) instead of
 overwritten.
@@ -14,11 +14,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from hub.errors import HubError
 from hub.meta.changelog import Change
 from hub.records import MetaUpdate, Record
 
 
-class ConnectorError(Exception):
+class ConnectorError(HubError):
     """A source cannot be used as configured (unreachable, login refused, not the expected API);
     the message is for the person running the sync."""
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from connectors.base.merge import Projection
+from connectors.base.protocol import Projection
 from connectors.communecter.mapping import FieldMapping, InstanceMapping, TypeMapping
+from hub.errors import InputError
 from hub.iris import slug
 from hub.records import Record, now
 from hub.vocab import MLG, RDF_TYPE, XSD
@@ -25,7 +26,7 @@ LIST_SEPARATOR = ", "
 TAGS = "tags"  # the element's tags: path as read and form field as written
 
 
-class FieldError(Exception):
+class FieldError(InputError):
     """A field that cannot become RDF; the message names it and says why."""
 
 

@@ -21,6 +21,7 @@ import pyoxigraph as ox
 from connectors.mediawiki.client import PageRevision
 from connectors.mediawiki.mapping import ParamMapping, TemplateMapping, WikiMapping
 from connectors.mediawiki.wikitext import PageData
+from hub.errors import InputError
 from hub.iris import component, slug
 from hub.records import Record, now
 from hub.vocab import MLG, RDF_TYPE, XSD, property_iri
@@ -33,7 +34,7 @@ _MARKUP = re.compile(r"[{}\[\]<>&=\n\r]|''|~~|^\s*[*#;:-]")
 _LINK = re.compile(r"\[\[\s*([^\]|]+?)\s*(?:\|[^\]]*)?\]\]")
 
 
-class MappingError(Exception):
+class MappingError(InputError):
     """A parameter value the mapping cannot turn into RDF; says which and why."""
 
 

@@ -16,13 +16,14 @@ from mwparserfromhell.nodes import Template, Wikilink
 from mwparserfromhell.nodes.extras import Parameter
 
 from connectors.mediawiki.mapping import TemplateMapping, WikiMapping, normalise_template
+from hub.errors import InputError
 
 CATEGORY_PREFIXES = ("catégorie:", "category:")
 _TABLE_OPEN = re.compile(r"^\s*\{\|", re.MULTILINE)
 _TABLE_CLOSE = re.compile(r"^\s*\|\}", re.MULTILINE)
 
 
-class WikitextError(Exception):
+class WikitextError(InputError):
     """The page cannot be read safely; the message says what is broken and where."""
 
 

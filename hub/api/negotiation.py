@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hub.errors import HubError
+
 SELECT_TYPES = (
     "application/sparql-results+json",
     "application/sparql-results+xml",
@@ -54,7 +56,7 @@ def requested_type(format_param: str | None, accept: str | None) -> str | None:
     return accept
 
 
-class NotAcceptable(Exception):
+class NotAcceptable(HubError):
     """None of the client's media types can be produced."""
 
 

@@ -20,10 +20,12 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+from hub.errors import QueryError
+
 T = TypeVar("T")
 
 
-class QueryUnavailable(Exception):
+class QueryUnavailable(QueryError):
     """The query cannot be answered now, through no fault of its text; retry after ``retry_after`` s."""
 
     def __init__(self, message: str, retry_after: int) -> None:

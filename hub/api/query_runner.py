@@ -35,17 +35,18 @@ from hub.api import sandbox
 from hub.api.query_admission import Admission, QueryUnavailable
 from hub.api.sparql_depth import MAX_NESTING, too_deep
 from hub.api.sparql_safety import ForbiddenService, check_query
+from hub.errors import QueryError
 
 
-class QueryTimeout(Exception):
+class QueryTimeout(QueryError):
     """The query ran past the configured time limit and was stopped."""
 
 
-class QueryTooLarge(Exception):
+class QueryTooLarge(QueryError):
     """The serialised result grew past the configured size limit."""
 
 
-class QueryFailed(Exception):
+class QueryFailed(QueryError):
     """The store refused the query (syntax, unsupported feature...); the message says why."""
 
 

@@ -16,6 +16,7 @@ import pyoxigraph as ox
 from hub.api.rest_entity import best_text
 from hub.api.rest_jsonld import node_key, null_properties, parse_jsonld
 from hub.clipping import clip_message
+from hub.errors import InputError
 from hub.iris import entity_iri, slug
 from hub.records import HUB_CLASSES, skolemize
 from hub.vocab import COLLECTIONS, MLG, RDF_TYPE, class_iris
@@ -28,7 +29,7 @@ RDF_TYPES = {
 }
 
 
-class BodyError(ValueError):
+class BodyError(InputError, ValueError):
     """The body cannot be read as one entity; ``status`` is the HTTP code to answer."""
 
     def __init__(self, message: str, status: int = 400) -> None:

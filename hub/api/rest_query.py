@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import pyoxigraph as ox
 
+from hub.errors import InputError
 from hub.store.base import Store
 from hub.vocab import COLLECTIONS, META_GRAPH, MLG, PROV, RDF_TYPE, XSD, class_iris
 
@@ -27,7 +28,7 @@ SUMMARY_PROPERTIES = (
 )
 
 
-class BadParameter(ValueError):
+class BadParameter(InputError, ValueError):
     """A query parameter a client sent is malformed; the message says which and how."""
 
 

@@ -22,10 +22,11 @@ from hub.api.rest_entity import provenance
 from hub.api.rest_jsonld import node_key
 from hub.api.state import HubState
 from hub.clipping import MAX_VIOLATIONS, clip, clip_message, clip_optional
+from hub.errors import InputError
 from hub.iris import graph_iri
+from hub.pipeline.validate import Violation
 from hub.records import Record
 from hub.store.base import Store
-from hub.validation import Violation
 
 API_SOURCE = "api"
 CONNECTOR = "rest"
@@ -33,7 +34,7 @@ WRITER = "api"
 """What the change log names as the writer of every API edit, whatever the record's source."""
 
 
-class InvalidEntity(Exception):
+class InvalidEntity(InputError):
     """The pipeline refused the record; ``violations`` says why (empty for non-SHACL reasons)."""
 
     def __init__(self, message: str, violations: list[Violation] | None = None) -> None:

@@ -29,6 +29,8 @@ from rdflib.plugins.sparql.algebra import translateQuery, translateUpdate
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
+from hub.errors import InputError
+
 MAX_PARSED_CHARS = 10_000
 """Longer requests are not parsed here: rdflib's parse time grows with the square of the text."""
 
@@ -39,7 +41,7 @@ _MAY_LOAD = re.compile(r"load|\\u|\\U", re.IGNORECASE)
 Allowlist = list[str] | tuple[str, ...]
 
 
-class ForbiddenService(Exception):
+class ForbiddenService(InputError):
     """The request calls an endpoint outside the allow-list, or one that cannot be checked."""
 
 

@@ -1,6 +1,6 @@
 """SPARQL Update evaluated in a confined process that is killed at the deadline.
 
-An update is evaluated on a scratch copy of the graphs it names (:mod:`hub.sparql_update`) before
+An update is evaluated on a scratch copy of the graphs it names (:mod:`hub.pipeline.sparql_update`) before
 anything is validated and committed. That evaluation used to run in the server process while it
 held the write lock, with no time limit: one slow update blocked every write for as long as it
 ran, and a ``SERVICE`` in its ``WHERE`` was called from the server itself. Here it runs in a child
@@ -22,10 +22,11 @@ import pyoxigraph as ox
 
 from hub.api import sandbox
 from hub.api.sparql_safety import ForbiddenService, check_update
-from hub.sparql_update import UpdateRefused
+from hub.errors import QueryError
+from hub.pipeline.sparql_update import UpdateRefused
 
 
-class UpdateTimeout(Exception):
+class UpdateTimeout(QueryError):
     """The update ran past the time limit and was stopped; nothing was written."""
 
 

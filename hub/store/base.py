@@ -13,12 +13,14 @@ from typing import TypeAlias
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Triple
 
+from hub.errors import HubError
+
 Term: TypeAlias = NamedNode | BlankNode | Literal
 """A bound value; the hub does not use RDF-star, so quoted triples never appear in its rows."""
 Row: TypeAlias = dict[str, Term]
 
 
-class StoreError(Exception):
+class StoreError(HubError):
     """A store could not be reached or refused a request; the message says which and why."""
 
 

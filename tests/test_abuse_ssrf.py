@@ -194,7 +194,7 @@ def test_allow_listed_federation_works_and_nothing_else(tmp_path: Path, listener
 
 
 def _run_confined(allowlist: tuple[str, ...], targets: list[str], out: Any) -> None:
-    from hub.api import sandbox
+    from hub.api.query import sandbox
 
     sandbox.confine(allowlist)
     import pyoxigraph as ox

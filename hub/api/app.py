@@ -14,32 +14,61 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.api import (
+from hub.api.http_guards import install_http_guards
+from hub.api.metrics import MetricsMiddleware
+from hub.api.negotiation import NotAcceptable
+from hub.api.query.admission import QueryUnavailable
+from hub.api.query.remote import RemoteQueryRunner
+from hub.api.query.runner import QueryRunner, QueryTimeout, QueryTooLarge
+from hub.api.query.update_runner import UpdateTimeout
+from hub.api.routes import (
     changes,
     graph_store,
     ops,
     rest,
     rest_edit,
     review,
-    sparql_endpoint,
+    sparql,
     update,
     void,
 )
-from hub.api.http_guards import install_http_guards
-from hub.api.metrics import MetricsMiddleware
-from hub.api.query_remote import RemoteQueryRunner
-from hub.api.query_runner import QueryRunner
+from hub.api.routes.rest_write import InvalidEntity
 from hub.api.state import HubState
 from hub.clipping import MAX_MESSAGE_CHARS, clip_json
 from hub.config import Config
-from hub.ingest import Ingestor
-from hub.scheduler import SyncRunner
+from hub.errors import HubError, NotFound
+from hub.pipeline.ingest import Ingestor
 from hub.store import open_store
-from hub.store.base import Store, StoreError
+from hub.store.base import Store
 from hub.store.remote import RemoteStore
+from hub.sync.scheduler import SyncRunner
 from hub.web import pages
 
 log = logging.getLogger("maillage.api")
+
+HUB_ERROR_STATUS: tuple[tuple[type[HubError], int], ...] = (
+    (NotFound, 404),
+    (NotAcceptable, 406),
+    (QueryTooLarge, 413),
+    (InvalidEntity, 422),
+    (QueryUnavailable, 503),  # the hub's state, not the request: retry later
+    (QueryTimeout, 503),
+    (UpdateTimeout, 503),
+)
+"""The status of a :class:`HubError` no route mapped itself: the first class it is an instance
+of, else 400. Never a 500: a ``HubError`` is by definition not a bug."""
+
+
+def hub_error_response(exc: HubError) -> JSONResponse:
+    """``{"error": message}`` with the status from :data:`HUB_ERROR_STATUS` (and ``Retry-After``
+    for the 503s, as :mod:`hub.api.query.statuses` sends it)."""
+    status = next((code for cls, code in HUB_ERROR_STATUS if isinstance(exc, cls)), 400)
+    if status == 400:
+        status = getattr(exc, "status", 400)  # BodyError carries its own
+    retry = getattr(exc, "retry_after", 5)
+    headers = {"Retry-After": str(max(1, int(retry)))} if status == 503 else None
+    body = {"error": clip_json(str(exc), MAX_MESSAGE_CHARS)}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class BodyLimit:
@@ -125,10 +154,10 @@ def create_app(config: Config) -> FastAPI:
             "Protocol, REST with JSON-LD, change feed and dataset description."
         ),
         lifespan=lifespan,
-        docs_url=None,  # /docs comes from hub.api.docs, with the vendored Swagger UI
+        docs_url=None,  # /docs comes from hub.api.routes.docs, with the vendored Swagger UI
         redoc_url=None,
     )
-    for module in (sparql_endpoint, update, graph_store, rest, changes, void, ops, review):
+    for module in (sparql, update, graph_store, rest, changes, void, ops, review):
         app.include_router(module.router)
     app.include_router(rest_edit.router)
     app.include_router(pages.router)
@@ -145,9 +174,9 @@ def create_app(config: Config) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=config.api.max_request_bytes)
     install_http_guards(app, config)
 
-    @app.exception_handler(StoreError)
-    async def store_error(request: Request, exc: StoreError) -> Response:
-        return JSONResponse({"error": str(exc)}, status_code=400)
+    @app.exception_handler(HubError)
+    async def hub_error(request: Request, exc: HubError) -> Response:
+        return hub_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hub.api import docs
 from hub.api.public_origin import PublicOrigin, parse_public_url
+from hub.api.routes import docs
 from hub.api.security_headers import SecurityHeaders, content_security_policy
 from hub.api.slow_clients import BodyDeadline
 from hub.config import Config, ConfigError

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
-from hub.api.query_remote import RemoteQueryRunner
-from hub.api.query_runner import QueryRunner
+from hub.api.query.remote import RemoteQueryRunner
+from hub.api.query.runner import QueryRunner
 from hub.config import Config
 from hub.pipeline.ingest import Ingestor, IngestResult
 from hub.records import Record

@@ -4,7 +4,7 @@ An update is evaluated on a scratch copy of the graphs it names (:mod:`hub.pipel
 anything is validated and committed. That evaluation used to run in the server process while it
 held the write lock, with no time limit: one slow update blocked every write for as long as it
 ran, and a ``SERVICE`` in its ``WHERE`` was called from the server itself. Here it runs in a child
-process confined like the query workers (:mod:`hub.api.sandbox`), with the same time limit and
+process confined like the query workers (:mod:`hub.api.query.sandbox`), with the same time limit and
 memory cap; past them the child is killed and replaced, and the caller gets a clear error.
 """
 
@@ -20,8 +20,8 @@ from multiprocessing.context import SpawnProcess
 
 import pyoxigraph as ox
 
-from hub.api import sandbox
-from hub.api.sparql_safety import ForbiddenService, check_update
+from hub.api.query import sandbox
+from hub.api.query.safety import ForbiddenService, check_update
 from hub.errors import QueryError
 from hub.pipeline.sparql_update import UpdateRefused
 

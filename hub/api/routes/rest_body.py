@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from hub.api.rest_entity import best_text
-from hub.api.rest_jsonld import node_key, null_properties, parse_jsonld
 from hub.clipping import clip_message
 from hub.errors import InputError
 from hub.iris import entity_iri, slug
 from hub.records import HUB_CLASSES, skolemize
+from hub.views.entity import best_text
+from hub.views.jsonld import node_key, null_properties, parse_jsonld
 from hub.vocab import COLLECTIONS, MLG, RDF_TYPE, class_iris
 
 JSON_TYPES = ("application/ld+json", "application/json")

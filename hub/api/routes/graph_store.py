@@ -4,7 +4,7 @@ Reads are open; PUT, POST and DELETE need the token and go through the ingest pi
 graph written here is validated, gets provenance and appears in the change feed like any other.
 A write holds ``HubState.write_lock`` from its read of the graph to its commit, so concurrent
 POSTs all land; ``ETag``, ``If-Match`` and ``If-None-Match`` work as for REST entities
-(:mod:`hub.api.preconditions`).
+(:mod:`hub.api.routes.preconditions`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.auth import require_token
-from hub.api.graph_body import graph_triples
 from hub.api.negotiation import GRAPH_TYPES, NotAcceptable, choose
-from hub.api.preconditions import check_write, content_hash, etag, not_modified
-from hub.api.rest_write import WRITER
+from hub.api.routes.graph_body import graph_triples
+from hub.api.routes.preconditions import check_write, content_hash, etag, not_modified
+from hub.api.routes.rest_write import WRITER
+from hub.api.routes.writes import invalid_response, summary
 from hub.api.state import HubState, hub_state
-from hub.api.writes import invalid_response, summary
 from hub.clipping import clip_message
 from hub.pipeline.sparql_update import SOURCE as UPDATE_SOURCE
 from hub.records import Record, skolemize

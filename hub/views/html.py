@@ -6,14 +6,14 @@ from html import escape
 
 import pyoxigraph as ox
 
-from hub.api.rest_entity import (
+from hub.views.entity import (
     Entity,
     RecordGraph,
     best_text,
     collection_of,
     entity_path,
 )
-from hub.api.rest_jsonld import hub_context, node_key
+from hub.views.jsonld import hub_context, node_key
 from hub.vocab import MLG, RDF_TYPE
 
 STYLE = (

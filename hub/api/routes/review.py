@@ -7,8 +7,9 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.auth import require_token
 from hub.api.state import HubState, hub_state
-from hub.conflicts import ConflictError, resolve
-from hub.matching import accept, list_candidates, reject
+from hub.meta.candidates import list_candidates
+from hub.pipeline.match import accept, reject
+from hub.sync.resolve import ConflictError, resolve
 
 router = APIRouter(tags=["review"])
 
@@ -20,11 +21,8 @@ def matches(state: HubState = Depends(hub_state)) -> list[dict[str, object]]:
 
 
 def _decide(state: HubState, action: object, candidate_id: str) -> dict[str, object]:
-    with state.write_lock:
-        try:
-            pair = action(state.ingestor, candidate_id)  # type: ignore[operator]
-        except KeyError as exc:
-            raise HTTPException(404, str(exc.args[0])) from exc
+    with state.write_lock:  # an unknown id is a NotFound: 404 from the app's HubError handler
+        pair = action(state.ingestor, candidate_id)  # type: ignore[operator]
         state.after_write()
     return dict(pair.as_dict())
 

@@ -31,10 +31,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from hub.api import sandbox
-from hub.api.query_admission import Admission, QueryUnavailable
-from hub.api.sparql_depth import MAX_NESTING, too_deep
-from hub.api.sparql_safety import ForbiddenService, check_query
+from hub.api.query import sandbox
+from hub.api.query.admission import Admission, QueryUnavailable
+from hub.api.query.depth import MAX_NESTING, too_deep
+from hub.api.query.safety import ForbiddenService, check_query
 from hub.errors import QueryError
 
 

@@ -17,18 +17,18 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.auth import require_token
-from hub.api.preconditions import check_write, content_hash
-from hub.api.rest import (
+from hub.api.routes.preconditions import check_write, content_hash
+from hub.api.routes.rest import (
     COLLECTION,
     ENTITY_ID,
     check_collection,
     entity_response,
     find_entity,
 )
-from hub.api.rest_body import Body, BodyError, merge, read_body
-from hub.api.rest_entity import entity_path, load_entity
-from hub.api.rest_write import InvalidEntity, delete_entity, write_entity
+from hub.api.routes.rest_body import Body, BodyError, merge, read_body
+from hub.api.routes.rest_write import InvalidEntity, delete_entity, write_entity
 from hub.api.state import HubState, hub_state
+from hub.views.entity import entity_path, load_entity
 
 router = APIRouter(tags=["REST"])
 

@@ -7,7 +7,7 @@ return, escapes in prefixed names) and froze the server with a body the regex ba
 Two layers now stand where it stood:
 
 * **the guarantee** is where SPARQL runs: the worker processes are confined so that they reach
-  no host outside the allow-list whatever they parse (:mod:`hub.api.sandbox`);
+  no host outside the allow-list whatever they parse (:mod:`hub.api.query.sandbox`);
 * **the clear answer** is this module: rdflib's SPARQL grammar reads the request and its algebra
   is walked for every ``SERVICE`` (inside ``FILTER EXISTS``, sub-queries, updates) and ``LOAD``,
   so that a forbidden call is a 400 that names the allow-list rather than a failed query.

@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.auth import require_token
+from hub.api.query.update_runner import UpdateRunner, UpdateTimeout
+from hub.api.routes.writes import invalid_response, summary
 from hub.api.state import HubState, hub_state
-from hub.api.update_runner import UpdateRunner, UpdateTimeout
-from hub.api.writes import invalid_response, summary
 from hub.pipeline.sparql_update import UpdateRefused, apply_update
 
 router = APIRouter(tags=["SPARQL"])

@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from hub.api.rest_jsonld import node_key
 from hub.store.base import Store
+from hub.views.jsonld import node_key
 from hub.vocab import COLLECTIONS, META_GRAPH, MLG, RDF_TYPE, class_iris
 
 SAFE_PATH = "/%:@!$&'()*+,;=-._~"

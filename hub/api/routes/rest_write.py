@@ -17,9 +17,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from hub.api.rest_body import anonymous_closure
-from hub.api.rest_entity import provenance
-from hub.api.rest_jsonld import node_key
+from hub.api.routes.rest_body import anonymous_closure
 from hub.api.state import HubState
 from hub.clipping import MAX_VIOLATIONS, clip, clip_message, clip_optional
 from hub.errors import InputError
@@ -27,6 +25,8 @@ from hub.iris import graph_iri
 from hub.pipeline.validate import Violation
 from hub.records import Record
 from hub.store.base import Store
+from hub.views.entity import provenance
+from hub.views.jsonld import node_key
 
 API_SOURCE = "api"
 CONNECTOR = "rest"

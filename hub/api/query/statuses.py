@@ -12,9 +12,9 @@ from pathlib import Path
 
 from fastapi import HTTPException
 
-from hub.api.query_admission import QueryUnavailable
-from hub.api.query_remote import RemoteQueryRunner
-from hub.api.query_runner import QueryFailed, QueryJob, QueryRunner, QueryTimeout, QueryTooLarge
+from hub.api.query.admission import QueryUnavailable
+from hub.api.query.remote import RemoteQueryRunner
+from hub.api.query.runner import QueryFailed, QueryJob, QueryRunner, QueryTimeout, QueryTooLarge
 
 
 async def run_query(runner: QueryRunner | RemoteQueryRunner, job: QueryJob) -> Path:

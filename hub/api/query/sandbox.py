@@ -1,7 +1,7 @@
 """Network confinement for the processes that execute SPARQL (queries and updates).
 
 Oxigraph runs ``SERVICE`` calls itself, with its own HTTP client, and offers no hook to refuse
-them. The parse check of :mod:`hub.api.sparql_safety` refuses what it can see, but two parsers
+them. The parse check of :mod:`hub.api.query.safety` refuses what it can see, but two parsers
 can always read a text differently, so the worker processes are also put where they *cannot*
 reach what is not allowed, whatever they parse:
 

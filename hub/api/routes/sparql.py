@@ -15,10 +15,10 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.negotiation import GRAPH_TYPES, SELECT_TYPES, NotAcceptable, choose, requested_type
-from hub.api.query_http import run_query
-from hub.api.query_remote import RemoteQueryRunner
-from hub.api.query_runner import QueryJob
-from hub.api.sparql_safety import ForbiddenService, check_query
+from hub.api.query.remote import RemoteQueryRunner
+from hub.api.query.runner import QueryJob
+from hub.api.query.safety import ForbiddenService, check_query
+from hub.api.query.statuses import run_query
 from hub.api.state import HubState, hub_state
 from hub.rdf.forms import query_form
 

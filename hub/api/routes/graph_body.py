@@ -15,8 +15,8 @@ from typing import Any
 import pyoxigraph as ox
 from fastapi import HTTPException
 
-from hub.api.rest_jsonld import hub_context
 from hub.rdf.io import RdfInputError, parse_quads
+from hub.views.jsonld import hub_context
 
 JSON_LD = "application/ld+json"
 ACCEPTED = ("text/turtle", "application/n-triples", "application/rdf+xml", JSON_LD)

@@ -3,9 +3,9 @@
 Listings page by opaque cursors in IRI order and filter by text, keyword, theme, territory (with
 the territory hierarchy), bounding box, update time and source. Items negotiate JSON-LD, Turtle
 and HTML. Writes (bearer token) go through the ingest pipeline, so SHACL, provenance and the
-change log apply as for any import (:mod:`hub.api.rest_edit`). Item paths: see
-:mod:`hub.api.rest_entity`. JSON-LD and Turtle items carry a strong ``ETag`` (see
-:mod:`hub.api.preconditions`) and answer ``If-None-Match`` with 304.
+change log apply as for any import (:mod:`hub.api.routes.rest_edit`). Item paths: see
+:mod:`hub.views.entity`. JSON-LD and Turtle items carry a strong ``ETag`` (see
+:mod:`hub.api.routes.preconditions`) and answer ``If-None-Match`` with 304.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from hub.api import rest_query
 from hub.api.negotiation import NotAcceptable, choose
-from hub.api.preconditions import content_hash, etag, not_modified
-from hub.api.rest_entity import (
+from hub.api.routes.preconditions import content_hash, etag, not_modified
+from hub.api.state import HubState, hub_state
+from hub.rdf.io import serialize
+from hub.views import listing
+from hub.views.entity import (
     Entity,
     best_text,
     entity_path,
@@ -30,11 +32,9 @@ from hub.api.rest_entity import (
     singular_prefix,
     types_and_names,
 )
-from hub.api.rest_html import render
-from hub.api.rest_jsonld import compact_node, document, hub_context, node_key
-from hub.api.rest_query import BadParameter, Filters
-from hub.api.state import HubState, hub_state
-from hub.rdf.io import serialize
+from hub.views.html import render
+from hub.views.jsonld import compact_node, document, hub_context, node_key
+from hub.views.listing import BadParameter, Filters
 from hub.vocab import COLLECTIONS, MLG, RDF_TYPE, XSD, class_iris
 
 router = APIRouter(tags=["REST"])
@@ -187,7 +187,7 @@ def _summary(
         types = [o.value for o in values.pop(RDF_TYPE, []) if o.value in subclasses]
         specific = sorted(types, key=lambda t: subclasses.index(t))[-1] if types else subclasses[0]
         item: dict[str, Any] = {"id": iri, "type": ctx.compact(specific)}
-        for prop in rest_query.SUMMARY_PROPERTIES:
+        for prop in listing.SUMMARY_PROPERTIES:
             objects = values.get(MLG + prop, [])
             literals = [o for o in objects if isinstance(o, ox.Literal)]
             if prop in ("keyword", "theme"):
@@ -215,7 +215,7 @@ def _summary(
 def list_collection(
     request: Request,
     collection: str = COLLECTION,
-    limit: int = Query(rest_query.DEFAULT_LIMIT, ge=1, le=rest_query.MAX_LIMIT),
+    limit: int = Query(listing.DEFAULT_LIMIT, ge=1, le=listing.MAX_LIMIT),
     cursor: str | None = Query(None, description="opaque: the 'next' link carries it"),
     q: str | None = Query(None, description="case-insensitive text in names and descriptions"),
     tag: str | None = Query(None, description="a keyword (mlg:keyword), case-insensitive"),
@@ -235,23 +235,23 @@ def list_collection(
         return _item(request, state, collection)
     media = _negotiate(request, LIST_TYPES, {"application/json": "application/json"})
     try:
-        after = rest_query.decode_cursor(cursor) if cursor else None
+        after = listing.decode_cursor(cursor) if cursor else None
         filters = Filters(
             q=q or None,
             tag=tag or None,
             theme=theme or None,
             territory=territory or None,
-            bbox=rest_query.parse_bbox(bbox) if bbox else None,
-            updated_since=rest_query.parse_since(updated_since) if updated_since else None,
+            bbox=listing.parse_bbox(bbox) if bbox else None,
+            updated_since=listing.parse_since(updated_since) if updated_since else None,
             source=source or None,
         )
     except BadParameter as exc:
         raise HTTPException(400, str(exc)) from exc
     base = state.config.base_iri
-    iris, more = rest_query.list_page(state.store, collection, filters, after, limit)
-    items = _summary(iris, rest_query.summary_triples(state.store, iris), collection, base)
+    iris, more = listing.list_page(state.store, collection, filters, after, limit)
+    items = _summary(iris, listing.summary_triples(state.store, iris), collection, base)
     next_url = (
-        str(request.url.include_query_params(cursor=rest_query.encode_cursor(iris[-1])))
+        str(request.url.include_query_params(cursor=listing.encode_cursor(iris[-1])))
         if more and iris else None
     )
     page: dict[str, Any] = {
@@ -262,7 +262,7 @@ def list_collection(
         "next": next_url,
     }
     if count:
-        page["count"] = rest_query.count(state.store, collection, filters)
+        page["count"] = listing.count(state.store, collection, filters)
     return JSONResponse(page, media_type=media)
 
 

@@ -16,16 +16,16 @@ import httpx
 import pyoxigraph as ox
 
 from hub.api.negotiation import GRAPH_TYPES
-from hub.api.query_admission import Admission
-from hub.api.query_runner import QueryFailed, QueryJob, QueryTimeout, QueryTooComplex, QueryTooLarge
-from hub.api.sparql_depth import MAX_NESTING, too_deep
+from hub.api.query.admission import Admission
+from hub.api.query.depth import MAX_NESTING, too_deep
+from hub.api.query.runner import QueryFailed, QueryJob, QueryTimeout, QueryTooComplex, QueryTooLarge
 
 JSON_RESULTS = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
 
 
 class RemoteQueryRunner:
-    """Same contract as :class:`~hub.api.query_runner.QueryRunner`, over HTTP.
+    """Same contract as :class:`~hub.api.query.runner.QueryRunner`, over HTTP.
 
     The same admission control too: at most ``slots`` queries at once against the server, a
     bounded queue, and the time spent queued counted against the timeout.

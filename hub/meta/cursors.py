@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from hub.iris import cursor_iri
 from hub.records import now
 from hub.store.base import Store
@@ -27,3 +29,21 @@ def write_cursor(tx: Transaction, base: str, key: str, value: str) -> None:
             (PROV + "generatedAtTime", timestamp(now())),
         ],
     )
+
+
+def cursor_times(store: Store) -> dict[str, datetime]:
+    """When each cursor (by key) was last written."""
+    rows = store.select(
+        f"SELECT ?key ?at WHERE {{ GRAPH <{META_GRAPH}> {{ ?c <{RDF_TYPE}> <{term('Cursor')}> ; "
+        f"<{term('source')}> ?key ; <{PROV}generatedAtTime> ?at }} }}"
+    )
+    times: dict[str, datetime] = {}
+    for row in rows:
+        try:
+            at = datetime.fromisoformat(row["at"].value)
+        except ValueError:
+            continue
+        key = row["key"].value
+        if key not in times or at > times[key]:
+            times[key] = at
+    return times

@@ -7,7 +7,9 @@ from datetime import datetime
 
 from hub.meta.changelog import Change, last_sequence, read_changes
 from hub.meta.quarantine import QuarantineEntry, list_quarantine
+from hub.records import MetaUpdate, Node
 from hub.store.base import Store
+from hub.store.transaction import iri, text, timestamp
 from hub.vocab import COLLECTIONS, META_GRAPH, PROV, RDF_TYPE, class_iris, term
 
 
@@ -51,6 +53,23 @@ def source_counts(store: Store) -> dict[str, int]:
         f" <{term('source')}> ?src }} }} GROUP BY ?src ORDER BY ?src"
     )
     return {row["src"].value: int(row["n"].value) for row in rows}
+
+
+def status_update(
+    source: str, started: datetime, ended: datetime, summary: str, error: str | None = None
+) -> MetaUpdate:
+    """Last sync time, outcome and error of a source, for /sources and ``maillage status``: one
+    subject per source, replaced at every run."""
+    statements: list[tuple[str, Node]] = [
+        (RDF_TYPE, iri(term("SourceStatus"))),
+        (term("source"), text(source)),
+        (PROV + "startedAtTime", timestamp(started)),
+        (PROV + "endedAtTime", timestamp(ended)),
+        (term("summary"), text(summary)),
+    ]
+    if error:
+        statements.append((term("lastError"), text(error)))
+    return f"urn:maillage:source:{source}", statements
 
 
 def source_statuses(store: Store) -> dict[str, dict[str, str | None]]:

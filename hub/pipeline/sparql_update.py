@@ -20,11 +20,11 @@ from rdflib.plugins.sparql.parser import parseUpdate
 
 from hub.clipping import clip_message
 from hub.errors import InputError
+from hub.meta.provenance import record_sources
 from hub.pipeline.ingest import Ingestor, IngestResult
 from hub.pipeline.validate import Report
 from hub.records import Record
-from hub.store.base import Store
-from hub.vocab import META_GRAPH, term
+from hub.vocab import META_GRAPH
 
 SOURCE = "sparql-update"
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -102,15 +102,6 @@ def _iri(graph: object, operation: str) -> str:
     )
 
 
-def _provenance(store: Store, graphs: list[str]) -> dict[str, tuple[str, str]]:
-    values = " ".join(f"<{g}>" for g in graphs)
-    rows = store.select(
-        f"SELECT ?g ?src ?id WHERE {{ GRAPH <{META_GRAPH}> {{ VALUES ?g {{ {values} }} "
-        f"?g <{term('source')}> ?src ; <{term('sourceId')}> ?id }} }}"
-    )
-    return {r["g"].value: (r["src"].value, r["id"].value) for r in rows}
-
-
 def evaluate_here(update: str, quads: list[ox.Quad]) -> list[ox.Quad]:
     """In this process, with no time limit: for trusted callers (the API uses a confined child)."""
     scratch = ox.Store()
@@ -148,7 +139,7 @@ def apply_update(
     graphs = affected_graphs(update)
     before = [quad for graph in graphs for quad in ingestor.store.quads(graph)]
     after = _split(evaluate(update, before), graphs)
-    known = _provenance(ingestor.store, graphs) if graphs else {}
+    known = record_sources(ingestor.store, graphs) if graphs else {}
     records = []
     for graph in graphs:
         triples = tuple(after[graph])

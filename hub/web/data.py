@@ -8,8 +8,15 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from hub.api import rest_query
-from hub.api.rest_entity import (
+from hub.config import Config
+from hub.meta.candidates import list_candidates
+from hub.meta.conflicts import list_conflicts
+from hub.meta.quarantine import list_quarantine
+from hub.meta.status import class_counts, source_counts, source_statuses
+from hub.rdf.resources import named_query
+from hub.store.base import Store
+from hub.views import listing as listing_query
+from hub.views.entity import (
     Entity,
     best_text,
     collection_of,
@@ -18,14 +25,7 @@ from hub.api.rest_entity import (
     load_entity,
     types_and_names,
 )
-from hub.api.rest_jsonld import compact_node, document, hub_context, node_key
-from hub.config import Config
-from hub.meta.candidates import list_candidates
-from hub.meta.conflicts import list_conflicts
-from hub.meta.quarantine import list_quarantine
-from hub.meta.status import class_counts, source_counts, source_statuses
-from hub.rdf.resources import named_query
-from hub.store.base import Store
+from hub.views.jsonld import compact_node, document, hub_context, node_key
 from hub.vocab import COLLECTIONS, META_GRAPH, MLG, PROV, RDF_TYPE, class_iris
 
 PAGE_SIZE = 25
@@ -71,15 +71,15 @@ class Listing:
 
 def listing(store: Store, collection: str, params: dict[str, str], lang: str) -> Listing:
     """One page of a collection through the REST listing queries (raises BadParameter)."""
-    filters = rest_query.Filters(
+    filters = listing_query.Filters(
         q=params.get("q") or None, tag=params.get("tag") or None, theme=params.get("theme") or None,
         territory=params.get("territory") or None, source=params.get("source") or None,
     )
     cursor = params.get("cursor")
-    after = rest_query.decode_cursor(cursor) if cursor else None
-    iris, more = rest_query.list_page(store, collection, filters, after, PAGE_SIZE)
+    after = listing_query.decode_cursor(cursor) if cursor else None
+    iris, more = listing_query.list_page(store, collection, filters, after, PAGE_SIZE)
     values: dict[str, dict[str, list[ox.Literal | ox.NamedNode]]] = {}
-    for t in rest_query.summary_triples(store, iris):
+    for t in listing_query.summary_triples(store, iris):
         if isinstance(t.object, ox.Literal | ox.NamedNode):
             values.setdefault(node_key(t.subject), {}).setdefault(t.predicate.value, []).append(t.object)
     subclasses = class_iris(COLLECTIONS[collection])
@@ -99,8 +99,8 @@ def listing(store: Store, collection: str, params: dict[str, str], lang: str) ->
         })
     return Listing(
         items=items,
-        total=rest_query.count(store, collection, filters),
-        next_cursor=rest_query.encode_cursor(iris[-1]) if more and iris else None,
+        total=listing_query.count(store, collection, filters),
+        next_cursor=listing_query.encode_cursor(iris[-1]) if more and iris else None,
         filters={k: v for k, v in params.items() if k in ("q", "tag", "theme", "territory", "source") and v},
     )
 

@@ -19,12 +19,12 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from hub.api.rest_entity import load_entity
-from hub.api.rest_query import BadParameter
 from hub.api.state import HubState, hub_state
 from hub.rdf.io import serialize
 from hub.rdf.resources import SPARQL_DIR
 from hub.store.base import StoreError
+from hub.views.entity import load_entity
+from hub.views.listing import BadParameter
 from hub.vocab import COLLECTIONS, MLG, XSD
 from hub.web import data
 from hub.web.i18n import STRINGS, language

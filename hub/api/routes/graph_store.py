@@ -22,9 +22,10 @@ from hub.api.routes.rest_write import WRITER
 from hub.api.routes.writes import invalid_response, summary
 from hub.api.state import HubState, hub_state
 from hub.clipping import clip_message
+from hub.meta.provenance import record_sources
 from hub.pipeline.sparql_update import SOURCE as UPDATE_SOURCE
 from hub.records import Record, skolemize
-from hub.vocab import META_GRAPH, term
+from hub.vocab import META_GRAPH
 
 router = APIRouter(tags=["Graph Store"])
 SOURCE = "graph-store"
@@ -83,11 +84,7 @@ async def _body_triples(request: Request, graph: str, base: str) -> list[ox.Trip
 
 
 def _record(state: HubState, graph: str, triples: tuple[ox.Triple, ...], deleted: bool) -> Record:
-    rows = state.store.select(
-        f"SELECT ?src ?id WHERE {{ GRAPH <{META_GRAPH}> {{ <{graph}> <{term('source')}> ?src ; "
-        f"<{term('sourceId')}> ?id }} }}"
-    )
-    source, source_id = (rows[0]["src"].value, rows[0]["id"].value) if rows else (SOURCE, graph)
+    source, source_id = record_sources(state.store, [graph]).get(graph, (SOURCE, graph))
     connector = SOURCE if source != UPDATE_SOURCE else UPDATE_SOURCE
     return Record(source=source, source_id=source_id, triples=triples, graph=graph,
                   connector=connector, deleted=deleted, written_by=WRITER)

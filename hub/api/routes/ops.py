@@ -19,10 +19,9 @@ from hub.api.metrics import REGISTRY
 from hub.api.state import HubState, hub_state
 from hub.meta.changelog import last_sequence
 from hub.meta.conflicts import list_conflicts
+from hub.meta.cursors import cursor_times
 from hub.meta.quarantine import list_quarantine
 from hub.meta.status import class_counts, source_counts, source_statuses
-from hub.store.base import Store
-from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
 
 router = APIRouter(tags=["operations"])
 NEVER_SYNCED = {"last_sync": None, "last_duration_s": None, "last_summary": None, "last_error": None}
@@ -42,24 +41,6 @@ def _source_param(request: Request) -> str | None:
     if len(values) > 1:
         raise HTTPException(400, "at most one source parameter is allowed")
     return values[0] if values and values[0] else None
-
-
-def cursor_times(store: Store) -> dict[str, datetime]:
-    """When each cursor (by key) was last written."""
-    rows = store.select(
-        f"SELECT ?key ?at WHERE {{ GRAPH <{META_GRAPH}> {{ ?c <{RDF_TYPE}> <{term('Cursor')}> ; "
-        f"<{term('source')}> ?key ; <{PROV}generatedAtTime> ?at }} }}"
-    )
-    times: dict[str, datetime] = {}
-    for row in rows:
-        try:
-            at = datetime.fromisoformat(row["at"].value)
-        except ValueError:
-            continue
-        key = row["key"].value
-        if key not in times or at > times[key]:
-            times[key] = at
-    return times
 
 
 def _latest_for_source(times: dict[str, datetime], name: str) -> datetime | None:

@@ -10,39 +10,43 @@ else that escapes is a bug and keeps its traceback.
 Each class lives next to the code that raises it; the intermediate classes live here::
 
     HubError                        hub/errors.py
-    ├── ConfigError                 hub/config.py              configuration unreadable or inconsistent
-    ├── UsageError                  hub/errors.py              the command asks for what cannot be done
-    │   └── NotFound                hub/errors.py              an id or file the hub does not have
-    ├── InputError                  hub/errors.py              data handed to the hub is refused
-    │   ├── RdfInputError           hub/rdf/io.py              unparseable RDF, unknown format, DTD
-    │   ├── UpdateRefused           hub/pipeline/sparql_update.py   a SPARQL Update that cannot apply
-    │   ├── InvalidEntity           hub/api/rest_write.py      the pipeline refused a REST write
-    │   ├── BodyError               hub/api/rest_body.py       a REST body that is not one entity
-    │   ├── BadParameter            hub/api/rest_query.py      a malformed query parameter
-    │   ├── ForbiddenService        hub/api/sparql_safety.py   SERVICE outside the allow-list
+    ├── ConfigError                 hub/config.py                  configuration unreadable or inconsistent
+    ├── UsageError                  hub/errors.py                  the command asks for what cannot be done
+    │   └── NotFound                hub/errors.py                  an id or file the hub does not have
+    ├── InputError                  hub/errors.py                  data handed to the hub is refused
+    │   ├── RdfInputError           hub/rdf/io.py                  unparseable RDF, unknown format, DTD
+    │   ├── UpdateRefused           hub/pipeline/sparql_update.py  a SPARQL Update that cannot apply
+    │   ├── InvalidEntity           hub/api/routes/rest_write.py   the pipeline refused a REST write
+    │   ├── BodyError               hub/api/routes/rest_body.py    a REST body that is not one entity
+    │   ├── BadParameter            hub/views/listing.py           a malformed query parameter
+    │   ├── ForbiddenService        hub/api/query/safety.py        SERVICE outside the allow-list
     │   ├── FieldError              connectors/communecter/elements.py   a field that is not RDF
     │   ├── WikitextError           connectors/mediawiki/wikitext.py     a page unsafe to read
     │   └── MappingError            connectors/mediawiki/pagemap.py      a value the mapping refuses
-    ├── StoreError                  hub/store/base.py          store unreachable or refusing
-    ├── ConflictError               hub/sync/resolve.py        no such conflict, or not resolvable so
-    ├── ConnectorError              connectors/base/__init__.py   a source unusable as configured
+    ├── StoreError                  hub/store/base.py              store unreachable or refusing
+    ├── ConflictError               hub/sync/resolve.py            no such conflict, or not resolvable so
+    ├── ConnectorError              connectors/base/__init__.py    a source unusable as configured
     │   ├── WikiError               connectors/mediawiki/client.py
     │   ├── CommunecterError        connectors/communecter/client.py
     │   └── PeerError               connectors/peerhub/__init__.py
-    ├── QueryError                  hub/errors.py              the query pool could not answer
-    │   ├── QueryFailed             hub/api/query_runner.py    invalid query (400)
-    │   │   └── QueryTooComplex     hub/api/query_runner.py
-    │   ├── QueryTooLarge           hub/api/query_runner.py    result over the byte cap (413)
-    │   ├── QueryTimeout            hub/api/query_runner.py    stopped at the time limit (503)
-    │   ├── QueryUnavailable        hub/api/query_admission.py pool busy or stopped (503)
-    │   └── UpdateTimeout           hub/api/update_runner.py   an update stopped at the limit (503)
-    └── NotAcceptable               hub/api/negotiation.py     no media type the client accepts
+    ├── QueryError                  hub/errors.py                  the query pool could not answer
+    │   ├── QueryFailed             hub/api/query/runner.py        invalid query (400)
+    │   │   └── QueryTooComplex     hub/api/query/runner.py
+    │   ├── QueryTooLarge           hub/api/query/runner.py        result over the byte cap (413)
+    │   ├── QueryTimeout            hub/api/query/runner.py        stopped at the time limit (503)
+    │   ├── QueryUnavailable        hub/api/query/admission.py     pool busy or stopped (503)
+    │   └── UpdateTimeout           hub/api/query/update_runner.py an update stopped at the limit (503)
+    └── NotAcceptable               hub/api/negotiation.py         no media type the client accepts
 
-Not in the tree, on purpose: signals that never leave the module that raises them
-(``Retryable`` in the Communecter client, ``EditConflict`` in the MediaWiki client, ``_Died`` in
-the query pool), and ``UnsupportedShapes``, because the SHACL engine imports only rdflib and
-pyoxigraph; ``hub.pipeline.validate`` catches it and falls back to pyshacl, so it never reaches
-a person.
+Not in the tree, on purpose (``tests/test_errors.py`` holds the same list):
+
+- signals that never leave the code that raises them: ``Retryable`` (Communecter client),
+  ``EditConflict`` (MediaWiki client), ``_Died`` (query pool), and the writer protocol's
+  ``StaleRevision``, ``WriteRefused`` and ``AlreadyExists`` (``connectors/base/protocol.py``),
+  which the hub's outbound sync turns into a retry or a conflict record;
+- ``UnsupportedShapes`` (``hub/shacl/model.py``): the SHACL engine imports only rdflib and
+  pyoxigraph; ``hub.pipeline.validate`` catches it and falls back to pyshacl, so it never
+  reaches a person.
 """
 
 from __future__ import annotations

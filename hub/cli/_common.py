@@ -28,7 +28,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (HubError, OSError) as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)  # one line, for grep
         raise typer.Exit(1) from None
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import pyoxigraph as ox
 
+from hub.errors import NotFound
 from hub.iris import is_review_id
 from hub.records import MetaUpdate, Node, now
 from hub.store.base import Store
@@ -67,9 +68,9 @@ def candidate_statements(
 
 
 def candidate_iri(candidate_id: str) -> str:
-    """The meta-graph subject of a candidate; a malformed id is a :class:`KeyError` (unknown)."""
+    """The meta-graph subject of a candidate; a malformed id is unknown (:class:`NotFound`)."""
     if not is_review_id(candidate_id):
-        raise KeyError(f"no match candidate {candidate_id[:80]!r} (see `maillage matches list`)")
+        raise NotFound(f"no match candidate {candidate_id[:80]!r} (see `maillage matches list`)")
     return MATCH_PREFIX + candidate_id
 
 

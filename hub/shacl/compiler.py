@@ -20,6 +20,7 @@ from hub.shacl.model import (
     IRI,
     LITERAL,
     SH,
+    XSD,
     Check,
     CompiledShapes,
     Shape,
@@ -43,6 +44,15 @@ KNOWN_PREDICATES = frozenset(S[name] for name in f"{_CONSTRAINTS} {_OTHERS}".spl
 KNOWN_TYPES = frozenset(
     (S.NodeShape, S.PropertyShape, S.Shape, S.PropertyGroup, S.PrefixDeclaration)
 )
+REPORT_PREDICATES = frozenset(
+    S[name] for name in (  # noqa: SIM905 (one line of names reads better than eleven)
+        "conforms result focusNode resultPath value resultSeverity sourceConstraintComponent "
+        "sourceShape sourceConstraint resultMessage detail"
+    ).split()
+)
+REPORT_TYPES = frozenset((S.ValidationReport, S.ValidationResult, S.AbstractResult))
+"""A validation report may sit in the shapes graph (the W3C suite's files hold shapes, data and
+the expected report): it describes results, not shapes, so it is allowed on nodes that are not shapes."""
 NODE_KINDS = {
     S.IRI: (IRI,),
     S.BlankNode: (BNODE,),
@@ -75,7 +85,7 @@ class Compiler:
         self.stack: list[rdflib.term.Node] = []
 
     def compile(self) -> CompiledShapes:
-        self._check_vocabulary()
+        reported = self._check_vocabulary()
         compiled = CompiledShapes(self.g)
         roots = {s for p in TARGETS for s in self.g.subjects(p, None)}
         typed = {s for t in SHAPE_TYPES for s in self.g.subjects(RDF.type, t)}
@@ -93,14 +103,28 @@ class Compiler:
             for predicate in self.g.objects(node, S.targetObjectsOf):
                 compiled.by_object_of.setdefault(str(predicate), []).append(shape)
         compiled.all_focus_nodes = any(s.path is not None and s.properties for s in self.shapes.values())
+        for node in reported:
+            if node in self.shapes:
+                raise UnsupportedShapes(f"{node} is a shape and describes a validation result")
         return compiled
 
-    def _check_vocabulary(self) -> None:
+    def _check_vocabulary(self) -> set[rdflib.term.Node]:
+        """Refuse what is not implemented; return the nodes that carry validation report terms."""
+        reported: set[rdflib.term.Node] = set()
+        unknown: dict[str, rdflib.term.Node] = {}
         for s, p, o in self.g:
             if str(p).startswith(SH) and p not in KNOWN_PREDICATES:
-                raise UnsupportedShapes(f"{p} (on {s}) is not implemented by the compiled engine")
+                if p not in REPORT_PREDICATES:
+                    unknown.setdefault(str(p), s)
+                reported.add(s)
             if p == RDF.type and str(o).startswith(SH) and o not in KNOWN_TYPES:
-                raise UnsupportedShapes(f"{s} is a {o}, which the compiled engine does not implement")
+                if o not in REPORT_TYPES:
+                    unknown.setdefault(f"rdf:type {o}", s)
+                reported.add(s)
+        if unknown:  # all of them, in order, so that the message does not depend on the graph's order
+            features = "; ".join(f"{name} (on {unknown[name]})" for name in sorted(unknown))
+            raise UnsupportedShapes(f"{features}: not implemented by the compiled engine")
+        return reported
 
     def one(self, node: rdflib.term.Node, predicate: rdflib.URIRef) -> rdflib.term.Node | None:
         found = list(self.g.objects(node, predicate))
@@ -115,10 +139,15 @@ class Compiler:
         return value
 
     def flag(self, node: rdflib.term.Node, predicate: rdflib.URIRef) -> bool:
+        """Only ``"true"^^xsd:boolean`` sets a flag: SHACL names the value true, and ``"1"`` is another
+        literal (W3C test ``uniqueLang-002``). rdflib rewrites ``"1"`` to ``"true"`` when it normalizes
+        literals on parsing, so a shapes graph read that way cannot tell them apart."""
         value = self.literal(node, predicate)
-        if value is not None and not isinstance(value.value, bool):
+        if value is None:
+            return False
+        if value.datatype != XSD_BOOLEAN or str(value) not in ("true", "false", "1", "0"):
             raise UnsupportedShapes(f"{predicate} of {node} must be an xsd:boolean")
-        return value is not None and value.value is True
+        return str(value) == "true"
 
     def count(self, node: rdflib.term.Node, predicate: rdflib.URIRef) -> int | None:
         value = self.literal(node, predicate)
@@ -285,4 +314,5 @@ class Compiler:
                       test=lambda v, data, inner=inner: not conforms(inner, v, data)))  # type: ignore[misc]
 
 
+XSD_BOOLEAN = rdflib.URIRef(XSD + "boolean")
 xsd_integers = frozenset(rdflib.URIRef(t) for t in xsd.INTEGER_TYPES)

@@ -3,32 +3,36 @@
 Everything the hub knows about its records, as opposed to what the records say, lives in one
 named graph, and every kind of subject in it has one module here with a frozen dataclass, a
 writer that returns a :data:`hub.records.MetaUpdate` ``(subject, statements)`` for the batch's
-single commit (:mod:`hub.store.transaction`), and typed readers. No other module spells these
-predicates; a renamed predicate is a change in one file. ``mlg:`` is the hub ontology
+single commit (:mod:`hub.store.transaction`), and typed readers. Other modules call these
+instead of spelling the predicates, so a renamed predicate is a change here (the exceptions
+left, read queries that join record graphs with their provenance, are listed in
+docs/architecture.md). ``mlg:`` is the hub ontology
 (``hub.vocab.term``), ``prov:`` is PROV-O.
 
-============================  ==========================================  ===================================================  ===========
-kind (``rdf:type``)           subject                                     predicates                                           module
-============================  ==========================================  ===================================================  ===========
-``mlg:Record, prov:Entity``   the record graph ``{base}graph/{src}/{id}``  ``mlg:source sourceId connector contentHash          provenance
-                                                                          retrievedAt revision? entity?``, ``prov:generated
-                                                                          AtTime hadPrimarySource?``, ``mlg:originHub
-                                                                          originSource originSourceId`` (peer-hub records)
-``mlg:Change``                ``{base}change/{sequence}``                 ``mlg:sequence operation entity graph source         changelog
-                                                                          writtenBy?``, ``prov:atTime``
-``mlg:Cursor``                ``{base}cursor/{key}``                      ``mlg:source`` (the cursor key) ``cursorValue``,     cursors
-                                                                          ``prov:generatedAtTime``
-``mlg:QuarantinedRecord``     ``{base}quarantine/{src}/{id}``             ``mlg:source sourceId connector revision? payload    quarantine
-                                                                          report reason quarantinedAt``
-``mlg:SyncState``             ``urn:maillage:sync:{sha256(src, entity)}``  ``mlg:source entity sourceId pushed`` (JSON)        syncstate
-                                                                          and its typed fields, ``prov:generatedAtTime``
-``mlg:Conflict``              ``urn:maillage:conflict:{24 hex}``          ``mlg:source entity parameter hubValue sourceValue   conflicts
-                                                                          reason hubProperty?``, ``prov:generatedAtTime``
-``mlg:MatchCandidate``        ``urn:maillage:match:{24 hex}``             ``mlg:source sourceId entity sameAsCandidate         candidates
-                                                                          confidence reason``, ``prov:generatedAtTime``
-``mlg:SourceStatus``          ``urn:maillage:source:{name}``              ``mlg:source summary lastError?``,                   status
-                                                                          ``prov:startedAtTime endedAtTime``
-============================  ==========================================  ===================================================  ===========
+Kinds of subject, their subjects, their predicates (``mlg:`` unless marked), and the module:
+
+=====================  =================================  =============================================
+kind (``rdf:type``)    subject                            predicates
+=====================  =================================  =============================================
+Record, prov:Entity    the record graph                   source sourceId connector contentHash
+(``provenance``)       ``{base}graph/{src}/{id}``         retrievedAt revision? entity?
+                                                          prov:generatedAtTime prov:hadPrimarySource?
+                                                          originHub originSource originSourceId (peers)
+Change                 ``{base}change/{sequence}``        sequence operation entity graph source
+(``changelog``)                                           writtenBy? prov:atTime
+Cursor                 ``{base}cursor/{key}``             source (the cursor key) cursorValue
+(``cursors``)                                             prov:generatedAtTime
+QuarantinedRecord      ``{base}quarantine/{src}/{id}``    source sourceId connector revision? payload
+(``quarantine``)                                          report reason quarantinedAt
+SyncState              ``urn:maillage:sync:{hash}``       source entity sourceId pushed (JSON) and its
+(``syncstate``)        (hash of source and entity)        typed fields, prov:generatedAtTime
+Conflict               ``urn:maillage:conflict:{id}``     source entity parameter hubValue sourceValue
+(``conflicts``)        (24 hex digits)                    reason hubProperty? prov:generatedAtTime
+MatchCandidate         ``urn:maillage:match:{id}``        source sourceId entity sameAsCandidate
+(``candidates``)       (24 hex digits)                    confidence reason prov:generatedAtTime
+SourceStatus           ``urn:maillage:source:{name}``     source summary lastError?
+(``status``)                                              prov:startedAtTime prov:endedAtTime
+=====================  =================================  =============================================
 
 What anonymous readers may see of it is decided in :mod:`hub.meta.public`. The graph is never
 written by SPARQL Update or the Graph Store from outside (both refuse it), only by the hub's

@@ -45,7 +45,7 @@ def batches_of(records: list[Record], size: int) -> Batches:
     lookup.native.extend(ox.Quad(t.subject, t.predicate, t.object) for r in records for t in r.triples)
     ingestor = Ingestor(lookup, DEFAULT_BASE_IRI)
     chunks = [records[i : i + size] for i in range(0, len(records), size)]
-    return [(chunk, ingestor._neighbour_types(chunk)) for chunk in chunks]
+    return [(chunk, ingestor._neighbour_types(chunk, {})) for chunk in chunks]
 
 
 def with_errors(records: list[Record]) -> list[Record]:

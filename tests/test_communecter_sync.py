@@ -10,19 +10,15 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from hub.config import Config, SourceSettings
 from hub.meta.changelog import last_sequence, read_changes
 from hub.meta.conflicts import list_conflicts
 from hub.meta.quarantine import list_quarantine
 from hub.pipeline.ingest import Ingestor
 from hub.records import Record
-from hub.store.oxigraph import OxigraphStore
-from hub.sync.engine import SyncReport, sync_source
-from hub.vocab import DEFAULT_BASE_IRI, META_GRAPH, MLG, RDF_TYPE
+from hub.sync.engine import sync_source
+from hub.vocab import MLG, RDF_TYPE
+from tests.harness import BOT_EMAIL, BOT_PASSWORD, HubUnderTest, communecter_source
 from tests.servers.communecter import Communecter, running_communecter
-
-USER_ENV, PASSWORD_ENV = "MAILLAGE_TEST_CO_USER", "MAILLAGE_TEST_CO_PASSWORD"
-EMAIL, PASSWORD = "bot@maillage.test", "mot-de-passe-du-bot"
 
 
 def org(name: str, **extra: object) -> dict[str, object]:
@@ -32,50 +28,15 @@ def org(name: str, **extra: object) -> dict[str, object]:
             "geo": {"@type": "GeoCoordinates", "latitude": "45.76", "longitude": "4.83"}, **extra}
 
 
-class Hub:
-    def __init__(self, platform: Communecter, monkeypatch: pytest.MonkeyPatch, page_size: int | None = None,
-                 **options: object) -> None:
-        monkeypatch.setenv(USER_ENV, EMAIL)
-        monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
-        self.platform = platform
-        self.store = OxigraphStore(None)
-        self.config = Config(in_memory=True, sources=[SourceSettings(
-            name="co", kind="communecter", url=platform.url, direction="both",
-            credentials={"user_env": USER_ENV, "password_env": PASSWORD_ENV},
-            options={"retry_wait": 0.05, "max_retries": 3, "timeout": 2, **options},
-        )])
-        self.ingestor = Ingestor(self.store, DEFAULT_BASE_IRI, batch_size=50)
-
-    def sync(self, full: bool = False, ok: bool = True) -> SyncReport:
-        report = sync_source(self.config, self.ingestor, "co", full)
-        if ok:
-            assert report.error is None, report.error
-        return report
-
-    def entity(self, element_id: str) -> str:
-        rows = self.store.select(
-            f"""SELECT ?e WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{MLG}entity> ?e ; <{MLG}source> "co" ;
-                <{MLG}sourceId> {ox.Literal(element_id)} }} }}""")
-        assert rows, f"no entity for element {element_id}"
-        return rows[0]["e"].value
-
-    def values(self, entity: str, prop: str) -> set[str]:
-        return {r["v"].value for r in self.store.select(f"SELECT ?v WHERE {{ <{entity}> <{MLG}{prop}> ?v }}")}
-
-    def other_source_says(self, entity: str, cls: str, **values: str) -> None:
-        subject = ox.NamedNode(entity)
-        triples = [ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + cls))]
-        for prop, value in values.items():
-            lang = "fr" if prop in ("name", "shortDescription", "description") else None
-            triples.append(ox.Triple(subject, ox.NamedNode(MLG + prop), ox.Literal(value, language=lang)))
-        result = self.ingestor.ingest([Record(source="wiki", source_id=entity, triples=tuple(triples))])
-        assert result.quarantined == 0, {g: r.summary() for g, r in result.reports.items()}
+def co_hub(platform: Communecter, monkeypatch: pytest.MonkeyPatch, **options: object) -> HubUnderTest:
+    """A hub in memory with the emulator as its one source "co", as `maillage sync` runs it."""
+    return HubUnderTest(communecter_source(platform, max_retries=3, timeout=2, **options), monkeypatch=monkeypatch)
 
 
 @pytest.fixture
 def platform() -> Iterator[Communecter]:
     with running_communecter() as server:
-        server.add_user(EMAIL, PASSWORD, "maillage-bot")
+        server.add_user(BOT_EMAIL, BOT_PASSWORD, "maillage-bot")
         yield server
 
 
@@ -87,7 +48,7 @@ def test_full_read_follows_pages_and_links(platform: Communecter, monkeypatch: p
     poi = platform.add_element("poi", {"name": "La Raffinerie", "type": "place"})
     resource = platform.add_element("ressources", {"name": "Guide du tiers-lieu", "type": "documentation",
                                                    "shortDescription": "Un guide."})
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     report = hub.sync()
     assert report.read.created == 123 and report.read.quarantined == 0
     first = hub.entity(ids[0])
@@ -105,7 +66,7 @@ def test_full_read_follows_pages_and_links(platform: Communecter, monkeypatch: p
 def test_incremental_read_sees_only_what_changed(platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
     a = platform.add_element("organizations", org("Atelier A"))
     platform.add_element("organizations", org("Atelier B"))
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     hub.sync()
     before = last_sequence(hub.store)
     platform.clock.advance(60)
@@ -122,7 +83,7 @@ def test_incremental_read_sees_only_what_changed(platform: Communecter, monkeypa
 def test_deleted_elements_leave_the_hub_at_the_next_full_pass(platform: Communecter,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     gone = platform.add_element("organizations", org("Éphémère"))
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     hub.sync()
     entity = hub.entity(gone)
     platform.delete_element("organizations", gone)
@@ -132,7 +93,7 @@ def test_deleted_elements_leave_the_hub_at_the_next_full_pass(platform: Communec
 
 def test_hub_changes_are_written_and_not_echoed(platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
     key = platform.add_element("organizations", org("La Myne"))
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     hub.sync()
     entity = hub.entity(key)
     hub.other_source_says(entity, "Organization", name="La Myne", shortDescription="Tiers-lieu de Villeurbanne.")
@@ -151,7 +112,7 @@ def test_hub_changes_are_written_and_not_echoed(platform: Communecter, monkeypat
 
 def test_a_hub_entity_becomes_an_element_with_the_source_marker(platform: Communecter,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     hub.sync()
     entity = "https://example.org/acteur/la-fabrique"
     hub.other_source_says(entity, "Organization", name="La Fabrique des Mobilités",
@@ -168,7 +129,7 @@ def test_a_hub_entity_becomes_an_element_with_the_source_marker(platform: Commun
 
 def test_faults_are_survived_and_reported(platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
     key = platform.add_element("organizations", org("Résiliente"))
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     hub.sync()
     platform.clock.advance(60)
     platform.update_element("organizations", key, {"shortDescription": "Après la panne."})
@@ -192,7 +153,7 @@ def test_malformed_elements_are_quarantined_and_the_rest_goes_on(platform: Commu
     platform.add_element("ressources", {"name": "Adresse en texte", "address": "12 rue des Lilas, Lyon"})
     platform.add_element("organizations", {"name": 404, "type": "NGO"})
     platform.add_element("organizations", {"type": "NGO", "shortDescription": "Sans nom."})
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     report = hub.sync()
     assert report.read.created == 1 and report.read.quarantined == 3
     assert hub.values(hub.entity(good), "name") == {"Bien formée"}
@@ -205,7 +166,7 @@ def test_malformed_elements_are_quarantined_and_the_rest_goes_on(platform: Commu
 def test_an_event_written_from_the_hub_keeps_its_organiser(platform: Communecter,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     organiser = platform.add_element("organizations", org("Tiers-lieu organisateur"))
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     hub.sync()
     event = "https://example.org/evenement/portes-ouvertes"
     subject = ox.NamedNode(event)
@@ -229,7 +190,7 @@ def test_an_event_written_from_the_hub_keeps_its_organiser(platform: Communecter
 
 
 def test_a_refused_write_is_recorded_not_fatal(platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     hub.sync()
     event = "https://example.org/evenement/sans-fin"
     subject = ox.NamedNode(event)
@@ -254,7 +215,7 @@ def test_reads_can_be_narrowed_to_a_source_key(platform: Communecter, monkeypatc
     mine = platform.add_element("organizations", org("Du costum", source={"key": "mon-costum",
                                                                           "keys": ["mon-costum"]}))
     platform.add_element("organizations", org("Hors costum"))
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     hub.config.sources[0].mapping = str(path)
     assert hub.sync().read.created == 1
     assert hub.values(hub.entity(mine), "name") == {"Du costum"}
@@ -262,7 +223,7 @@ def test_reads_can_be_narrowed_to_a_source_key(platform: Communecter, monkeypatc
 
 def test_a_create_interrupted_before_it_was_recorded_is_not_repeated(
         platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     hub.sync()
     entity = "https://example.org/acteur/interrompu"
     hub.other_source_says(entity, "Organization", name="Collectif interrompu", shortDescription="Test.")
@@ -270,11 +231,11 @@ def test_a_create_interrupted_before_it_was_recorded_is_not_repeated(
     calls = {"n": 0}
 
     def dies_after_the_write(self: Ingestor, records: list[Record], cursor: object = None,
-                             state: object = ()) -> object:
+                             state: object = (), **options: object) -> object:
         if state and calls["n"] == 0:  # the platform has the element; the hub has not recorded it
             calls["n"] += 1
             raise KeyboardInterrupt("killed")
-        return real(self, records, cursor, state)  # type: ignore[arg-type]
+        return real(self, records, cursor, state, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Ingestor, "ingest_batch", dies_after_the_write)
     with pytest.raises(KeyboardInterrupt):
@@ -288,7 +249,7 @@ def test_a_create_whose_answer_was_lost_is_not_sent_twice(platform: Communecter,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """The platform saved the element but the answer never came (the client timed out): the hub
     looks for its element before sending the create again, instead of making a twin."""
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     hub.sync()
     entity = "https://example.org/acteur/sans-reponse"
     hub.other_source_says(entity, "Organization", name="Collectif sans réponse", shortDescription="Test.")
@@ -304,14 +265,14 @@ def test_a_create_whose_answer_was_lost_is_not_sent_twice(platform: Communecter,
 def test_a_full_pass_that_would_delete_most_elements_is_refused(platform: Communecter,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     ids = [platform.add_element("organizations", org(f"Asso {i:02}")) for i in range(12)]
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     hub.sync()
     for key in ids[:9]:
         platform.delete_element("organizations", key)
     report = hub.sync(full=True, ok=False)
     assert "only 3 of the 12 elements" in str(report.error)
     assert all(hub.entity(key) for key in ids), "nothing deleted"
-    allowed = Hub(platform, monkeypatch, max_deletions=1)
+    allowed = co_hub(platform, monkeypatch, max_deletions=1)
     allowed.store, allowed.ingestor = hub.store, hub.ingestor
     assert allowed.sync(full=True).read.deleted == 9, "a person who says the deletions are real gets them"
 
@@ -320,7 +281,7 @@ def test_a_pooled_connector_logs_in_once_and_a_failed_run_starts_afresh(
         platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
     from hub.sync.pool import ConnectorPool
 
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     hub.sync()  # first contact: read only
     pool = ConnectorPool(hub.config, hub.ingestor)
     logins = lambda: len([r for r in platform.requests if r.path == "/co2/person/authenticate"])  # noqa: E731
@@ -340,7 +301,7 @@ def test_a_pooled_connector_logs_in_once_and_a_failed_run_starts_afresh(
 
 def test_what_the_hub_held_before_a_source_was_connected_is_sent_only_on_backfill(
         platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     hub.other_source_says("https://example.org/acteur/ancien", "Organization", name="Collectif ancien")
     hub.sync()
     hub.sync()
@@ -356,7 +317,7 @@ def test_a_create_the_platform_finishes_after_the_client_gave_up_is_not_made_twi
         platform: Communecter, monkeypatch: pytest.MonkeyPatch) -> None:
     """The platform is slow: it saves after the client's timeout. The hub keeps looking for its
     element for one more timeout before sending the create again."""
-    hub = Hub(platform, monkeypatch)
+    hub = co_hub(platform, monkeypatch)
     hub.sync()
     entity = "https://example.org/projet/lent"  # a project: the platform has no unique-name rule for them
     hub.other_source_says(entity, "Project", name="Projet lent", shortDescription="Test.")

@@ -10,80 +10,36 @@ import pyoxigraph as ox
 import pytest
 
 from connectors.mediawiki.client import WikiClient
-from connectors.mediawiki.pagemap import page_url_for
-from hub.config import Config, SourceSettings
 from hub.meta.changelog import last_sequence, read_changes
 from hub.meta.conflicts import list_conflicts
 from hub.meta.quarantine import list_quarantine
+from hub.meta.status import source_statuses
 from hub.pipeline.ingest import Ingestor
 from hub.records import Record
-from hub.store.oxigraph import OxigraphStore
-from hub.sync.engine import SyncReport, sync_source
+from hub.sync.engine import sync_source
 from hub.sync.resolve import resolve
-from hub.vocab import DEFAULT_BASE_IRI, META_GRAPH, MLG, PROV, RDF_TYPE
+from hub.vocab import MLG, RDF_TYPE
+from tests.harness import HubUnderTest, mediawiki_source
 from tests.servers.faulty_proxy import FaultyProxy
 from tests.servers.mediawiki import Wiki
 
-MAPPING = str(Path("mappings/fabmob.toml").resolve())
-USER_ENV, PASSWORD_ENV = "MAILLAGE_TEST_WIKI_USER", "MAILLAGE_TEST_WIKI_PASSWORD"
 
-
-class Hub:
-    """A hub in memory with one wiki source, as `maillage sync` runs it."""
-
-    def __init__(self, wiki: Wiki, monkeypatch: pytest.MonkeyPatch, url: str | None = None,
-                 direction: str = "both") -> None:
-        monkeypatch.setenv(USER_ENV, wiki.bot_user)
-        monkeypatch.setenv(PASSWORD_ENV, wiki.bot_password)
-        self.wiki = wiki
-        self.api_url = url or wiki.api_url
-        self.store = OxigraphStore(None)
-        self.config = Config(in_memory=True, sources=[SourceSettings(
-            name="fabmob", kind="mediawiki", url=url or wiki.api_url, mapping=MAPPING,
-            direction=direction, credentials={"user_env": USER_ENV, "password_env": PASSWORD_ENV},
-            options={"retry_wait": 0.2, "edit_interval": 0, "max_retries": 3, "timeout": 5},
-        )])
-        self.ingestor = Ingestor(self.store, DEFAULT_BASE_IRI, batch_size=50)
-
-    def sync(self, full: bool = False) -> SyncReport:
-        report = sync_source(self.config, self.ingestor, "fabmob", full)
-        assert report.error is None, report.error
-        return report
-
-    def entity(self, title: str) -> str:
-        url = page_url_for(self.api_url, None)(title)
-        rows = self.store.select(
-            f"""SELECT ?e WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{MLG}entity> ?e ; <{MLG}source> "fabmob" ;
-                <{PROV}hadPrimarySource> <{url}> }} }}"""
-        )
-        assert rows, f"no entity for the page {title!r}"
-        return rows[0]["e"].value
-
-    def values(self, entity: str, prop: str) -> set[str]:
-        rows = self.store.select(f"SELECT ?v WHERE {{ <{entity}> <{MLG}{prop}> ?v }}")
-        return {r["v"].value for r in rows}
-
-    def other_source_says(self, entity: str, **values: str) -> None:
-        """Another source (say a community platform) states values about the entity."""
-        subject = ox.NamedNode(entity)
-        cls = self.store.select(f"SELECT ?t WHERE {{ <{entity}> <{RDF_TYPE}> ?t }}")[0]["t"]
-        triples = [ox.Triple(subject, ox.NamedNode(RDF_TYPE), cls)]
-        for prop, value in values.items():
-            lang = "fr" if prop in ("name", "shortDescription", "description") else None
-            triples.append(ox.Triple(subject, ox.NamedNode(MLG + prop), ox.Literal(value, language=lang)))
-        result = self.ingestor.ingest([Record(source="plateforme", source_id=entity, triples=tuple(triples))])
-        assert result.quarantined == 0, result.reports
+def wiki_hub(wiki: Wiki, monkeypatch: pytest.MonkeyPatch, url: str | None = None,
+             direction: str = "both") -> HubUnderTest:
+    """A hub in memory with the wiki as its one source "fabmob", as `maillage sync` runs it."""
+    return HubUnderTest(mediawiki_source(wiki, url=url, direction=direction, max_retries=3, timeout=5),
+                        monkeypatch=monkeypatch)
 
 
 @pytest.fixture
-def hub(wiki: Wiki, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
-    h = Hub(wiki, monkeypatch)
+def hub(wiki: Wiki, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
+    h = wiki_hub(wiki, monkeypatch)
     h.sync()
     yield h
-    h.store.close()
+    h.close()
 
 
-def test_full_harvest_reads_every_data_page(hub: Hub) -> None:
+def test_full_harvest_reads_every_data_page(hub: HubUnderTest) -> None:
     registre = hub.entity("Registre de preuve de covoiturage")
     assert hub.values(registre, "name") == {"Registre de preuve de covoiturage"}
     assert {"covoiturage", "preuve", "API"} <= hub.values(registre, "keyword")
@@ -98,7 +54,7 @@ def test_full_harvest_reads_every_data_page(hub: Hub) -> None:
     assert (again.read.created, again.read.updated) == (0, 0), "nothing changed, nothing logged"
 
 
-def test_incremental_sync_sees_creations_and_edits(hub: Hub, wiki: Wiki) -> None:
+def test_incremental_sync_sees_creations_and_edits(hub: HubUnderTest, wiki: Wiki) -> None:
     before = last_sequence(hub.store)
     wiki.edit_as_human("Atelier réparation d'Évry", "{{Ressource\n|Title=Atelier réparation d'Évry\n"
                        "|shortDescription=Un atelier partagé.\n|Tags=vélo, réparation\n}}\nTexte.", "création")
@@ -110,7 +66,7 @@ def test_incremental_sync_sees_creations_and_edits(hub: Hub, wiki: Wiki) -> None
     assert "Nantes" in hub.values(hub.entity("La Fabrique des Mobilités"), "locality")
 
 
-def test_rename_keeps_the_entity_and_delete_restore(hub: Hub, wiki: Wiki) -> None:
+def test_rename_keeps_the_entity_and_delete_restore(hub: HubUnderTest, wiki: Wiki) -> None:
     wiki.edit_as_human("Plateforme de test", "{{Ressource\n|Title=Plateforme de test\n|Tags=test\n}}", "new")
     hub.sync()
     entity = hub.entity("Plateforme de test")
@@ -126,7 +82,7 @@ def test_rename_keeps_the_entity_and_delete_restore(hub: Hub, wiki: Wiki) -> Non
     assert hub.values(hub.entity("Plateforme de test/renommée"), "name") == {"Plateforme de test"}
 
 
-def test_hub_change_is_written_byte_exactly_and_not_echoed(hub: Hub, wiki: Wiki) -> None:
+def test_hub_change_is_written_byte_exactly_and_not_echoed(hub: HubUnderTest, wiki: Wiki) -> None:
     title = "Registre de preuve de covoiturage"
     entity = hub.entity(title)
     before = wiki.page_text(title)
@@ -144,7 +100,7 @@ def test_hub_change_is_written_byte_exactly_and_not_echoed(hub: Hub, wiki: Wiki)
     assert (echo.read.updated, echo.pushed.updated) == (0, 0)
 
 
-def test_concurrent_human_edits_merge_or_conflict(hub: Hub, wiki: Wiki) -> None:
+def test_concurrent_human_edits_merge_or_conflict(hub: HubUnderTest, wiki: Wiki) -> None:
     title = "Covoiturage du quotidien"
     entity = hub.entity(title)
     name = next(iter(hub.values(entity, "name")))
@@ -158,32 +114,27 @@ def test_concurrent_human_edits_merge_or_conflict(hub: Hub, wiki: Wiki) -> None:
     page = wiki.page_text(title)
     assert "Modifié par un humain." in page, "the human text stays"
     assert "Texte de la plateforme." not in page
-    conflicts = hub.store.select(
-        f"""SELECT ?param ?hub ?wiki WHERE {{ GRAPH <{META_GRAPH}> {{ ?c a <{MLG}Conflict> ;
-            <{MLG}entity> <{entity}> ; <{MLG}parameter> ?param ; <{MLG}hubValue> ?hub ; <{MLG}sourceValue> ?wiki }} }}"""
-    )
-    assert [(r["param"].value, r["hub"].value) for r in conflicts] == [
-        ("shortDescription", "Texte de la plateforme.")]
-    assert "Modifié par un humain." in conflicts[0]["wiki"].value
+    conflicts = [c for c in list_conflicts(hub.store, "fabmob") if c.entity == entity]
+    assert [(c.parameter, c.hub_value) for c in conflicts] == [("shortDescription", "Texte de la plateforme.")]
+    assert "Modifié par un humain." in conflicts[0].source_value
 
 
 def test_wrong_password_and_html_answers_are_clear_errors(wiki: Wiki, monkeypatch: pytest.MonkeyPatch) -> None:
-    h = Hub(wiki, monkeypatch)
-    monkeypatch.setenv(PASSWORD_ENV, "wrong")
+    h = wiki_hub(wiki, monkeypatch)
+    monkeypatch.setenv(str(h.config.sources[0].credentials["password_env"]), "wrong")
     report = sync_source(h.config, h.ingestor, "fabmob")
     assert report.error is not None and "login" in report.error
-    status = h.store.select(f"SELECT ?e WHERE {{ GRAPH <{META_GRAPH}> {{ ?s <{MLG}lastError> ?e }} }}")
-    assert status and "login" in status[0]["e"].value
+    assert "login" in str(source_statuses(h.store)["fabmob"]["last_error"])
     with FaultyProxy(wiki.api_url) as proxy:
         proxy.fail_next("html", count=50)
-        html = Hub(wiki, monkeypatch, url=proxy.url)
+        html = wiki_hub(wiki, monkeypatch, url=proxy.url)
         report = sync_source(html.config, html.ingestor, "fabmob")
     assert report.error is not None and "not JSON" in report.error, report.error
 
 
 def test_faults_are_retried_and_the_sync_completes(wiki: Wiki, monkeypatch: pytest.MonkeyPatch) -> None:
     with FaultyProxy(wiki.api_url, timeout_delay=8.0) as proxy:
-        h = Hub(wiki, monkeypatch, url=proxy.url)
+        h = wiki_hub(wiki, monkeypatch, url=proxy.url)
         h.sync()
         title = "Rencontre des fabriques 2021"
         text = wiki.page_text(title)
@@ -200,7 +151,7 @@ def test_faults_are_retried_and_the_sync_completes(wiki: Wiki, monkeypatch: pyte
         assert any("Grande salle" in v for v in h.values(h.entity(title), "locality"))
 
 
-def test_a_new_hub_entity_gets_a_page_from_the_template(hub: Hub, wiki: Wiki) -> None:
+def test_a_new_hub_entity_gets_a_page_from_the_template(hub: HubUnderTest, wiki: Wiki) -> None:
     entity = "https://example.org/commun/observatoire-des-tiers-lieux"
     subject = ox.NamedNode(entity)
     record = Record(source="plateforme", source_id="observatoire", triples=(
@@ -220,7 +171,7 @@ def test_a_new_hub_entity_gets_a_page_from_the_template(hub: Hub, wiki: Wiki) ->
     assert (again.read.created, again.pushed.created) == (0, 0)
 
 
-def test_an_edit_racing_the_hub_is_retried_on_fresh_text(hub: Hub, wiki: Wiki,
+def test_an_edit_racing_the_hub_is_retried_on_fresh_text(hub: HubUnderTest, wiki: Wiki,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     title = "La Fabrique des Mobilités"
     entity = hub.entity(title)
@@ -247,7 +198,7 @@ def test_an_edit_racing_the_hub_is_retried_on_fresh_text(hub: Hub, wiki: Wiki,
     assert [c.parameter for c in conflicts if c.entity == entity] == ["shortDescription"]
 
 
-def test_resolving_a_conflict_for_the_hub_writes_its_value(hub: Hub, wiki: Wiki) -> None:
+def test_resolving_a_conflict_for_the_hub_writes_its_value(hub: HubUnderTest, wiki: Wiki) -> None:
     title = "Beta.gouv"
     entity = hub.entity(title)
     name = next(iter(hub.values(entity, "name")))
@@ -266,7 +217,7 @@ def test_discover_drafts_a_usable_mapping(wiki: Wiki, monkeypatch: pytest.Monkey
     from connectors.mediawiki.discover import discover_wiki
     from connectors.mediawiki.mapping import load_mapping
 
-    h = Hub(wiki, monkeypatch)
+    h = wiki_hub(wiki, monkeypatch)
     draft = discover_wiki(h.config.sources[0])
     path = tmp_path / "draft.toml"
     path.write_text(draft)
@@ -278,7 +229,7 @@ def test_discover_drafts_a_usable_mapping(wiki: Wiki, monkeypatch: pytest.Monkey
     assert "Tiers-lieu" in draft
 
 
-def test_a_page_created_before_a_crash_is_adopted_not_doubled(hub: Hub, wiki: Wiki,
+def test_a_page_created_before_a_crash_is_adopted_not_doubled(hub: HubUnderTest, wiki: Wiki,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     entity = "https://example.org/commun/adopte"
     subject = ox.NamedNode(entity)
@@ -289,10 +240,10 @@ def test_a_page_created_before_a_crash_is_adopted_not_doubled(hub: Hub, wiki: Wi
     real = Ingestor.ingest_batch
 
     def dies_after_the_edit(self: Ingestor, records: list[Record], cursor: object = None,
-                            state: object = ()) -> object:
+                            state: object = (), **options: object) -> object:
         if state:
             raise KeyboardInterrupt("killed between the wiki edit and the commit")
-        return real(self, records, cursor, state)  # type: ignore[arg-type]
+        return real(self, records, cursor, state, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Ingestor, "ingest_batch", dies_after_the_edit)
     with pytest.raises(KeyboardInterrupt):

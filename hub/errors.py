@@ -34,7 +34,10 @@ Each class lives next to the code that raises it; the intermediate classes live 
     │   │   └── QueryTooComplex     hub/api/query/runner.py
     │   ├── QueryTooLarge           hub/api/query/runner.py        result over the byte cap (413)
     │   ├── QueryTimeout            hub/api/query/runner.py        stopped at the time limit (503)
-    │   ├── QueryUnavailable        hub/api/query/admission.py     pool busy or stopped (503)
+    │   ├── QueryUnavailable        hub/api/query/admission.py     not now: retry after (503)
+    │   │   ├── QueryRejected       hub/api/query/admission.py     queue full, or waited too long
+    │   │   ├── QueryOutOfMemory    hub/api/query/runner.py        over a worker's memory cap
+    │   │   └── QueryInterrupted    hub/api/query/runner.py        its worker was stopped from outside
     │   └── UpdateTimeout           hub/api/query/update_runner.py an update stopped at the limit (503)
     └── NotAcceptable               hub/api/negotiation.py         no media type the client accepts
 

@@ -11,16 +11,17 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from hub.errors import HubError
+from hub.sync.registry import kinds
 from hub.vocab import DEFAULT_BASE_IRI
 
 CONFIG_ENV = "MAILLAGE_CONFIG"
 DATA_ENV = "MAILLAGE_DATA"
 TOKEN_ENV = "MAILLAGE_TOKEN"
-SOURCE_KINDS = ("mediawiki", "communecter", "hub")
 DIRECTIONS = ("read", "write", "both")
 
 
-class ConfigError(Exception):
+class ConfigError(HubError):
     """The configuration is unreadable or inconsistent; the message names the key."""
 
 
@@ -113,8 +114,8 @@ def _source(table: dict[str, Any], index: int) -> SourceSettings:
         if key not in table:
             raise ConfigError(f"{where} needs '{key}'")
     source: SourceSettings = _section(SourceSettings, table, where)
-    if source.kind not in SOURCE_KINDS:
-        raise ConfigError(f"{where}: kind must be one of {', '.join(SOURCE_KINDS)}")
+    if source.kind not in (known := kinds()):
+        raise ConfigError(f"{where}: kind must be one of {', '.join(known)}")
     if source.direction not in DIRECTIONS:
         raise ConfigError(f"{where}: direction must be one of {', '.join(DIRECTIONS)}")
     return source

@@ -12,7 +12,7 @@ One sync of a writing source, as the hub drives it::
     for each change in the hub's change log since the last push:
         target = writer.target(classes)              # None: not written to this source
         hub    = writer.project(target, hub triples)  # what the other sources say
-        current = writer.fetch(target, source_id)     # the item now (None: gone, not recreated)
+        current = writer.fetch(target, id, entity)    # the item now (None: gone, not recreated)
         ... the hub merges hub / last pushed / last read / current per field ...
         writer.update(target, current, changes)  or  writer.create(target, fields, entity, ...)
     for batch in reader.read(cursor):                 # then read what changed in the source
@@ -81,6 +81,8 @@ class Current:
 
     source_id: str
     """The item's id in the source, as the reader puts it in ``Record.source_id``."""
+    entity: str
+    """The hub entity the item holds (the one ``fetch`` or ``create`` was asked about)."""
     fields: Projection
     """Its projection (empty when the item cannot be read as data: the hub then writes nothing
     over what it cannot see)."""
@@ -191,9 +193,10 @@ class Writer(Protocol):
         absent (an absent hub value never erases a field)."""
         ...
 
-    def fetch(self, target: Target, source_id: str) -> Current | None:
-        """The item as the source holds it now, with the revision ``update`` will write on top
-        of; None when it is gone (the hub does not recreate what a person deleted)."""
+    def fetch(self, target: Target, source_id: str, entity: str) -> Current | None:
+        """The item ``source_id``, which holds ``entity``, as the source holds it now, with the
+        revision ``update`` will write on top of; None when it is gone (the hub does not
+        recreate what a person deleted)."""
         ...
 
     def update(self, target: Target, current: Current, changes: Projection) -> Current:
@@ -223,9 +226,14 @@ class Connector(Protocol):
     settings and a :class:`HubView` (``factory(config, source, view)``)."""
 
     name: str
-    reader: Reader
-    writer: Writer | None
-    """None for a source the hub only reads (a peer hub)."""
+
+    @property
+    def reader(self) -> Reader: ...
+
+    @property
+    def writer(self) -> Writer | None:
+        """None for a source the hub only reads (a peer hub)."""
+        ...
 
     def close(self) -> None:
         """Log out, close connections; the hub may keep a connector open between runs."""

@@ -16,16 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hub.syncstate import states_by_source_id
-
-from connectors.base import Batch
+from connectors.base import Batch, HubView
 from connectors.base.deletions import DEFAULT_LIMIT, check_deletions
 from connectors.communecter.client import CommunecterClient, CommunecterError
 from connectors.communecter.elements import ElementMapper, element_id, linked_ids
 from connectors.communecter.mapping import InstanceMapping, TypeMapping
 from hub.records import Record
-from hub.store.base import Store
-from hub.vocab import META_GRAPH, term
 
 log = logging.getLogger("maillage.communecter")
 Element = tuple[TypeMapping, str, dict[str, Any]]
@@ -51,14 +47,14 @@ class CommunecterReader:
         client: CommunecterClient,
         mapping: InstanceMapping,
         mapper: ElementMapper,
-        store: Store,
+        view: HubView,
         reconcile_every: timedelta = timedelta(days=1),
         max_deletions: float = DEFAULT_LIMIT,
     ) -> None:
         self.client = client
         self.mapping = mapping
         self.mapper = mapper
-        self.store = store
+        self.view = view
         self.reconcile_every = reconcile_every
         self.max_deletions = max_deletions
         self.source = mapper.identity.source
@@ -95,7 +91,7 @@ class CommunecterReader:
         position = Position(since, None)
         size = self.mapping.page_size
         for start in range(0, len(elements), size):
-            yield Batch(self._records(elements[start : start + size]), position.dump())
+            yield Batch(self._records(elements[start : start + size]), position.dump(), self.known_types)
         position.full_at = datetime.now(UTC).isoformat()
         yield Batch(
             [
@@ -103,6 +99,7 @@ class CommunecterReader:
                 for key in gone
             ],
             position.dump(),
+            self.known_types,
         )
 
     def _api_pages(self, kind: TypeMapping) -> list[Element]:
@@ -213,18 +210,12 @@ class CommunecterReader:
         typed = set(self.known_types) | in_batch
         unknown = [iri for iri in iris.values() if iri not in typed]
         if unknown:
-            values = " ".join(f"<{iri}>" for iri in unknown)
-            rows = self.store.select(f"SELECT DISTINCT ?s WHERE {{ VALUES ?s {{ {values} }} ?s a ?t }}")
-            typed |= {r["s"].value for r in rows}
+            typed |= self.view.known(unknown)
         return lambda key: iris.get(key) if iris.get(key) in typed else None
 
     def _entities(self, keys: list[str]) -> dict[str, str]:
         """Elements the hub created for entities of other sources keep those entities' IRIs."""
-        return {k: s.entity for k, s in states_by_source_id(self.store, self.source, keys).items()}
+        return self.view.entities(keys)
 
     def _stored_ids(self) -> set[str]:
-        rows = self.store.select(
-            f"""SELECT ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{term("Record")}> ;
-                <{term("source")}> {json.dumps(self.source)} ; <{term("sourceId")}> ?id }} }}"""
-        )
-        return {r["id"].value for r in rows}
+        return self.view.source_ids()

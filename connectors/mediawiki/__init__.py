@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from connectors.base import ReaderWriterConnector
+from connectors.base import HubView
 from connectors.base.deletions import deletion_limit
 from connectors.base.secrets import secret
 from connectors.mediawiki.client import ClientSettings, WikiClient
@@ -14,18 +14,17 @@ from connectors.mediawiki.pagemap import PageMapper, WikiIdentity, file_url_for,
 from connectors.mediawiki.reader import WikiReader
 from connectors.mediawiki.writer import WikiWriter
 from hub.config import Config, ConfigError, SourceSettings
-from hub.store.base import Store
 
 CLIENT_OPTIONS = {"user_agent", "timeout", "max_retries", "retry_wait", "edit_interval", "maxlag"}
 
 
-class MediaWikiConnector(ReaderWriterConnector):
+class MediaWikiConnector:
     """Reads and writes one wiki as configured by a ``[[sources]]`` table of kind mediawiki."""
 
     reader: WikiReader
     writer: WikiWriter
 
-    def __init__(self, config: Config, source: SourceSettings, store: Store) -> None:
+    def __init__(self, config: Config, source: SourceSettings, view: HubView) -> None:
         self.name = source.name
         if not source.mapping:
             raise ConfigError(f"source {source.name!r}: a mediawiki source needs a mapping file")
@@ -46,17 +45,17 @@ class MediaWikiConnector(ReaderWriterConnector):
             self.client,
             self.mapping,
             self.mapper,
-            store,
+            view,
             timedelta(days=float(options.get("reconcile_days", 7))),
             user,
             deletion_limit(options),
         )
-        self.writer = WikiWriter(self.client, self.mapping, self.mapper, self.reader, store)
+        self.writer = WikiWriter(self.client, self.mapping, self.mapper, self.reader, view)
 
     def close(self) -> None:
         self.client.close()
 
 
-def connector(config: Config, source: SourceSettings, store: Store) -> MediaWikiConnector:
-    """Entry point the sync engine looks up by the source's kind."""
-    return MediaWikiConnector(config, source, store)
+def connector(config: Config, source: SourceSettings, view: HubView) -> MediaWikiConnector:
+    """Entry point the sync engine looks up by the source's kind (``hub.sync.registry``)."""
+    return MediaWikiConnector(config, source, view)

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hub.syncstate import states_by_source_id
-
-from connectors.base import Batch
+from connectors.base import Batch, HubView
 from connectors.base.deletions import DEFAULT_LIMIT, check_deletions
 from connectors.base.prefetch import Prefetched
 from connectors.mediawiki.client import PageRevision, WikiClient
@@ -26,8 +24,6 @@ from connectors.mediawiki.mapping import WikiMapping
 from connectors.mediawiki.pagemap import PageMapper, WikiIdentity, normal_title, page_links
 from connectors.mediawiki.wikitext import WikitextError, read_page
 from hub.records import Record
-from hub.store.base import Store
-from hub.vocab import META_GRAPH, PROV, term
 
 log = logging.getLogger("maillage.mediawiki")
 RC_RETENTION = timedelta(days=85)  # MediaWiki keeps 90 days by default; keep a margin
@@ -64,7 +60,7 @@ class WikiReader:
         client: WikiClient,
         mapping: WikiMapping,
         mapper: PageMapper,
-        store: Store,
+        view: HubView,
         reconcile_every: timedelta = timedelta(days=7),
         bot_user: str | None = None,
         max_deletions: float = DEFAULT_LIMIT,
@@ -72,7 +68,7 @@ class WikiReader:
         self.client = client
         self.mapping = mapping
         self.mapper = mapper
-        self.store = store
+        self.view = view
         self.identity: WikiIdentity = mapper.identity
         self.reconcile_every = reconcile_every
         self.bot_user = (bot_user or "").split("@", 1)[0] or None
@@ -108,14 +104,14 @@ class WikiReader:
                 # every page, not only those the wiki lists as using a template: a page whose data
                 # template is broken (unclosed) transcludes nothing, yet must reach the quarantine
                 for pages in read:
-                    yield Batch(self._records(pages), position.dump())
+                    yield Batch(self._records(pages), position.dump(), self.known_types)
         finally:
             self._listed_titles = {}
             for read in reads:
                 read.close()
         gone = [sid for sid in self._stored_ids() if int(sid) not in listed]
         position.full_at = started
-        yield Batch([self._deleted(sid) for sid in gone], position.dump())
+        yield Batch([self._deleted(sid) for sid in gone], position.dump(), self.known_types)
 
     def _read_ahead(self, namespace: int) -> Prefetched[list[PageRevision]]:
         """Every page of the namespace, the next request going out while this batch is mapped."""
@@ -261,8 +257,7 @@ class WikiReader:
 
     def _entities(self, pageids: Iterable[int]) -> dict[int, str]:
         """Pages the hub created for entities of other sources keep those entities' IRIs."""
-        states = states_by_source_id(self.store, self.identity.source, [str(p) for p in pageids])
-        return {int(sid): state.entity for sid, state in states.items()}
+        return {int(sid): entity for sid, entity in self.view.entities(str(p) for p in pageids).items()}
 
     def resolve_links(
         self, titles: set[str], batch: dict[int, str] | None = None
@@ -294,40 +289,22 @@ class WikiReader:
             pageids = {ids[finals[t]] for t in chunk if finals[t] in ids}
             entities = self._entities(pageids)
             iris = {pageid: entities.get(pageid) or self.identity.page_iri(pageid) for pageid in pageids}
-            typed = self._typed(set(iris.values())) | set(self.known_types) | set((batch or {}).values())
+            typed = self.view.known(iris.values()) | set(self.known_types) | set((batch or {}).values())
             for title in chunk:
                 pageid = ids.get(finals[title])
                 iri = iris.get(pageid) if pageid else None
                 resolved[title] = iri if iri in typed else None
         return lambda title: resolved.get(normal_title(title))
 
-    def _typed(self, iris: set[str]) -> set[str]:
-        if not iris:
-            return set()
-        values = " ".join(f"<{i}>" for i in iris)
-        rows = self.store.select(f"SELECT DISTINCT ?s WHERE {{ VALUES ?s {{ {values} }} ?s a ?t }}")
-        return {r["s"].value for r in rows}
-
     # -- deletions ---------------------------------------------------------------------------
     def _stored_ids(self, only: list[str] | None = None) -> set[str]:
-        values = f"VALUES ?id {{ {' '.join(json.dumps(i) for i in only)} }}" if only else ""
-        source = json.dumps(self.identity.source)
-        rows = self.store.select(
-            f"""SELECT ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{term("Record")}> ;
-                <{term("source")}> {source} ; <{term("sourceId")}> ?id . {values} }} }}"""
-        )
-        return {r["id"].value for r in rows}
+        return self.view.source_ids(only)
 
     def _deleted_titles(self, titles: list[str], alive: set[int]) -> list[Record]:
         if not titles:
             return []
-        urls = " ".join(f"<{self.mapper.page_url(t)}>" for t in titles)
-        source = json.dumps(self.identity.source)
-        rows = self.store.select(
-            f"""SELECT ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{term("source")}> {source} ;
-                <{term("sourceId")}> ?id ; <{PROV}hadPrimarySource> ?url . VALUES ?url {{ {urls} }} }} }}"""
-        )
-        return [self._deleted(r["id"].value) for r in rows if int(r["id"].value) not in alive]
+        found = self.view.ids_by_url(self.mapper.page_url(t) for t in titles)
+        return [self._deleted(sid) for sid in found.values() if int(sid) not in alive]
 
     def _deleted(self, source_id: str) -> Record:
         return Record(

@@ -17,13 +17,13 @@ import pyoxigraph as ox
 
 from hub.meta.changelog import Change, append_change, last_sequence
 from hub.meta.cursors import write_cursor
-from hub.meta.provenance import provenance_statements, stored_records
+from hub.meta.provenance import provenance_statements, record_entity, stored_records
 from hub.meta.quarantine import quarantine_record, quarantined, release
 from hub.pipeline.validate import Report, Validator, Violation
 from hub.records import Cursor, MetaUpdate, Record, now
 from hub.store.base import Store
 from hub.store.transaction import Transaction
-from hub.vocab import META_GRAPH, RDF_TYPE, term
+from hub.vocab import RDF_TYPE
 
 
 @dataclass
@@ -64,7 +64,6 @@ class Ingestor:
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._next_sequence: int | None = None
-        self.known_types: Mapping[str, list[ox.NamedNode]] = {}
 
     def ingest(
         self,
@@ -80,28 +79,34 @@ class Ingestor:
         ``known_types`` gives the classes of nodes that arrive in the same run (a whole file, a
         whole harvest), so a link to a record of a later batch is not refused for want of a type.
         """
-        self.known_types = known_types or {}
         total = IngestResult()
         consumed = 0
         for batch in _batches(records, self.batch_size):
             consumed += len(batch)
             cursor = (cursor_key, cursor_value(consumed)) if cursor_key else None
-            result = self.ingest_batch(batch, cursor)
+            result = self.ingest_batch(batch, cursor, known_types=known_types)
             total.add(result)
             if on_batch is not None:
                 on_batch(result)
         return total
 
     def ingest_batch(
-        self, records: list[Record], cursor: Cursor | None = None, state: Iterable[MetaUpdate] = ()
+        self,
+        records: list[Record],
+        cursor: Cursor | None = None,
+        state: Iterable[MetaUpdate] = (),
+        *,
+        known_types: Mapping[str, list[ox.NamedNode]] | None = None,
     ) -> IngestResult:
-        """Commit one batch; ``state`` (sync state, conflicts) commits in the same transaction."""
+        """Commit one batch; ``state`` (sync state, conflicts) commits in the same transaction.
+        ``known_types``: classes of nodes the same run delivers (see :meth:`ingest`); an argument,
+        not state of the ingestor, which serves the API and every source's sync at once."""
         with self._lock:
             if self._next_sequence is None:
                 self._next_sequence = last_sequence(self.store) + 1
             tx = Transaction()
             result = IngestResult()
-            sequence = self._plan(_latest_per_graph(records, self.base), tx, result)
+            sequence = self._plan(_latest_per_graph(records, self.base), tx, result, known_types or {})
             if cursor is not None:
                 write_cursor(tx, self.base, *cursor)
             for subject, statements in state:
@@ -114,7 +119,13 @@ class Ingestor:
             self._next_sequence = sequence
             return result
 
-    def _plan(self, records: dict[str, Record], tx: Transaction, result: IngestResult) -> int:
+    def _plan(
+        self,
+        records: dict[str, Record],
+        tx: Transaction,
+        result: IngestResult,
+        known_types: Mapping[str, list[ox.NamedNode]],
+    ) -> int:
         """Fill ``tx`` for the batch; returns the next free sequence number."""
         sequence = self._next_sequence or 1
         stored = stored_records(self.store, records)
@@ -148,7 +159,7 @@ class Ingestor:
                     tx.set_meta(graph, provenance_statements(record, entity.value if entity else None))
             else:
                 to_validate[graph] = record
-        reports = self._validate(list(to_validate.values()))
+        reports = self._validate(list(to_validate.values()), known_types)
         for (graph, record), report in zip(to_validate.items(), reports, strict=True):
             if not report.conforms:
                 quarantine_record(tx, self.base, record, report.summary(), report.turtle())
@@ -183,7 +194,7 @@ class Ingestor:
         entity: str | None,
     ) -> int:
         if entity is None and operation == "delete":
-            entity = self._stored_entity(graph)
+            entity = record_entity(self.store, graph)
         change = Change(sequence, now(), entity, graph, operation, record.source, record.written_by)
         append_change(tx, self.base, change)
         result.changes.append(change)
@@ -212,12 +223,6 @@ class Ingestor:
             self.store.update(tx.render())
             return changes
 
-    def _stored_entity(self, graph: str) -> str | None:
-        rows = self.store.select(
-            f"SELECT ?e WHERE {{ GRAPH <{META_GRAPH}> {{ <{graph}> <{term('entity')}> ?e }} }}"
-        )
-        return rows[0]["e"].value if rows else None
-
     def check(self, records: list[Record]) -> list[Report]:
         """Validate without committing: a report per record (deletions always conform)."""
         reports = [Report() for _ in records]
@@ -233,12 +238,16 @@ class Ingestor:
                 )
         return reports
 
-    def _validate(self, records: list[Record]) -> list[Report]:
+    def _validate(
+        self, records: list[Record], known_types: Mapping[str, list[ox.NamedNode]] | None = None
+    ) -> list[Report]:
         if not records:
             return []
-        return self.validator.validate(records, self._neighbour_types(records))
+        return self.validator.validate(records, self._neighbour_types(records, known_types or {}))
 
-    def _neighbour_types(self, records: list[Record]) -> list[ox.Triple]:
+    def _neighbour_types(
+        self, records: list[Record], known_types: Mapping[str, list[ox.NamedNode]]
+    ) -> list[ox.Triple]:
         """``rdf:type`` of the stored nodes the batch links to, so ``sh:class`` can be checked."""
         own = {s.value for r in records for s in r.subjects()}
         linked = {
@@ -253,9 +262,9 @@ class Ingestor:
         types = [
             ox.Triple(ox.NamedNode(node), rdf_type, cls)
             for node in linked
-            for cls in self.known_types.get(node, ())
+            for cls in known_types.get(node, ())
         ]
-        linked_list = sorted(linked - self.known_types.keys())
+        linked_list = sorted(linked - known_types.keys())
         for start in range(0, len(linked_list), 500):
             values = " ".join(f"<{iri}>" for iri in linked_list[start : start + 500])
             rows = self.store.select(

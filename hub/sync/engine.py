@@ -1,29 +1,29 @@
-"""The sync engine: read a source into the hub, then push the hub's changes out to it.
+"""The sync engine: push the hub's changes out to a source, then read the source into the hub.
 
-Connectors are found by kind (``connectors.<kind>.connector``), so a new kind of source is a new
-folder. Every batch a connector yields commits with its cursor and sync state in one
-transaction; a failure stops that source's sync with its reason recorded, never the others'.
+Connectors are found by kind (``hub.sync.registry``). Every batch commits with its cursor and
+sync state in one transaction (``hub.sync.commit``); a failure stops that source's sync with its
+reason recorded, never the others'.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import pyoxigraph as ox
-
-from connectors.base import Batch, Connector, ConnectorError
+from connectors.base import Connector, ConnectorError
 from hub.config import Config, ConfigError
-from hub.connector_pool import ConnectorPool, load_connector
-from hub.ingest import Ingestor, IngestResult
-from hub.matching import reconcile
 from hub.meta.changelog import last_sequence, read_changes
 from hub.meta.cursors import read_cursor
+from hub.meta.status import status_update
+from hub.pipeline.ingest import Ingestor, IngestResult
 from hub.records import now
-from hub.transaction import Node, text, timestamp
-from hub.vocab import MLG, PROV, RDF_TYPE, term
+from hub.sync.commit import Committer
+from hub.sync.inbound import read_source
+from hub.sync.outbound import Outbound
+from hub.sync.pool import ConnectorPool, load_connector
 
 log = logging.getLogger("maillage.sync")
 PUSH_PAGE = 500
@@ -58,11 +58,16 @@ def sync_source(
     report: SyncReport | None = None,
     pool: ConnectorPool | None = None,
     backfill: bool = False,
+    write_lock: threading.Lock | None = None,
+    after_write: Callable[[], None] | None = None,
 ) -> SyncReport:
     """Push to then read from one source (as its direction allows); errors end in the report.
     With a ``pool``, the connector is taken from it and left open for the next run. A source
     receives the changes made since its first run; with ``backfill``, the hub's whole change
-    log (what it held before the source was connected), as far as the mapping covers it."""
+    log (what it held before the source was connected), as far as the mapping covers it.
+    ``write_lock`` is held for each commit only, ``after_write`` called after each (see
+    ``hub.sync.commit``)."""
+    commit = Committer(ingestor, write_lock, after_write)
     source = config.source(name)
     if report is None:
         report = SyncReport(name, run_start=last_sequence(ingestor.store))
@@ -72,15 +77,15 @@ def sync_source(
             # Push first: the merge base is then still the source as the hub last read it, so a
             # person's edit made since shows up as theirs (kept, or a conflict), never as ours.
             # A source never read yet is read first: what it already holds must be matched with
-            # the hub's entities before anything is created there (see hub.matching).
+            # the hub's entities before anything is created there (see hub.pipeline.match).
             known = read_cursor(ingestor.store, ingestor.base, name) is not None or not read
             if source.direction in ("write", "both") and known:
-                _push(connector, ingestor, name, report, backfill)
+                _push(connector, commit, name, report, backfill)
             if read and source.direction in ("read", "both"):
-                _read(connector, ingestor, name, full, report, on_batch)
+                read_source(connector.reader, commit, name, full, report.read, on_batch)
             if not known and source.direction in ("write", "both"):
                 # first contact: from now on this source receives the changes of this run on
-                ingestor.ingest_batch([], (f"{name}:outbound", str(0 if backfill else report.run_start)))
+                commit([], (f"{name}:outbound", str(0 if backfill else report.run_start)))
         finally:
             if pool is None:
                 connector.close()
@@ -91,7 +96,7 @@ def sync_source(
         report.error = str(exc) if known else f"{type(exc).__name__}: {exc}"
         log.warning("sync of %s failed: %s", name, report.error)
         log.debug("sync of %s failed", name, exc_info=True)
-    _record_status(ingestor, report)
+    _record_status(commit, report)
     return report
 
 
@@ -124,61 +129,27 @@ def sync_all(
     return reports
 
 
-def _commit(ingestor: Ingestor, batch: Batch, cursor_key: str) -> IngestResult:
-    return ingestor.ingest_batch(batch.records, (cursor_key, batch.cursor), batch.state)
-
-
-def _read(
-    connector: Connector,
-    ingestor: Ingestor,
-    name: str,
-    full: bool,
-    report: SyncReport,
-    on_batch: Callable[[IngestResult], None] | None,
-) -> None:
-    cursor = read_cursor(ingestor.store, ingestor.base, name)
-    converted_from: object = None
-    for batch in connector.read(cursor, full):
-        known = connector.known_types()
-        if known is not converted_from:  # convert once per listing, not once per batch
-            ingestor.known_types = {
-                entity: [ox.NamedNode(MLG + c) for c in classes] for entity, classes in known.items()
-            }
-            converted_from = known
-        records, links = reconcile(ingestor.store, batch.records, ingestor.base)
-        result = _commit(ingestor, Batch(records, batch.cursor, [*batch.state, *links]), name)
-        report.read.add(result)
-        if on_batch is not None:
-            on_batch(result)
-    ingestor.known_types = {}
-
-
 def _push(
-    connector: Connector, ingestor: Ingestor, name: str, report: SyncReport, backfill: bool = False
+    connector: Connector, commit: Committer, name: str, report: SyncReport, backfill: bool = False
 ) -> None:
+    if connector.writer is None:
+        return  # a source the hub only reads
+    ingestor = commit.ingestor
     key = f"{name}:outbound"
     stored = read_cursor(ingestor.store, ingestor.base, key)
     # a newly connected source receives what changes from the start of its first run on (the
     # other sources' first harvest included), not the hub's whole past unless asked (backfill)
     since = 0 if backfill else int(stored) if stored is not None else report.run_start
+    outbound = Outbound(ingestor.store, name, connector.writer)
     while changes := read_changes(ingestor.store, since=since, limit=PUSH_PAGE):
-        for batch in connector.push(changes):
-            if batch.records or batch.state:
-                report.pushed.add(_commit(ingestor, batch, key))
-        # batches that wrote nothing only move the cursor: one commit for the page of changes
+        for outcome in outbound.push(changes):
+            if outcome.records or outcome.state:
+                report.pushed.add(commit(outcome.records, (key, outcome.cursor), outcome.state))
+        # outcomes that wrote nothing only move the cursor: one commit for the page of changes
         since = changes[-1].sequence
-        ingestor.ingest_batch([], (key, str(since)))
+        commit([], (key, str(since)))
 
 
-def _record_status(ingestor: Ingestor, report: SyncReport) -> None:
+def _record_status(commit: Committer, report: SyncReport) -> None:
     """Last sync time, outcome and error per source, for /sources and ``maillage status``."""
-    statements: list[tuple[str, Node]] = [
-        (RDF_TYPE, ox.NamedNode(term("SourceStatus"))),
-        (term("source"), text(report.source)),
-        (PROV + "startedAtTime", timestamp(report.started)),
-        (PROV + "endedAtTime", timestamp(now())),
-        (term("summary"), text(report.summary())),
-    ]
-    if report.error:
-        statements.append((term("lastError"), text(report.error)))
-    ingestor.ingest_batch([], None, [(f"urn:maillage:source:{report.source}", statements)])
+    commit([], None, [status_update(report.source, report.started, now(), report.summary(), report.error)])

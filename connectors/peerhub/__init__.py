@@ -9,24 +9,23 @@ took (no double counting in a mesh), and a record that originated here is never 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pyoxigraph as ox
 
-from connectors.base import Batch, ConnectorError
+from connectors.base import Batch, ConnectorError, HubView
 from hub.config import Config, SourceSettings
 from hub.iris import graph_iri, slug
-from hub.meta.changelog import Change
 from hub.records import Record, now
-from hub.store.base import Store
-from hub.store.remote import term_from_json
-from hub.vocab import META_GRAPH, term
+from hub.vocab import XSD, term
 
 PAGE = 500
 GRAPHS_PER_QUERY = 100
+PEER_META = "urn:maillage:meta"
+"""The peer's bookkeeping graph, as its public SPARQL endpoint serves it: part of what a hub
+publishes, like its change feed (this hub's own is reached only through the HubView)."""
 
 
 class PeerError(ConnectorError):
@@ -34,11 +33,16 @@ class PeerError(ConnectorError):
 
 
 class PeerHubConnector:
-    def __init__(self, config: Config, source: SourceSettings, store: Store) -> None:
+    """Reads a peer hub (its own reader); nothing is written to a peer: peers read each
+    other's feeds."""
+
+    writer = None
+
+    def __init__(self, config: Config, source: SourceSettings, view: HubView) -> None:
         self.name = source.name
         self.base = config.base_iri
         self.url = source.url.rstrip("/")
-        self.store = store
+        self.view = view
         timeout = float(source.options.get("timeout", 30))
         self.http = httpx.Client(timeout=timeout, headers={"User-Agent": "Maillage peer-hub connector"})
 
@@ -65,12 +69,9 @@ class PeerHubConnector:
             since = max(int(i["sequence"]) for i in items)
             yield Batch(records, str(since))
 
-    def known_types(self) -> Mapping[str, list[str]]:
-        return {}
-
-    def push(self, changes: list[Change]) -> Iterator[Batch]:
-        """Peers read each other's feeds; nothing is written to a peer."""
-        yield from ()
+    @property
+    def reader(self) -> PeerHubConnector:
+        return self
 
     def close(self) -> None:
         self.http.close()
@@ -129,7 +130,7 @@ class PeerHubConnector:
     def _origins(self, graphs: list[str], peer_hub: str) -> dict[str, tuple[str, str, str]]:
         """Where each of the peer's graphs was first read, from the peer's own provenance."""
         values = " ".join(f"<{g}>" for g in graphs)
-        query = f"""SELECT ?g ?src ?id ?ohub ?osrc ?oid WHERE {{ GRAPH <{META_GRAPH}> {{
+        query = f"""SELECT ?g ?src ?id ?ohub ?osrc ?oid WHERE {{ GRAPH <{PEER_META}> {{
             VALUES ?g {{ {values} }} ?g <{term("source")}> ?src ; <{term("sourceId")}> ?id .
             OPTIONAL {{ ?g <{term("originHub")}> ?ohub ; <{term("originSource")}> ?osrc ;
                         <{term("originSourceId")}> ?oid }} }} }}"""
@@ -165,18 +166,14 @@ class PeerHubConnector:
                 )
                 bindings = response.json()["results"]["bindings"]
                 for row in bindings:
-                    subject, predicate = term_from_json(row["s"]), term_from_json(row["p"])
-                    triple = ox.Triple(subject, predicate, term_from_json(row["o"]))  # type: ignore[arg-type]
+                    subject, predicate = _term(row["s"]), _term(row["p"])
+                    triple = ox.Triple(subject, predicate, _term(row["o"]))  # type: ignore[arg-type]
                     contents[row["g"]["value"]].append(triple)
             except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
                 raise PeerError(f"cannot read the graphs of {self.url}: {exc}") from exc
         return contents
 
     def _deleted(self, peer_graph: str) -> list[Record]:
-        rows = self.store.select(
-            f"""SELECT ?g WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{term("source")}> {json.dumps(self.name)} ;
-                <{term("sourceId")}> {json.dumps(peer_graph)} }} }}"""
-        )
         return [
             Record(
                 source=self.name,
@@ -184,12 +181,24 @@ class PeerHubConnector:
                 triples=(),
                 connector="hub",
                 deleted=True,
-                graph=r["g"].value,
+                graph=graph,
             )
-            for r in rows
+            for graph in self.view.graphs([peer_graph]).get(peer_graph, [])
         ]
 
 
-def connector(config: Config, source: SourceSettings, store: Store) -> PeerHubConnector:
-    """Entry point the sync engine looks up by the source's kind."""
-    return PeerHubConnector(config, source, store)
+def _term(binding: dict[str, Any]) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """One SPARQL JSON results binding as a term (SPARQL 1.0 ``typed-literal`` too)."""
+    kind, value = binding["type"], binding["value"]
+    if kind == "uri":
+        return ox.NamedNode(value)
+    if kind == "bnode":
+        return ox.BlankNode(value)
+    if "xml:lang" in binding:
+        return ox.Literal(value, language=binding["xml:lang"])
+    return ox.Literal(value, datatype=ox.NamedNode(binding.get("datatype", XSD + "string")))
+
+
+def connector(config: Config, source: SourceSettings, view: HubView) -> PeerHubConnector:
+    """Entry point the sync engine looks up by the source's kind (``hub``, see hub.sync.registry)."""
+    return PeerHubConnector(config, source, view)

@@ -1,7 +1,8 @@
 """Scheduled syncs inside ``maillage serve``: one APScheduler job per source with a ``schedule``.
 
 A source's runs never overlap (a lock per source; a run still going when the next is due is
-skipped, not queued), and every run goes through the same code as ``maillage sync``.
+skipped, not queued), and every run goes through the same code as ``maillage sync``. A run
+holds the API's write lock only while it commits a batch.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from hub.config import Config, ConfigError
-from hub.connector_pool import ConnectorPool
-from hub.ingest import Ingestor
-from hub.sync import SyncReport, sync_source
+from hub.pipeline.ingest import Ingestor
+from hub.sync.engine import SyncReport, sync_source
+from hub.sync.pool import ConnectorPool
 
 log = logging.getLogger("maillage.scheduler")
 SHORTHANDS = {"@hourly": "0 * * * *", "@daily": "0 3 * * *", "@weekly": "0 3 * * 1"}
@@ -68,9 +69,10 @@ class SyncRunner:
             log.info("sync of %s still running: this run is skipped", name)
             return None
         try:
-            with self.write_lock:
-                report = sync_source(self.config, self.ingestor, name, pool=self.pool)
-                self.after_write()
+            # the API's write lock is taken for each commit, not for the run: API writes do not
+            # wait behind a slow source, and each commit is still whole (hub.sync.commit)
+            report = sync_source(self.config, self.ingestor, name, pool=self.pool,
+                                 write_lock=self.write_lock, after_write=self.after_write)
             log.info("%s", report.summary())
             return report
         finally:

@@ -9,25 +9,24 @@ long-running hub never depends on a session for long.
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
-from collections.abc import Callable
 
-from connectors.base import Connector
+from connectors.base.protocol import Connector
 from hub.config import Config, ConfigError, SourceSettings
-from hub.ingest import Ingestor
+from hub.pipeline.ingest import Ingestor
+from hub.sync import registry
+from hub.sync.view import StoreView
 
 MAX_AGE_S = 15 * 60
 
 
 def load_connector(config: Config, source: SourceSettings, ingestor: Ingestor) -> Connector:
-    try:
-        module = importlib.import_module(f"connectors.{source.kind}")
-    except ModuleNotFoundError as exc:
-        raise ConfigError(f"source {source.name!r}: no connector for kind {source.kind!r}") from exc
-    factory: Callable[[Config, SourceSettings, object], Connector] = module.connector
-    return factory(config, source, ingestor.store)
+    """A new connector for ``source``, seeing the hub through a read-only view of its store."""
+    factory = registry.factory(source.kind)
+    if factory is None:
+        raise ConfigError(f"source {source.name!r}: no connector for kind {source.kind!r}")
+    return factory(config, source, StoreView(ingestor.store, source.name))
 
 
 class ConnectorPool:

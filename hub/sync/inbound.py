@@ -1,0 +1,50 @@
+"""The read path of a sync: read → match → ingest, one batch at a time.
+
+Each batch the reader yields is matched against the hub's entities (``hub.pipeline.match``)
+and committed with its cursor and the links matching made, in one transaction: a kill between
+two batches resumes after the last one committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import pyoxigraph as ox
+
+from connectors.base.protocol import Reader
+from hub.meta.cursors import read_cursor
+from hub.pipeline.ingest import IngestResult
+from hub.pipeline.match import reconcile
+from hub.sync.commit import Committer
+from hub.vocab import MLG
+
+KnownTypes = Mapping[str, list[ox.NamedNode]]
+
+
+def read_source(
+    reader: Reader,
+    commit: Committer,
+    name: str,
+    full: bool,
+    total: IngestResult,
+    on_batch: Callable[[IngestResult], None] | None = None,
+) -> None:
+    """Read ``name`` from its cursor (or all of it with ``full``) into the hub; ``total`` sums
+    what each batch did."""
+    ingestor = commit.ingestor
+    cursor = read_cursor(ingestor.store, ingestor.base, name)
+    converted_from: object = None
+    known: KnownTypes = {}
+    for batch in reader.read(cursor, full):
+        if batch.known_types is not converted_from:  # convert once per listing, not per batch
+            known = _as_nodes(batch.known_types)
+            converted_from = batch.known_types
+        records, links = reconcile(ingestor.store, batch.records, ingestor.base)
+        result = commit(records, (name, batch.cursor), links, known_types=known)
+        total.add(result)
+        if on_batch is not None:
+            on_batch(result)
+
+
+def _as_nodes(known: Mapping[str, Sequence[str]]) -> KnownTypes:
+    return {entity: [ox.NamedNode(MLG + c) for c in classes] for entity, classes in known.items()}

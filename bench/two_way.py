@@ -23,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: 
 import gc
 import json
 import logging
-import os
 import random
 import statistics
 import threading
@@ -60,7 +59,7 @@ from connectors.mediawiki.client import WikiClient
 from connectors.mediawiki.pagemap import PageMapper
 from connectors.mediawiki.reader import WikiReader
 from connectors.mediawiki.writer import WikiWriter
-from hub.config import Config, SourceSettings
+from hub.config import Config
 from hub.meta.conflicts import list_conflicts
 from hub.pipeline.ingest import Ingestor
 from hub.pipeline.validate import Validator, load_shapes
@@ -68,15 +67,14 @@ from hub.store.oxigraph import OxigraphStore
 from hub.store.transaction import Transaction
 from hub.sync.engine import SyncReport, sync_all
 from hub.sync.scheduler import SyncRunner
-from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
+from hub.vocab import MLG, RDF_TYPE
+from tests.harness import HubUnderTest, communecter_source, mediawiki_source
 from tests.servers import mediawiki as mw
 from tests.servers.communecter import Communecter, running_communecter
 
 WIKI, PLATFORM = "movilab", "co"  # source names, as in tests/test_two_way_sync.py
 MAPPING = ROOT / "mappings" / "movilab.toml"
 EMAIL, PASSWORD = "bot@maillage.test", "mot-de-passe-du-bot"
-ENV = {"W_USER": "MAILLAGE_BENCH_WIKI_USER", "W_PASSWORD": "MAILLAGE_BENCH_WIKI_PASSWORD",
-       "C_USER": "MAILLAGE_BENCH_CO_USER", "C_PASSWORD": "MAILLAGE_BENCH_CO_PASSWORD"}
 PERIOD = 1  # seconds: both sources scheduled "every 1 seconds" for figure 1
 LOAD_CHUNK = 250  # pages per run of the PHP loader (its subprocess has a 120 s timeout)
 POLL = 0.01  # seconds between two looks at the platform's element (figure 1)
@@ -209,29 +207,16 @@ def wiki_requests(wiki: mw.Wiki) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# The hub: tests/test_two_way_sync.py's TwoWayHub, in memory, with a schedule for figure 1
+# The hub: tests/test_two_way_sync.py's TwoWayHub (tests/harness.py), with a schedule for figure 1
 
 
-class Hub:
+class Hub(HubUnderTest):
     def __init__(self, wiki: mw.Wiki, platform_: Communecter, validator: Validator) -> None:
-        for name, value in (("W_USER", wiki.bot_user), ("W_PASSWORD", wiki.bot_password),
-                            ("C_USER", EMAIL), ("C_PASSWORD", PASSWORD)):
-            os.environ[ENV[name]] = value
         schedule = f"every {PERIOD} seconds"
-        self.store = OxigraphStore(None)
-        self.config = Config(in_memory=True, sources=[
-            SourceSettings(name=WIKI, kind="mediawiki", url=wiki.api_url, mapping=str(MAPPING),
-                           direction="both", schedule=schedule,
-                           credentials={"user_env": ENV["W_USER"], "password_env": ENV["W_PASSWORD"]},
-                           options={"retry_wait": 0.1, "edit_interval": 0}),
-            SourceSettings(name=PLATFORM, kind="communecter", url=platform_.url, direction="both",
-                           schedule=schedule,
-                           credentials={"user_env": ENV["C_USER"], "password_env": ENV["C_PASSWORD"]},
-                           options={"retry_wait": 0.05}),
-        ])
-        self.ingestor = Ingestor(self.store, DEFAULT_BASE_IRI, validator=validator, batch_size=50)
+        super().__init__(mediawiki_source(wiki, WIKI, str(MAPPING), schedule=schedule, retry_wait=0.1),
+                         communecter_source(platform_, PLATFORM, schedule=schedule), validator=validator)
 
-    def sync(self) -> tuple[float, list[SyncReport]]:
+    def timed_sync(self) -> tuple[float, list[SyncReport]]:
         gc.collect()
         start = time.perf_counter()
         reports = sync_all(self.config, self.ingestor)
@@ -546,7 +531,7 @@ def bench_initial(sizes: Sizes, hub_obj: Hub, wiki: mw.Wiki, platform_: Communec
 
     wiki_before, co_before = wiki_requests(wiki), len(platform_.requests)
     with instrumented() as probe:
-        hub_s, reports = hub_obj.sync()
+        hub_s, reports = hub_obj.timed_sync()
     wiki_calls, co_calls = wiki_requests(wiki) - wiki_before, len(platform_.requests) - co_before
     by_name = {r.source: r for r in reports}
     check_initial(by_name, hub_obj, wiki, platform_, n)
@@ -646,7 +631,7 @@ def bench_latency(sizes: Sizes, hub_obj: Hub, wiki: mw.Wiki, platform_: Communec
           f"edits over the schedule")
     for k in (2, 3):  # what the initial sync leaves to do: not timed in figure 2
         with instrumented() as probe:
-            seconds, reports = hub_obj.sync()
+            seconds, reports = hub_obj.timed_sync()
         phases = ", ".join(f"{label} {s:.2f} s" for label, s in probe.phases)
         print(f"   sync_all #{k} (after the initial one): {seconds:.2f} s ({phases}; wiki page reads "
               f"{probe.calls.get('w_pages', 0):,}, platform element reads "

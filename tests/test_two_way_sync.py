@@ -8,17 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import Config, SourceSettings
+from hub.config import SourceSettings
 from hub.errors import NotFound
 from hub.meta.conflicts import list_conflicts
-from hub.pipeline.ingest import Ingestor
-from hub.store.oxigraph import OxigraphStore
 from hub.sync.engine import sync_all
-from hub.vocab import DEFAULT_BASE_IRI
+from tests.harness import BOT_EMAIL, BOT_PASSWORD, HubUnderTest, communecter_source, mediawiki_source
 from tests.servers.communecter import Communecter, running_communecter
 from tests.servers.mediawiki import Wiki, running_wiki
 
-EMAIL, PASSWORD = "bot@maillage.test", "mot-de-passe-du-bot"
 TIERS_LIEU = """{{{{Tiers-lieu
 |nom={name}
 |description courte={description}
@@ -30,29 +27,15 @@ TIERS_LIEU = """{{{{Tiers-lieu
 Texte libre écrit par l'équipe du lieu."""
 
 
-class TwoWayHub:
+class TwoWayHub(HubUnderTest):
+    """Movilab's wiki ("movilab") and the platform ("co"), both ways."""
+
     def __init__(self, wiki: Wiki, platform: Communecter, monkeypatch: pytest.MonkeyPatch,
                  platform_mapping: str | None = None) -> None:
-        for name, value in (("W_USER", wiki.bot_user), ("W_PASSWORD", wiki.bot_password),
-                            ("C_USER", EMAIL), ("C_PASSWORD", PASSWORD)):
-            monkeypatch.setenv(name, value)
-        self.store = OxigraphStore(None)
-        self.config = Config(in_memory=True, sources=[
-            SourceSettings(name="movilab", kind="mediawiki", url=wiki.api_url,
-                           mapping=str(Path("mappings/movilab.toml").resolve()), direction="both",
-                           credentials={"user_env": "W_USER", "password_env": "W_PASSWORD"},
-                           options={"retry_wait": 0.1, "edit_interval": 0}),
-            SourceSettings(name="co", kind="communecter", url=platform.url, direction="both",
-                           mapping=str(Path(platform_mapping).resolve()) if platform_mapping else None,
-                           credentials={"user_env": "C_USER", "password_env": "C_PASSWORD"},
-                           options={"retry_wait": 0.05, "timeout": 3}),
-        ])
-        self.ingestor = Ingestor(self.store, DEFAULT_BASE_IRI, batch_size=50)
+        super().__init__(mediawiki_source(wiki, "movilab", "mappings/movilab.toml", retry_wait=0.1),
+                         communecter_source(platform, mapping=platform_mapping, timeout=3),
+                         monkeypatch=monkeypatch)
         self.platform = platform
-
-    def sync(self) -> None:
-        for report in sync_all(self.config, self.ingestor):
-            assert report.error is None, report.error
 
     def poi(self, name: str) -> dict[str, object]:
         found = [e for e in self.platform.elements("poi") if e.get("name") == name]
@@ -63,9 +46,9 @@ class TwoWayHub:
 @pytest.fixture
 def sides(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TwoWayHub, Wiki, Communecter]]:
     with running_wiki() as wiki, running_communecter() as platform:
-        platform.add_user(EMAIL, PASSWORD, "maillage-bot")
+        platform.add_user(BOT_EMAIL, BOT_PASSWORD, "maillage-bot")
         hub = TwoWayHub(wiki, platform, monkeypatch)
-        hub.sync()  # first contact: both sides read
+        hub.sync_all()  # first contact: both sides read
         yield hub, wiki, platform
         hub.store.close()
 
@@ -75,7 +58,7 @@ def test_a_tiers_lieu_created_on_the_wiki_reaches_the_platform_and_back(
     hub, wiki, platform = sides
     wiki.edit_as_human("La Cantine numérique", TIERS_LIEU.format(name="La Cantine numérique",
                                                                    description="Lieu du numérique."))
-    hub.sync()
+    hub.sync_all()
     poi = hub.poi("La Cantine numérique")
     assert poi["shortDescription"] == "Lieu du numérique."
     assert poi["address"]["postalCode"] == "35000" and poi["address"]["addressLocality"] == "Rennes"  # type: ignore[index]
@@ -83,14 +66,14 @@ def test_a_tiers_lieu_created_on_the_wiki_reaches_the_platform_and_back(
     platform.clock.advance(60)
     key = poi["_id"]["$id"] if isinstance(poi["_id"], dict) else poi["_id"]  # type: ignore[index]
     platform.update_element("poi", str(key), {"shortDescription": "Lieu du numérique et du faire."})
-    hub.sync()
+    hub.sync_all()
     after = wiki.page_text("La Cantine numérique")
     changed = [d for d in difflib.ndiff(before.splitlines(), after.splitlines()) if d.startswith(("+ ", "- "))]
     assert changed == ["- |description courte=Lieu du numérique.",
                        "+ |description courte=Lieu du numérique et du faire."]
     edits = wiki.api(action="query", prop="revisions", titles="La Cantine numérique", rvlimit=50)
     assert len(edits["query"]["pages"][0]["revisions"]) == 2, "one human edit, one hub edit: no echo"
-    hub.sync()
+    hub.sync_all()
     assert len([e for e in platform.elements("poi") if e.get("name") == "La Cantine numérique"]) == 1
 
 
@@ -98,7 +81,7 @@ def test_the_first_sync_brings_each_side_what_the_other_holds(
         before_first_sync: tuple[TwoWayHub, Wiki, Communecter]) -> None:
     hub, wiki, platform = before_first_sync
     platform.add_element("poi", {"name": "La Grange", "type": "place", "shortDescription": "Tiers-lieu rural."})
-    hub.sync()
+    hub.sync_all()
     assert "|description courte=Tiers-lieu rural." in wiki.page_text("La Grange")
     assert {"La Raffinerie", "Le WIP"} <= {str(e.get("name")) for e in platform.elements("poi")}, \
         "the wiki's tiers-lieux reach the platform in the same first run"
@@ -110,11 +93,11 @@ def test_a_place_created_on_the_platform_gets_a_wiki_page(sides: tuple[TwoWayHub
     platform.add_element("poi", {"name": "Le Bocal", "type": "place", "shortDescription": "Atelier partagé.",
                                  "address": {"@type": "PostalAddress", "postalCode": "44000",
                                              "addressLocality": "Nantes"}})
-    hub.sync()
+    hub.sync_all()
     text = wiki.page_text("Le Bocal")
     assert text.startswith("{{Tiers-lieu") and "|description courte=Atelier partagé." in text
     assert "|code postal=44000" in text and "|ville=Nantes" in text
-    hub.sync()
+    hub.sync_all()
     assert len([e for e in platform.elements("poi") if e.get("name") == "Le Bocal"]) == 1
 
 
@@ -122,7 +105,7 @@ def test_concurrent_edits_merge_and_the_same_field_is_one_conflict(
         sides: tuple[TwoWayHub, Wiki, Communecter]) -> None:
     hub, wiki, platform = sides
     wiki.edit_as_human("Le Hangar", TIERS_LIEU.format(name="Le Hangar", description="Un hangar."))
-    hub.sync()
+    hub.sync_all()
     key = str(hub.poi("Le Hangar")["_id"]["$id"])  # type: ignore[index]
     # both sides edit: the wiki the town and the description, the platform the description too
     text = wiki.page_text("Le Hangar")
@@ -130,8 +113,8 @@ def test_concurrent_edits_merge_and_the_same_field_is_one_conflict(
                        .replace("|description courte=Un hangar.", "|description courte=Version du wiki."))
     platform.clock.advance(60)
     platform.update_element("poi", key, {"shortDescription": "Version de la plateforme."})
-    hub.sync()
-    hub.sync()
+    hub.sync_all()
+    hub.sync_all()
     assert hub.poi("Le Hangar")["address"]["addressLocality"] == "Saint-Malo"  # type: ignore[index]
     page = wiki.page_text("Le Hangar")
     assert "|description courte=Version du wiki." in page, "the wiki's edit is not lost"
@@ -143,7 +126,7 @@ def test_concurrent_edits_merge_and_the_same_field_is_one_conflict(
 @pytest.fixture
 def before_first_sync(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TwoWayHub, Wiki, Communecter]]:
     with running_wiki() as wiki, running_communecter() as platform:
-        platform.add_user(EMAIL, PASSWORD, "maillage-bot")
+        platform.add_user(BOT_EMAIL, BOT_PASSWORD, "maillage-bot")
         yield TwoWayHub(wiki, platform, monkeypatch), wiki, platform
 
 
@@ -153,8 +136,8 @@ def test_a_place_known_on_both_sides_is_one_entity(before_first_sync: tuple[TwoW
                        .replace("|thème=", "|site web=https://la-serre.example.org\n|thème="))
     platform.add_element("poi", {"name": "La Serre (Rennes)", "type": "place", "url": "https://la-serre.example.org",
                                  "shortDescription": "Version de la plateforme."})
-    hub.sync()
-    hub.sync()
+    hub.sync_all()
+    hub.sync_all()
     assert len([e for e in platform.elements("poi") if "Serre" in str(e.get("name"))]) == 1, "no twin element"
     assert "Version du wiki." in wiki.page_text("La Serre"), "nothing copied over at the first link"
     assert hub.poi("La Serre (Rennes)")["shortDescription"] == "Version de la plateforme."
@@ -163,7 +146,7 @@ def test_a_place_known_on_both_sides_is_one_entity(before_first_sync: tuple[TwoW
     assert int(rows[0]["n"].value) == 1, "one entity with two source records"
     text = wiki.page_text("La Serre")
     wiki.edit_as_human("La Serre", text.replace("Version du wiki.", "Version commune."))
-    hub.sync()
+    hub.sync_all()
     assert hub.poi("La Serre (Rennes)")["shortDescription"] == "Version commune.", "later edits flow"
 
 
@@ -175,7 +158,7 @@ def test_a_likely_match_waits_for_a_person(before_first_sync: tuple[TwoWayHub, W
     wiki.edit_as_human("Le Moulin", TIERS_LIEU.format(name="Le Moulin", description="Du wiki."))
     platform.add_element("poi", {"name": "Le  moulin", "type": "place",
                                  "address": {"@type": "PostalAddress", "postalCode": "35000"}})
-    hub.sync()
+    hub.sync_all()
     assert [e["name"] for e in platform.elements("poi") if "oulin" in str(e.get("name"))] == ["Le  moulin"], \
         "nothing is created on either side while the pair waits"
     [candidate] = list_candidates(hub.store)
@@ -185,28 +168,22 @@ def test_a_likely_match_waits_for_a_person(before_first_sync: tuple[TwoWayHub, W
                             "FILTER(LCASE(STR(?n)) = 'le moulin' || STR(?n) = 'Le  moulin') }")
     assert [r["e"].value for r in rows] == [candidate.existing], "merged into the existing entity"
     assert list_candidates(hub.store) == []
-    hub.sync()
+    hub.sync_all()
     assert len([e for e in platform.elements("poi") if "oulin" in str(e.get("name"))]) == 1
     assert wiki.page_text("Le  moulin") == ""
 
 
 def test_a_second_wiki_receives_only_what_its_mapping_covers(monkeypatch: pytest.MonkeyPatch) -> None:
     with running_wiki() as movilab, running_wiki() as fabmob, running_communecter() as platform:
-        platform.add_user(EMAIL, PASSWORD, "maillage-bot")
+        platform.add_user(BOT_EMAIL, BOT_PASSWORD, "maillage-bot")
         hub = TwoWayHub(movilab, platform, monkeypatch)
-        monkeypatch.setenv("F_USER", fabmob.bot_user)
-        monkeypatch.setenv("F_PASSWORD", fabmob.bot_password)
-        hub.config.sources.append(SourceSettings(
-            name="fabmob", kind="mediawiki", url=fabmob.api_url,
-            mapping=str(Path("mappings/fabmob.toml").resolve()), direction="both",
-            credentials={"user_env": "F_USER", "password_env": "F_PASSWORD"},
-            options={"retry_wait": 0.1, "edit_interval": 0}))
-        hub.sync()
+        hub.add(mediawiki_source(fabmob, "fabmob", retry_wait=0.1))
+        hub.sync_all()
         platform.clock.advance(30)
         platform.add_element("organizations", {"name": "Collectif Vélo Rennes", "type": "NGO",
                                                "shortDescription": "Atelier et plaidoyer vélo."})
         platform.add_element("poi", {"name": "La Vélorution", "type": "place", "shortDescription": "Atelier."})
-        hub.sync()
+        hub.sync_all()
         assert fabmob.page_text("Collectif Vélo Rennes").startswith("{{Acteur"), "an actor: FabMob maps it"
         assert movilab.page_text("Collectif Vélo Rennes") == "", "Movilab's mapping has no actors"
         assert movilab.page_text("La Vélorution").startswith("{{Tiers-lieu")
@@ -219,17 +196,17 @@ def test_a_conflict_settled_with_a_new_value_reaches_both_sides(
 
     hub, wiki, platform = sides
     wiki.edit_as_human("L'Arrosoir", TIERS_LIEU.format(name="L'Arrosoir", description="Départ."))
-    hub.sync()
+    hub.sync_all()
     key = str(hub.poi("L'Arrosoir")["_id"]["$id"])  # type: ignore[index]
     text = wiki.page_text("L'Arrosoir")
     wiki.edit_as_human("L'Arrosoir", text.replace("|description courte=Départ.", "|description courte=Wiki."))
     platform.clock.advance(60)
     platform.update_element("poi", key, {"shortDescription": "Plateforme."})
-    hub.sync()
+    hub.sync_all()
     [conflict] = list_conflicts(hub.store)
     resolve(hub.ingestor, conflict.id, "value", "Texte convenu.")
-    hub.sync()
-    hub.sync()
+    hub.sync_all()
+    hub.sync_all()
     assert "|description courte=Texte convenu." in wiki.page_text("L'Arrosoir")
     assert hub.poi("L'Arrosoir")["shortDescription"] == "Texte convenu."
     assert list_conflicts(hub.store) == []
@@ -241,11 +218,11 @@ def test_members_who_join_the_tiers_lieu_on_the_platform_show_on_its_wiki_page(
     events are organised there, and the wiki page lists both (parameters the wiki shows and the
     hub never reads back)."""
     with running_wiki() as wiki, running_communecter() as platform:
-        bot = platform.add_user(EMAIL, PASSWORD, "maillage-bot")
+        bot = platform.add_user(BOT_EMAIL, BOT_PASSWORD, "maillage-bot")
         hub = TwoWayHub(wiki, platform, monkeypatch, platform_mapping="mappings/communecter-tierslieux.toml")
-        hub.sync()
+        hub.sync_all()
         wiki.edit_as_human("La Cantine", TIERS_LIEU.format(name="La Cantine", description="Lieu du numérique."))
-        hub.sync()
+        hub.sync_all()
         [org] = [e for e in platform.elements("organizations") if e.get("name") == "La Cantine"]
         assert org["shortDescription"] == "Lieu du numérique." and org["address"]["postalCode"] == "35000"
         assert "|membres=" not in wiki.page_text("La Cantine"), "the hub's own account is no member"
@@ -259,19 +236,19 @@ def test_members_who_join_the_tiers_lieu_on_the_platform_show_on_its_wiki_page(
                                                 "startDate": "2027-06-12T10:00:00Z", "endDate": "2027-06-12T18:00:00Z",
                                                 "links": {"organizer": {key: {"type": "organizations"}}}})
         platform.update_element("organizations", key, {f"links.events.{event}": {"type": "events"}})
-        hub.sync()
+        hub.sync_all()
         page = wiki.page_text("La Cantine")
         assert "|membres=Alice Martin, Bob Durand" in page
         assert "|événements=Fête de la Cantine" in page, "the platform's events are listed too"
         assert wiki.page_text("Fête de la Cantine").startswith("{{Événement"), "and get their own page"
         assert "Texte libre écrit par l'équipe du lieu." in page, "the rest of the page is kept"
-        hub.sync()
+        hub.sync_all()
         revisions = wiki.api(action="query", prop="revisions", titles="La Cantine", rvlimit=50)
         assert len(revisions["query"]["pages"][0]["revisions"]) == 2, "one human edit, one hub edit: no echo"
         platform.clock.advance(60)
         platform.update_element("organizations", key, {"links.members": {bot: {"type": "citoyens"},
                                                                          alice: {"type": "citoyens"}}})
-        hub.sync()
+        hub.sync_all()
         assert "|membres=Alice Martin\n" in wiki.page_text("La Cantine"), "a member who left goes away"
         assert len(platform.elements("citoyens")) == 3, "the hub never creates accounts for people"
 
@@ -285,14 +262,14 @@ def test_events_projects_and_commons_documented_on_the_wiki_reach_the_platform(
     wiki.edit_as_human("Jardin partagé", "{{Projet\n|nom=Jardin partagé\n|description courte=Potager.\n}}")
     wiki.edit_as_human("Outils partagés", "{{Commun\n|nom=Outils partagés\n|description courte=Outilthèque.\n"
                        "|mots-clés=outils, prêt\n}}")
-    hub.sync()
+    hub.sync_all()
     [event] = [e for e in platform.elements("events") if e.get("name") == "Fête des tiers-lieux"]
     assert event["shortDescription"] == "Portes ouvertes." and event["address"]["addressLocality"] == "Rennes"
     projects = {str(e.get("name")): e for e in platform.elements("projects")}
     assert "commun" not in (projects["Jardin partagé"].get("tags") or [])
     assert sorted(projects["Outils partagés"]["tags"]) == ["commun", "outils", "prêt"], \
         "a commons is a project tagged as one on the platform"
-    hub.sync()
+    hub.sync_all()
     page = wiki.page_text("Outils partagés")
     assert "|mots-clés=outils, prêt" in page, "the tag that marks a commons is no keyword on the wiki"
     rows = hub.store.select("SELECT ?c WHERE { ?e <https://w3id.org/maillage/ontology#name> 'Outils partagés'@fr ; a ?c }")
@@ -307,11 +284,11 @@ def test_a_resource_created_on_the_platform_gets_a_page_from_the_wikis_template(
     platform.add_element("ressources", {"name": "Monter une cantine associative", "type": "ressource",
                                         "shortDescription": "Retour d'expérience.",
                                         "tags": ["cantine", "alimentation"]})
-    hub.sync()
+    hub.sync_all()
     text = wiki.page_text("Monter une cantine associative")
     assert text.startswith("{{Fiche recette\n") and "== Étapes ==" in text
     assert "|description courte=Retour d'expérience." in text and "|mots-clés=alimentation, cantine" in text
-    hub.sync()
+    hub.sync_all()
     revisions = wiki.api(action="query", prop="revisions", titles="Monter une cantine associative", rvlimit=50)
     assert len(revisions["query"]["pages"][0]["revisions"]) == 1, "created once, no echo"
 
@@ -326,8 +303,8 @@ def test_a_page_that_names_its_platform_element_is_linked_to_it(
                        .replace("|thème=", f"|communecter={platform.url}/#@forgelyon\n|thème="))
     wiki.edit_as_human("Le Phare", TIERS_LIEU.format(name="Le Phare", description="Un phare.")
                        .replace("|thème=", "|communecter=https://www.wikidata.org/wiki/Q1\n|thème="))
-    hub.sync()
-    hub.sync()
+    hub.sync_all()
+    hub.sync_all()
     assert [e["name"] for e in platform.elements("poi") if "Forge" in str(e.get("name"))] == ["Forge (Lyon 7e)"]
     rows = hub.store.select("SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?e "
                             "<https://w3id.org/maillage/ontology#name> ?name } FILTER(CONTAINS(?name, 'Forge')) }")
@@ -348,7 +325,7 @@ def test_a_failing_source_or_a_stale_mapping_stops_only_that_source(
         wiki.edit_as_human(f"Lieu {i:02}", TIERS_LIEU.format(name=f"Lieu {i:02}", description="Un lieu."))
     wiki.edit_as_human("Lieu faux", TIERS_LIEU.format(name="Lieu faux", description="x")
                        .replace("|thème=", "|site web=pas une adresse\n|thème="))
-    hub.sync()
+    hub.sync_all()
     assert not [e for e in platform.elements("poi") if e.get("name") == "Lieu faux"], "quarantined, not sent"
     assert len([e for e in platform.elements("poi") if str(e.get("name")).startswith("Lieu ")]) == 12
 
@@ -360,7 +337,7 @@ def test_a_failing_source_or_a_stale_mapping_stops_only_that_source(
     assert "did not answer usably" in str(reports["co"].error)
     assert "did not answer usably" in str(source_statuses(hub.store)["co"]["last_error"])
     platform._faults.clear()
-    hub.sync()
+    hub.sync_all()
     [poi] = [e for e in platform.elements("poi") if e.get("name") == "Lieu 00"]
     assert poi["shortDescription"] == "Un lieu rénové.", "what waited is delivered once the platform is back"
 
@@ -384,11 +361,11 @@ def test_a_page_deleted_on_the_wiki_is_not_recreated_and_leaves_the_platform_ele
         sides: tuple[TwoWayHub, Wiki, Communecter]) -> None:
     hub, wiki, platform = sides
     wiki.edit_as_human("La Ruche", TIERS_LIEU.format(name="La Ruche", description="Un lieu."))
-    hub.sync()
+    hub.sync_all()
     [poi] = [e for e in platform.elements("poi") if e.get("name") == "La Ruche"]
     wiki.delete("La Ruche")
-    hub.sync()
-    hub.sync()
+    hub.sync_all()
+    hub.sync_all()
     assert next(e for e in platform.elements("poi") if e.get("name") == "La Ruche").get("state") != "deleted"
     rows = hub.store.select("SELECT ?e WHERE { ?e <https://w3id.org/maillage/ontology#name> ?n "
                             "FILTER(STR(?n) = 'La Ruche') }")
@@ -396,7 +373,7 @@ def test_a_page_deleted_on_the_wiki_is_not_recreated_and_leaves_the_platform_ele
     assert wiki.page_text("La Ruche") == "", "and the hub does not recreate the page"
     platform.clock.advance(60)
     platform.update_element("poi", str(poi["_id"]["$id"]), {"shortDescription": "Toujours là."})  # type: ignore[index]
-    hub.sync()
+    hub.sync_all()
     assert wiki.page_text("La Ruche") == "", "not even when the platform's element changes"
 
 
@@ -409,14 +386,14 @@ def test_a_rejected_match_lets_each_thing_reach_the_other_side(
     wiki.edit_as_human("Le Moulin", TIERS_LIEU.format(name="Le Moulin", description="Du wiki."))
     platform.add_element("poi", {"name": "Le  moulin", "type": "place",
                                  "address": {"@type": "PostalAddress", "postalCode": "35000"}})
-    hub.sync()
+    hub.sync_all()
     [candidate] = list_candidates(hub.store)
     reject(hub.ingestor, candidate.id)
     assert list_candidates(hub.store) == []
     with pytest.raises(NotFound, match="no match candidate"):
         reject(hub.ingestor, candidate.id)
-    hub.sync()
-    hub.sync()
+    hub.sync_all()
+    hub.sync_all()
     names = sorted(str(e["name"]) for e in platform.elements("poi") if "oulin" in str(e.get("name")))
     assert names == ["Le  moulin", "Le Moulin"], "two different places: the wiki's reaches the platform"
     assert wiki.page_text("Le  moulin").startswith("{{Tiers-lieu"), "and the platform's gets its page"

@@ -85,7 +85,7 @@ class ConnectorContract:
     writes = True
     """False for a read-only connector: the writing half is skipped."""
     deletions = 12
-    """How many items the deletion-guard test makes (more than the source already holds)."""
+    """How many items the deletion-guard test makes at least (more if the source holds more)."""
 
     @pytest.fixture
     def driver(self) -> SourceDriver:
@@ -104,7 +104,7 @@ class ConnectorContract:
     def test_full_read_brings_every_item(self, driver: SourceDriver, hub: HubHandle) -> None:
         made = {driver.create_item(f"Contrat lecture {i}", f"Texte {i}.") : i for i in range(3)}
         report = hub.sync(full=True)
-        assert report.read.created >= 3 and report.read.quarantined == 0
+        assert report.read.created >= 3  # a source may hold other items, malformed ones too
         for key, i in made.items():
             entity = hub.entity(key)
             assert hub.values(entity, "name") == {f"Contrat lecture {i}"}
@@ -137,7 +137,9 @@ class ConnectorContract:
 
     def test_a_full_pass_that_would_delete_most_items_is_refused(self, driver: SourceDriver,
                                                                  hub: HubHandle) -> None:
-        keys = [driver.create_item(f"Contrat garde {i:02}", "Garde.") for i in range(self.deletions)]
+        known = hub.sync().read.created  # what the source held already
+        count = max(self.deletions, known + 1)  # so that deleting them all is most of the source
+        keys = [driver.create_item(f"Contrat garde {i:02}", "Garde.") for i in range(count)]
         hub.sync()
         for key in keys:
             driver.delete_item(key)

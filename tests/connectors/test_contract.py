@@ -5,14 +5,18 @@ or one emulator per test (Communecter starts in a fraction of a second)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+import mwparserfromhell
 import pytest
 
 from connectors.base.memory import MemorySource
 from connectors.base.testing import ConnectorContract
 from hub.config import SourceSettings
 from hub.sync import registry
-from tests.harness import HubUnderTest, Source
+from tests.harness import BOT_EMAIL, BOT_PASSWORD, HubUnderTest, Source, communecter_source, mediawiki_source
+from tests.servers.communecter import Communecter, running_communecter
+from tests.servers.mediawiki import Wiki
 
 
 class MemoryDriver:
@@ -47,5 +51,95 @@ class TestMemory(ConnectorContract):
         monkeypatch.setitem(registry.BUILTIN, "memory", "connectors.base.memory")
         settings = SourceSettings(name="memoire", kind="memory", url=driver.source.url, direction="both")
         hub = HubUnderTest(Source(settings), monkeypatch=monkeypatch)
+        yield hub
+        hub.close()
+
+
+class CommunecterDriver:
+    """A person on the platform (the emulator), editing organisations."""
+
+    hub_class = "Organization"
+    text = "shortDescription"
+
+    def __init__(self, platform: Communecter) -> None:
+        self.platform = platform
+
+    def create_item(self, name: str, text: str) -> str:
+        return self.platform.add_element("organizations", {"name": name, "type": "NGO", "shortDescription": text})
+
+    def edit_item(self, key: str, text: str) -> None:
+        self.platform.clock.advance(60)  # the platform's dates say what changed since when
+        self.platform.update_element("organizations", key, {"shortDescription": text})
+
+    def delete_item(self, key: str) -> None:
+        self.platform.clock.advance(60)
+        self.platform.delete_element("organizations", key)
+
+    def items(self) -> dict[str, dict[str, str]]:
+        def key(element: dict[str, Any]) -> str:
+            raw = element["_id"]
+            return str(raw["$id"] if isinstance(raw, dict) else raw)
+
+        return {key(e): {"name": str(e.get("name")), "shortDescription": str(e.get("shortDescription", ""))}
+                for e in self.platform.elements("organizations") if e.get("state") != "deleted"}
+
+
+class TestCommunecter(ConnectorContract):
+    @pytest.fixture
+    def driver(self) -> Iterator[CommunecterDriver]:
+        with running_communecter() as platform:
+            platform.add_user(BOT_EMAIL, BOT_PASSWORD, "maillage-bot")
+            yield CommunecterDriver(platform)
+
+    @pytest.fixture
+    def hub(self, driver: CommunecterDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
+        hub = HubUnderTest(communecter_source(driver.platform, max_retries=3, timeout=2), monkeypatch=monkeypatch)
+        yield hub
+        hub.close()
+
+
+class WikiDriver:
+    """A person on the session's MediaWiki, editing {{Ressource}} pages whose titles start with
+    "Contrat" (the other test modules' pages are left alone, and the suite lists only its own)."""
+
+    hub_class = "Commons"
+    text = "shortDescription"
+
+    def __init__(self, wiki: Wiki) -> None:
+        self.wiki = wiki
+
+    def create_item(self, name: str, text: str) -> str:
+        self.wiki.edit_as_human(name, f"{{{{Ressource\n|Title={name}\n|shortDescription={text}\n}}}}\nTexte.")
+        return name
+
+    def edit_item(self, key: str, text: str) -> None:
+        code = mwparserfromhell.parse(self.wiki.page_text(key))
+        [template] = code.filter_templates(matches=lambda t: t.name.matches("Ressource"))
+        template.add("shortDescription", text)
+        self.wiki.edit_as_human(key, str(code), "edit")
+
+    def delete_item(self, key: str) -> None:
+        self.wiki.delete(key, "contract")
+
+    def items(self) -> dict[str, dict[str, str]]:
+        pages = self.wiki.api(action="query", list="allpages", apprefix="Contrat", aplimit="max")
+        found: dict[str, dict[str, str]] = {}
+        for page in pages["query"]["allpages"]:
+            code = mwparserfromhell.parse(self.wiki.page_text(page["title"]))
+            for template in code.filter_templates(matches=lambda t: t.name.matches("Ressource")):
+                found[page["title"]] = {
+                    str(p.name).strip(): str(p.value).strip() for p in template.params}
+                found[page["title"]]["name"] = found[page["title"]].pop("Title", page["title"])
+        return found
+
+
+class TestMediaWiki(ConnectorContract):
+    @pytest.fixture
+    def driver(self, wiki: Wiki) -> WikiDriver:
+        return WikiDriver(wiki)
+
+    @pytest.fixture
+    def hub(self, driver: WikiDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
+        hub = HubUnderTest(mediawiki_source(driver.wiki, max_retries=3, timeout=5), monkeypatch=monkeypatch)
         yield hub
         hub.close()

@@ -63,7 +63,7 @@ class Outbound:
 
     def push(self, changes: list[Change]) -> Iterator[Outcome]:
         """One outcome per change. A source's own changes are not written back (echo
-        suppression), except to start a pair the read just linked (``hub.matching``)."""
+        suppression), except to start a pair the read just linked (``hub.pipeline.match``)."""
         self._resuming = True  # the previous push may have stopped half-way (crash, error)
         handled: set[str] = set()
         for change in changes:

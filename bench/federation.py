@@ -44,14 +44,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import hub.scheduler
-from connectors.hub import PAGE, PeerHubConnector
 
 import hub.cli.data
 import hub.pipeline.ingest
 import hub.pipeline.match
-import hub.sync
+import hub.sync.inbound
+import hub.sync.scheduler
 from bench.common import ROOT, Row, header, parse, print_summary, warm_up
+from connectors.peerhub import PAGE, PeerHubConnector
 from hub.config import Config
 from hub.pipeline.ingest import Ingestor, IngestResult
 from hub.pipeline.validate import Validator
@@ -159,7 +159,7 @@ def targets(probe: Probe) -> list[tuple[Any, str, str | Callable[..., str]]]:
         (PeerHubConnector, "_records", "records"),
         (PeerHubConnector, "_origins", "origins"),
         (PeerHubConnector, "_triples", "triples"),
-        (hub.sync, "reconcile", "reconcile"),
+        (hub.sync.inbound, "reconcile", "reconcile"),
         (hub.pipeline.match, "_known", "known"),
         (hub.pipeline.match, "find_matches", "find_matches"),
         (hub.cli.data, "read_records", "read_records"),
@@ -207,7 +207,7 @@ def probe_this_process(out: str) -> None:
     for obj, attr, name in targets(probe):
         if attr in obj.__dict__:
             setattr(obj, attr, probe.wrap(name, obj.__dict__[attr]))
-    sync = hub.scheduler.__dict__["sync_source"]
+    sync = hub.sync.scheduler.__dict__["sync_source"]
 
     def sync_and_dump(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
@@ -217,7 +217,7 @@ def probe_this_process(out: str) -> None:
             probe.seconds["sync_source"] += time.perf_counter() - start
             probe.dump(Path(out))
 
-    hub.scheduler.sync_source = sync_and_dump  # type: ignore[attr-defined]
+    hub.sync.scheduler.sync_source = sync_and_dump  # type: ignore[attr-defined]
 
 
 def ms(seconds: float) -> str:

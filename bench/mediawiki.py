@@ -38,7 +38,8 @@ import connectors.mediawiki.pagemap
 import connectors.mediawiki.reader
 import hub.pipeline.ingest
 import hub.pipeline.validate
-import hub.sync
+import hub.sync.engine
+import hub.sync.inbound
 from bench.common import ROOT, Row, header, parse, print_summary, use_tmpfs, warm_up
 from bench.probe import Probe, Target, patched
 from connectors.base.prefetch import Prefetched
@@ -51,6 +52,7 @@ from hub.pipeline.validate import Validator, load_shapes
 from hub.store.oxigraph import OxigraphStore
 from hub.store.transaction import Transaction
 from hub.sync.engine import SyncReport, sync_source
+from hub.sync.view import StoreView
 from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
 from tests.servers import mediawiki as mw
 
@@ -243,15 +245,15 @@ def api_kind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
 def instrumented() -> Iterator[Probe]:
     reader_module = connectors.mediawiki.reader
     targets: list[Target] = [
-        (hub.sync, "load_connector", "setup", False),
-        (hub.sync, "reconcile", "matching", False),
+        (hub.sync.engine, "load_connector", "setup", False),
+        (hub.sync.inbound, "reconcile", "matching", False),
         (Prefetched, "__next__", "ahead_wait", False),
         (WikiClient, "call", api_kind, False),
         (reader_module, "read_page", "read_page", False),
         (connectors.mediawiki.pagemap, "_plain", "plain", False),
         (PageMapper, "record", "record", False),
         (WikiReader, "_entities", "lookups", False),
-        (WikiReader, "_typed", "lookups", False),
+        (StoreView, "known", "lookups", False),
         (WikiReader, "_stored_ids", "lookups", False),
         (WikiReader, "_deleted_titles", "lookups", False),
         (WikiReader, "resolve_links", "reader", False),
@@ -264,8 +266,8 @@ def instrumented() -> Iterator[Probe]:
         (Transaction, "render", "render", False),
         (OxigraphStore, "update", "update", False),
         (Ingestor, "ingest_batch", "ingest", False),
-        (hub.sync, "_push", "push", True),
-        (hub.sync, "_record_status", "status", True),
+        (hub.sync.engine, "_push", "push", True),
+        (hub.sync.engine, "_record_status", "status", True),
     ]
     with patched(targets) as probe:
         yield probe

@@ -66,7 +66,7 @@ class Probe:
         return timed
 
     def phase_of(self, kind: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """hub.sync._read / _push: what runs inside is counted in "<source> <kind>"."""
+        """hub.sync.engine.read_source / _push: what runs inside is counted in "<source> <kind>"."""
         def timed(connector: Any, ingestor: Any, name: str, *args: Any, **kwargs: Any) -> Any:
             outer, self.phase = self.phase, f"{name} {kind}"
             start = time.perf_counter()

@@ -34,10 +34,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import connectors.base.push
 import httpx
-import hub.connector_pool
-import hub.scheduler
 import mwclient
 import mwparserfromhell
 
@@ -48,7 +45,11 @@ import connectors.mediawiki.writer
 import hub.pipeline.ingest
 import hub.pipeline.match
 import hub.pipeline.validate
-import hub.sync
+import hub.sync.engine
+import hub.sync.inbound
+import hub.sync.outbound
+import hub.sync.pool
+import hub.sync.scheduler
 from bench.common import ROOT, Row, header, parse, print_summary, use_tmpfs, warm_up
 from bench.probe import Probe, Target, patched
 from connectors.communecter.client import CommunecterClient
@@ -67,6 +68,7 @@ from hub.store.oxigraph import OxigraphStore
 from hub.store.transaction import Transaction
 from hub.sync.engine import SyncReport, sync_all
 from hub.sync.scheduler import SyncRunner
+from hub.sync.view import StoreView
 from hub.vocab import MLG, RDF_TYPE
 from tests.harness import HubUnderTest, communecter_source, mediawiki_source
 from tests.servers import mediawiki as mw
@@ -319,10 +321,10 @@ def co_post_kind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
 
 @contextmanager
 def instrumented() -> Iterator[Probe]:
-    mw_writer, co_writer = connectors.mediawiki.writer, connectors.communecter.writer
+    mw_writer = connectors.mediawiki.writer
     targets: list[Target] = [
-        (hub.sync, "load_connector", "setup", False),
-        (hub.connector_pool, "load_connector", "setup", False),
+        (hub.sync.engine, "load_connector", "setup", False),
+        (hub.sync.pool, "load_connector", "setup", False),
         (WikiClient, "call", wiki_kind, False),
         (WikiClient, "edit", "w_edit", True),
         (CommunecterClient, "get", co_get_kind, False),
@@ -339,18 +341,17 @@ def instrumented() -> Iterator[Probe]:
         (ElementMapper, "project", "c_map", False),
         (ElementMapper, "form", "c_map", False),
         (WikiReader, "_entities", "lookups", False),
-        (WikiReader, "_typed", "lookups", False),
+        (StoreView, "known", "lookups", False),
         (WikiReader, "_stored_ids", "lookups", False),
         (WikiReader, "_deleted_titles", "lookups", False),
         (WikiWriter, "_title_of", "lookups", False),
         (CommunecterReader, "_entities", "lookups", False),
         (CommunecterReader, "_stored_ids", "lookups", False),
         (CommunecterWriter, "_element_of", "lookups", False),
-        *[(module, attr, "lookups", False) for module in (mw_writer, co_writer)
+        *[(hub.sync.outbound, attr, "lookups", False)
           for attr in ("entity_triples", "hub_classes", "source_id_of", "state_for_entity", "pending",
-                       "blocked_properties")],
-        (connectors.base.push, "state_for_entity", "lookups", False),
-        (hub.sync, "reconcile", "matching", False),
+                       "blocked_properties", "deleted_from")],
+        (hub.sync.inbound, "reconcile", "matching", False),
         (hub.pipeline.match, "find_matches", "find_matches", False),
         (hub.pipeline.match, "stored_records", "matching", False),
         (Ingestor, "_neighbour_types", "neighbours", False),
@@ -361,10 +362,10 @@ def instrumented() -> Iterator[Probe]:
         (Transaction, "render", "render", False),
         (OxigraphStore, "update", "update", False),
         (Ingestor, "ingest_batch", "ingest", False),
-        (hub.sync, "read_changes", "changes", False),
-        (hub.sync, "_record_status", "status", True),
+        (hub.sync.engine, "read_changes", "changes", False),
+        (hub.sync.engine, "_record_status", "status", True),
     ]
-    phases = [(hub.sync, "_read", "read"), (hub.sync, "_push", "push")]
+    phases = [(hub.sync.engine, "read_source", "read"), (hub.sync.engine, "_push", "push")]
     with patched(targets, phases) as probe:
         yield probe
 
@@ -651,7 +652,7 @@ def bench_latency(sizes: Sizes, hub_obj: Hub, wiki: mw.Wiki, platform_: Communec
 
     runner.run = recorded  # type: ignore[method-assign]
     syncs: dict[str, list[float]] = defaultdict(list)
-    original_sync = hub.scheduler.sync_source
+    original_sync = hub.sync.scheduler.sync_source
 
     def sync_timed(config: Config, ingestor: Ingestor, name: str, *args: Any, **kwargs: Any) -> SyncReport:
         start = time.perf_counter()
@@ -660,7 +661,7 @@ def bench_latency(sizes: Sizes, hub_obj: Hub, wiki: mw.Wiki, platform_: Communec
         finally:
             syncs[name].append(time.perf_counter() - start)
 
-    hub.scheduler.sync_source = sync_timed
+    hub.sync.scheduler.sync_source = sync_timed
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     rng = random.Random(20261128)
     edits: list[tuple[float, float, float]] = []  # edit sent, edit saved, change seen on the platform
@@ -692,7 +693,7 @@ def bench_latency(sizes: Sizes, hub_obj: Hub, wiki: mw.Wiki, platform_: Communec
         runner.stop()
         with runner.write_lock:  # a run still going ends before the store is closed
             pass
-        hub.scheduler.sync_source = original_sync
+        hub.sync.scheduler.sync_source = original_sync
     for source in (WIKI, PLATFORM):  # the n-th sync of a source is its n-th run that was not skipped
         for run, seconds in zip([r for r in runs if r.source == source and r.report], syncs[source],
                                 strict=True):

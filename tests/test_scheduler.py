@@ -94,3 +94,45 @@ def test_stopping_lets_a_run_in_progress_finish_with_its_connector(monkeypatch: 
         assert reports[0].read.created == 3
         assert runner.run("co") is None, "no run after stop"
         store.close()
+
+
+def test_an_api_write_does_not_wait_behind_a_slow_sync(tmp_path: Path) -> None:
+    """The scheduler holds the API's write lock per commit, not for a whole sync: a write sent
+    while a slow source is being read lands at once, and the sync still ends well."""
+    import threading
+
+    from tests.servers.communecter import running_communecter
+
+    with running_communecter() as platform:
+        for i in range(4):
+            platform.add_element("poi", {"name": f"Lieu lent {i}", "type": "place"})
+        config = f"""
+[[sources]]
+name = "co"
+kind = "communecter"
+url = "{platform.url}"
+direction = "read"
+"""
+        with serving(tmp_path / "data", config, demo=False) as hub:
+            platform.fail_next("slow", count=40)  # every request to the platform takes 0.5 s
+            outcome: list[httpx.Response] = []
+            sync = threading.Thread(target=lambda: outcome.append(
+                httpx.post(f"{hub.url}/sources/co/sync", headers=hub.auth, timeout=120)))
+            sync.start()
+            deadline = time.monotonic() + 30
+            while not httpx.get(f"{hub.url}/sources").json()[0]["running"]:
+                assert time.monotonic() < deadline, "the sync never started"
+                time.sleep(0.05)
+            body = f'<https://example.org/pendant-la-synchro> a <{MLG}Place> ; <{MLG}name> "Pendant la synchro" .'
+            started = time.monotonic()
+            response = httpx.put(f"{hub.url}/store", params={"graph": "https://example.org/graphs/pendant"},
+                                 content=body.encode(), timeout=60,
+                                 headers={**hub.auth, "Content-Type": "text/turtle"})
+            took = time.monotonic() - started
+            still_syncing = sync.is_alive()
+            sync.join()
+        assert response.status_code == 201, response.text
+        assert still_syncing, "the sync was over before the write: the test proves nothing"
+        assert took < 1.5, f"the write waited {took:.1f} s behind the sync"
+        assert outcome[0].status_code == 200 and outcome[0].json()["error"] is None, outcome[0].text
+        assert "read 4 new" in outcome[0].json()["summary"]

@@ -4,9 +4,11 @@ or one emulator per test (Communecter starts in a fraction of a second)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import mwparserfromhell
 import pytest
 
@@ -14,8 +16,10 @@ from connectors.base.memory import MemorySource
 from connectors.base.testing import ConnectorContract
 from hub.config import SourceSettings
 from hub.sync import registry
+from hub.vocab import MLG
 from tests.harness import BOT_EMAIL, BOT_PASSWORD, HubUnderTest, Source, communecter_source, mediawiki_source
 from tests.servers.communecter import Communecter, running_communecter
+from tests.servers.hub import ServedHub, serving
 from tests.servers.mediawiki import Wiki
 
 
@@ -141,5 +145,67 @@ class TestMediaWiki(ConnectorContract):
     @pytest.fixture
     def hub(self, driver: WikiDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
         hub = HubUnderTest(mediawiki_source(driver.wiki, max_retries=3, timeout=5), monkeypatch=monkeypatch)
+        yield hub
+        hub.close()
+
+
+class PeerDriver:
+    """A person writing to a peer hub through its Graph Store API: one graph per place. The
+    peer-hub connector only reads, so it runs the read half of the contract."""
+
+    hub_class = "Place"
+    text = "shortDescription"
+    numbers = itertools.count()
+
+    def __init__(self, peer: ServedHub) -> None:
+        self.peer = peer
+        self.names: dict[str, str] = {}
+
+    def _put(self, key: str, name: str, text: str) -> None:
+        subject = key.replace("/graph/", "/place/")
+        turtle = (f'<{subject}> a <{MLG}Place> ; <{MLG}name> "{name}"@fr ; '
+                  f'<{MLG}shortDescription> "{text}"@fr .')
+        response = httpx.put(f"{self.peer.url}/store", params={"graph": key}, content=turtle,
+                             headers={"Content-Type": "text/turtle", **self.peer.auth})
+        assert response.status_code in (200, 201, 204), response.text
+
+    def create_item(self, name: str, text: str) -> str:
+        key = f"https://example.org/graph/contrat/{next(self.numbers)}"
+        self.names[key] = name
+        self._put(key, name, text)
+        return key
+
+    def edit_item(self, key: str, text: str) -> None:
+        self._put(key, self.names[key], text)
+
+    def delete_item(self, key: str) -> None:
+        response = httpx.delete(f"{self.peer.url}/store", params={"graph": key}, headers=self.peer.auth)
+        assert response.status_code in (200, 204), response.text
+        del self.names[key]
+
+    def items(self) -> dict[str, dict[str, str]]:
+        raise NotImplementedError("the peer hub is only read")
+
+
+@pytest.fixture(scope="module")
+def peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHub]:
+    """One served peer hub for the module: each test makes its own graphs on it."""
+    data = tmp_path_factory.mktemp("peer") / "data"
+    with serving(data, '[hub]\nbase_iri = "https://peer.example.org/id/"\n', demo=False) as served:
+        yield served
+
+
+class TestPeerHub(ConnectorContract):
+    writes = False
+    guards_deletions = False
+
+    @pytest.fixture
+    def driver(self, peer: ServedHub) -> PeerDriver:
+        return PeerDriver(peer)
+
+    @pytest.fixture
+    def hub(self, driver: PeerDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
+        settings = SourceSettings(name="pair", kind="hub", url=driver.peer.url, direction="read")
+        hub = HubUnderTest(Source(settings), monkeypatch=monkeypatch)
         yield hub
         hub.close()

@@ -19,7 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: 
 
 import gc
 import json
-import os
 import statistics
 import time
 from collections.abc import Iterator
@@ -46,19 +45,18 @@ from connectors.base.prefetch import Prefetched
 from connectors.mediawiki.client import WikiClient
 from connectors.mediawiki.pagemap import PageMapper
 from connectors.mediawiki.reader import WikiReader
-from hub.config import Config, SourceSettings
 from hub.pipeline.ingest import Ingestor
 from hub.pipeline.validate import Validator, load_shapes
 from hub.store.oxigraph import OxigraphStore
 from hub.store.transaction import Transaction
 from hub.sync.engine import SyncReport, sync_source
 from hub.sync.view import StoreView
-from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
+from hub.vocab import MLG, RDF_TYPE
+from tests.harness import HubUnderTest, mediawiki_source
 from tests.servers import mediawiki as mw
 
 SOURCE = "fabmob"
 MAPPING = ROOT / "mappings" / "fabmob.toml"
-USER_ENV, PASSWORD_ENV = "MAILLAGE_BENCH_WIKI_USER", "MAILLAGE_BENCH_WIKI_PASSWORD"
 ACTORS = 20  # {{Acteur}} pages; every LINK_EVERY-th resource links to two of them
 LINK_EVERY = 10
 LOAD_CHUNK = 250  # pages per run of the PHP loader (its subprocess has a 120 s timeout)
@@ -299,21 +297,14 @@ def breakdown_lines(probe: Probe, total: float, pages: int, indent: str = "    "
 
 
 # --------------------------------------------------------------------------------------------
-# The hub, as `maillage sync` runs it (in memory, one wiki source; see tests/test_mediawiki_sync.py)
+# The hub, as `maillage sync` runs it (in memory, one wiki source: tests/harness.py)
 
 
-class Hub:
+class Hub(HubUnderTest):
     def __init__(self, wiki: mw.Wiki, validator: Validator) -> None:
-        os.environ[USER_ENV] = wiki.bot_user
-        os.environ[PASSWORD_ENV] = wiki.bot_password
-        self.store = OxigraphStore(None)
-        self.config = Config(in_memory=True, sources=[SourceSettings(
-            name=SOURCE, kind="mediawiki", url=wiki.api_url, mapping=str(MAPPING), direction="both",
-            credentials={"user_env": USER_ENV, "password_env": PASSWORD_ENV},
-        )])
-        self.ingestor = Ingestor(self.store, DEFAULT_BASE_IRI, validator=validator)
+        super().__init__(mediawiki_source(wiki, SOURCE, str(MAPPING)), validator=validator, batch_size=200)
 
-    def sync(self, full: bool = False) -> tuple[float, SyncReport, Probe]:
+    def timed_sync(self, full: bool = False) -> tuple[float, SyncReport, Probe]:
         gc.collect()
         with instrumented() as probe:
             start = time.perf_counter()
@@ -395,7 +386,7 @@ def bench_harvest(sizes: Sizes, wiki: mw.Wiki, validator: Validator,
             if hub_obj is not None:
                 hub_obj.store.close()
             hub_obj = Hub(wiki, validator)
-            seconds, report, probe = hub_obj.sync(full=True)
+            seconds, report, probe = hub_obj.timed_sync(full=True)
             check_read(report, "full harvest", created=data_pages)
             hub_runs.append((seconds, probe, hub_obj))
     assert hub_obj is not None
@@ -469,7 +460,7 @@ def bench_incremental(sizes: Sizes, wiki: mw.Wiki, hub_obj: Hub, validator: Vali
           f"{LARGE_EDITS} edits + sync (other pages each time); medians")
 
     def run(edits: int = 0) -> tuple[float, Probe]:
-        seconds, report, probe = hub_obj.sync()
+        seconds, report, probe = hub_obj.timed_sync()
         check_read(report, f"sync of {edits} edits", updated=edits)
         return seconds, probe
 

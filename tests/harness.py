@@ -86,13 +86,13 @@ class HubUnderTest:
     environment variables to the test, otherwise they are set for the process (bench)."""
 
     def __init__(self, *sources: Source, monkeypatch: pytest.MonkeyPatch | None = None,
-                 validator: Validator | None = None, base: str = DEFAULT_BASE_IRI) -> None:
+                 validator: Validator | None = None, base: str = DEFAULT_BASE_IRI, batch_size: int = 50) -> None:
         self.monkeypatch = monkeypatch
         self.sources: dict[str, Source] = {}
         self.base = base
         self.store = OxigraphStore(None)
         self.config = Config(in_memory=True, sources=[])
-        self.ingestor = Ingestor(self.store, base, validator=validator, batch_size=50)
+        self.ingestor = Ingestor(self.store, base, validator=validator, batch_size=batch_size)
         for source in sources:
             self.add(source)
 

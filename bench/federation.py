@@ -158,7 +158,7 @@ def targets(probe: Probe) -> list[tuple[Any, str, str | Callable[..., str]]]:
         (PeerHubConnector, "_json", json_stage),
         (PeerHubConnector, "_records", "records"),
         (PeerHubConnector, "_origins", "origins"),
-        (PeerHubConnector, "_triples", "triples"),
+        (PeerHubConnector, "_contents", "triples"),
         (hub.sync.inbound, "reconcile", "reconcile"),
         (hub.pipeline.match, "_known", "known"),
         (hub.pipeline.match, "find_matches", "find_matches"),
@@ -386,9 +386,10 @@ def sync_breakdown(probe: Probe, total: float, n: int) -> list[str]:
     lines.append(row("  of which HTTP (request + response body)", s["origins.http"], total, n))
     lines.append(row("  of which building the query, reading the JSON", s["origins"] - s["origins.http"],
                      total, n))
-    lines.append(row("peer GET /store, one per graph", s["triples"], total, n, c["triples"]))
+    lines.append(row("peer POST /sparql, graph contents (100 graphs each)", s["triples"], total, n,
+                     c["triples"]))
     lines.append(row("  of which HTTP (request + response body)", s["triples.http"], total, n))
-    lines.append(row("  of which N-Triples parsing", s["triples"] - s["triples.http"], total, n))
+    lines.append(row("  of which reading the JSON into triples", s["triples"] - s["triples.http"], total, n))
     connector_rest = s["records"] - s["origins"] - s["triples"]
     lines.append(row("connector: building the Records (the rest of _records)", max(connector_rest, 0.0),
                      total, n))
@@ -473,7 +474,7 @@ def main() -> None:
     print("\n".join(sync_breakdown(probe, inside_s, n)))
     samples = probe.samples
     pages = samples["changes"]
-    print(f"   per call: GET /store {spread(samples['triples'])} (a missing graph, 404: {ms(empty)} ms)")
+    print(f"   per call: graph contents {spread(samples['triples'])} (a missing graph, 404: {ms(empty)} ms)")
     print(f"             GET /changes {spread(pages)}; first page {ms(pages[0])} ms, last full page "
           f"{ms(pages[-2] if len(pages) > 1 else pages[-1])} ms")
     print(f"             POST /sparql (provenance) {spread(samples['origins'])}")
@@ -491,7 +492,7 @@ def main() -> None:
     requests = s["health"] + s["changes"] + s["origins"] + s["triples"]
     rest_s = inside_s - s["reconcile"]
     print(f"   without reconcile the sync would take about {rest_s:.1f} s: {n / rest_s:,.0f} records/s, "
-          f"{n / rest_s / import_rate:.2f} of the import rate;\n     one GET /store per graph would then be "
+          f"{n / rest_s / import_rate:.2f} of the import rate;\n     reading the graph contents would be "
           f"{100 * s['triples'] / rest_s:.0f} % of it, all requests to the peer "
           f"{100 * requests / rest_s:.0f} %")
 
@@ -502,18 +503,19 @@ def main() -> None:
         Row(f"1. propagation / local import, records/s ({n:,})", f"{served_rate / import_rate:.3f}"),
         Row("1b. same, against the import as a subprocess", f"{served_rate / subprocess_rate:.3f}"),
         Row("2. share of the sync: requests to the peer", f"{requests / inside_s:.2f}"),
-        Row("2a.   of which one GET /store per graph", f"{s['triples'] / inside_s:.2f}"),
+        Row("2a.   of which the graph contents", f"{s['triples'] / inside_s:.2f}"),
         Row("2b. share of the sync: reconcile (matching)", f"{s['reconcile'] / inside_s:.2f}"),
         Row("2c. share of the sync: validation", f"{s['validate'] / inside_s:.2f}"),
         Row("2d. share of the sync: commit (store.update)", f"{s['update'] / inside_s:.2f}"),
         Row("3. sync without reconcile / local import, records/s", f"{n / rest_s / import_rate:.2f}"),
-        Row("3a.   share of one GET /store per graph in it", f"{s['triples'] / rest_s:.2f}"),
+        Row("3a.   share of the graph contents in it", f"{s['triples'] / rest_s:.2f}"),
     ], args.quick, started, value_title="value")
     print("absolute figures (noisy, for orientation only):")
     print(f"  aggregator sync (POST)         {served_s:.1f} s, {served_rate:,.0f} records/s")
     print(f"  local import (in-process)      {import_s:.1f} s, {import_rate:,.0f} records/s")
     print(f"  local import (subprocess)      {subprocess_s:.1f} s, {subprocess_rate:,.0f} records/s")
-    print(f"  GET /store per graph, median   {ms(statistics.median(samples['triples']))} ms")
+    if samples["triples"]:
+        print(f"  graph contents, median call    {ms(statistics.median(samples['triples']))} ms")
     if known:
         print(f"  _known, first / last page      {ms(known[0])} / {ms(known[-1])} ms")
 

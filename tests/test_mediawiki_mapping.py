@@ -7,12 +7,12 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from connectors.base.merge import plan
 from connectors.mediawiki.client import PageRevision
 from connectors.mediawiki.mapping import load_mapping
 from connectors.mediawiki.pagemap import PageMapper, WikiIdentity, file_url_for, link_titles, page_url_for
 from connectors.mediawiki.wikitext import WikitextError, read_page, set_params
 from hub.config import ConfigError
+from hub.sync.merge import plan
 from hub.vocab import DEFAULT_BASE_IRI, MLG
 
 MAPPING = load_mapping(Path("mappings/fabmob.toml"))

@@ -21,15 +21,15 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 import rdflib
-from hub.shacl import LITERAL, UnsupportedShapes, compile_shapes
-from hub.shacl.xsd import LEXICAL, XSD, datatype_check, xpath_regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.rdfio import ParseOptions, read_records, records_from_quads
-from hub.rdflib_bridge import to_rdflib
+from hub.pipeline.validate import Validator, Violation, load_shapes
+from hub.rdf.bridge import to_rdflib
+from hub.rdf.io import ParseOptions, read_records, records_from_quads
 from hub.records import Record
-from hub.validation import Validator, Violation, load_shapes
+from hub.shacl import LITERAL, UnsupportedShapes, compile_shapes
+from hub.shacl.xsd import LEXICAL, XSD, datatype_check, xpath_regex
 
 ROOT = Path(__file__).resolve().parent.parent
 MLG = "https://w3id.org/maillage/ontology#"
@@ -400,7 +400,7 @@ def test_unsupported_features_fall_back_to_pyshacl(feature: str, caplog: pytest.
     graph = rdflib.Graph().parse(data=shapes, format="turtle")
     with pytest.raises(UnsupportedShapes):
         compile_shapes(graph)
-    with caplog.at_level(logging.WARNING, logger="hub.validation"):
+    with caplog.at_level(logging.WARNING, logger="hub.pipeline.validate"):
         validator = Validator(graph)
         Validator(graph)
     assert validator.engine == "pyshacl" and validator.compiled is None
@@ -413,7 +413,7 @@ def test_unsupported_features_fall_back_to_pyshacl(feature: str, caplog: pytest.
 def test_fallback_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     shapes = PREFIXES + "ex:S a sh:NodeShape ; sh:targetClass ex:T ; sh:equals ex:logged-once ."
     graph = rdflib.Graph().parse(data=shapes, format="turtle")
-    with caplog.at_level(logging.WARNING, logger="hub.validation"):
+    with caplog.at_level(logging.WARNING, logger="hub.pipeline.validate"):
         for _ in range(3):
             Validator(graph)
     assert len([r for r in caplog.records if "shacl#equals" in r.getMessage()]) == 1

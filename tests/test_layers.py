@@ -172,3 +172,23 @@ def _connector_violations() -> list[str]:
 def test_connectors_import_only_the_hub_surface() -> None:
     offending = _connector_violations()
     assert not offending, "connector modules importing hub internals:\n  " + "\n  ".join(offending)
+
+
+def _stores_opened_outside_the_store_package() -> list[str]:
+    """Calls of pyoxigraph's ``Store`` constructor or ``Store.read_only`` outside hub/store."""
+    found = []
+    for name, path in _modules().items():
+        if name.startswith("hub.store"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            called = ast.unparse(node.func)
+            if called.endswith(("ox.Store", "pyoxigraph.Store", "Store.read_only")):
+                found.append(f"{name}:{node.lineno} {called}")
+    return found
+
+
+def test_pyoxigraph_stores_are_opened_only_under_hub_store() -> None:
+    """One place knows how the embedded store is opened (read-write, read-only, scratch)."""
+    assert _stores_opened_outside_the_store_package() == []

@@ -24,6 +24,7 @@ from hub.meta.provenance import record_sources
 from hub.pipeline.ingest import Ingestor, IngestResult
 from hub.pipeline.validate import Report
 from hub.records import Record
+from hub.store.oxigraph import scratch as new_scratch
 from hub.vocab import META_GRAPH
 
 SOURCE = "sparql-update"
@@ -104,7 +105,7 @@ def _iri(graph: object, operation: str) -> str:
 
 def evaluate_here(update: str, quads: list[ox.Quad]) -> list[ox.Quad]:
     """In this process, with no time limit: for trusted callers (the API uses a confined child)."""
-    scratch = ox.Store()
+    scratch = new_scratch()
     scratch.extend(quads)
     try:
         scratch.update(update)

@@ -11,6 +11,20 @@ import pyoxigraph as ox
 from hub.store.base import Row, Store, StoreError
 
 
+def open_read_only(path: str | Path) -> ox.Store:
+    """A read-only view of an on-disk store, as the query workers use it.
+
+    It sees what the writing process had flushed when it opened; the workers reopen it after a
+    write (their generation changes) and after a compaction removed a file it listed.
+    """
+    return ox.Store.read_only(str(path))
+
+
+def scratch() -> ox.Store:
+    """An in-memory store for evaluating an update on a copy, never persisted."""
+    return ox.Store()
+
+
 class OxigraphStore(Store):
     """pyoxigraph with the union of named graphs as the query default graph."""
 

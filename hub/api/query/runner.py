@@ -36,6 +36,7 @@ from hub.api.query.admission import Admission, QueryUnavailable
 from hub.api.query.depth import MAX_NESTING, too_deep
 from hub.api.query.safety import ForbiddenService, check_query
 from hub.errors import QueryError
+from hub.store.oxigraph import open_read_only
 
 
 class QueryTimeout(QueryError):
@@ -101,7 +102,7 @@ def _view(store_path: str, generation: int, fresh: bool) -> ox.Store:
     """This worker's read-only view, reopened (about 10 ms) only after a write or a read race."""
     if fresh or _VIEW.get("generation") != generation or "store" not in _VIEW:
         _VIEW.clear()
-        _VIEW.update(generation=generation, store=ox.Store.read_only(store_path))
+        _VIEW.update(generation=generation, store=open_read_only(store_path))
     store = _VIEW["store"]
     assert isinstance(store, ox.Store)
     return store

@@ -24,6 +24,7 @@ from hub.api.query import sandbox
 from hub.api.query.safety import ForbiddenService, check_update
 from hub.errors import QueryError
 from hub.pipeline.sparql_update import UpdateRefused
+from hub.store.oxigraph import scratch as new_scratch
 
 
 class UpdateTimeout(QueryError):
@@ -31,7 +32,7 @@ class UpdateTimeout(QueryError):
 
 
 def _evaluate(update: str, nquads: bytes) -> bytes:
-    scratch = ox.Store()
+    scratch = new_scratch()
     if nquads:
         scratch.load(nquads, ox.RdfFormat.N_QUADS)
     scratch.update(update)

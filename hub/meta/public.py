@@ -1,7 +1,6 @@
 """What anonymous readers may see: the public/private split of the hub's graphs and meta graph.
 
-Data only, not yet wired into the endpoints (the public-face work will read it): record graphs
-are public, and so is the part of each record's provenance that says where a triple comes from
+Record graphs are public, and so is the part of each record's provenance that says where a triple comes from
 (source, source id, revision, when it was read, its licence). The rest of the meta graph is the
 hub's own working state and stays private: quarantine payloads can hold what the shapes refused
 (personal data included), conflicts and match candidates are waiting for a person, sync state
@@ -13,7 +12,67 @@ that a new kind of subject is private until someone decides otherwise in this on
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from hub.vocab import MLG, PROV, RDF_TYPE, term
+
+PRIVATE_GRAPH_PREFIX = "urn:maillage:"
+"""Every graph whose IRI starts here is private: the meta graph (``urn:maillage:meta``) and the
+companion graphs that hold persons' contact data (:func:`companion_graph`). Record graphs live
+under the hub's base IRI, so one prefix test tells them apart, in Python and in SPARQL."""
+
+COMPANION_PREFIX = PRIVATE_GRAPH_PREFIX + "private:"
+
+PERSON_CONTACT_PREDICATES: frozenset[str] = frozenset(
+    {
+        MLG + "email",
+        MLG + "streetAddress",
+        MLG + "telephone",  # not in the vocabulary yet; private as soon as a mapping writes it
+        "http://schema.org/email",
+        "http://schema.org/telephone",
+        "http://schema.org/streetAddress",
+        "https://schema.org/email",
+        "https://schema.org/telephone",
+        "https://schema.org/streetAddress",
+        "http://xmlns.com/foaf/0.1/mbox",
+        "http://xmlns.com/foaf/0.1/phone",
+        "http://www.w3.org/2006/vcard/ns#hasEmail",
+        "http://www.w3.org/2006/vcard/ns#hasTelephone",
+        "http://www.w3.org/2006/vcard/ns#street-address",
+    }
+)
+"""How a natural person (``mlg:Person``) can be reached: e-mail, telephone, street address. Kept
+out of every anonymous output unless the source declared ``publish_person_contacts = true``
+(consent). An organisation's contact data is public: it is how the public reaches it."""
+
+PERSON_CLASS = MLG + "Person"
+
+
+def is_public_graph(graph: str) -> bool:
+    """Whether an anonymous reader may see this named graph (a record graph)."""
+    return not graph.startswith(PRIVATE_GRAPH_PREFIX)
+
+
+def public_graph_filter(variable: str = "g") -> str:
+    """A SPARQL ``FILTER`` keeping only the public named graphs bound to ``?variable``: use it in
+    any ``GRAPH ?g`` pattern whose answer reaches an anonymous reader (counts included)."""
+    return f'FILTER(!STRSTARTS(STR(?{variable}), "{PRIVATE_GRAPH_PREFIX}"))'
+
+
+def public_graphs(graphs: Iterable[str]) -> list[str]:
+    """The public graphs among ``graphs``, in order: the anonymous dataset's default graph is
+    their union, and they are its named graphs."""
+    return [g for g in graphs if is_public_graph(g)]
+
+
+def companion_graph(record_graph: str) -> str:
+    """The private graph beside a record graph that holds its persons' contact data."""
+    return COMPANION_PREFIX + record_graph
+
+
+def companion_of(graph: str) -> str | None:
+    """The record graph a companion graph belongs to, or None for any other graph."""
+    return graph[len(COMPANION_PREFIX):] if graph.startswith(COMPANION_PREFIX) else None
 
 RECORD_GRAPHS_PUBLIC = True
 """Every named graph but the meta graph holds one source record: all public."""

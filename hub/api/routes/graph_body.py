@@ -1,4 +1,6 @@
-"""The body of a Graph Store PUT or POST: one graph, as Turtle, N-Triples, RDF/XML or JSON-LD.
+"""The body of a Graph Store PUT or POST: one graph, as Turtle, N-Triples, RDF/XML or JSON-LD,
+or several of those as the parts of a ``multipart/form-data`` request (one file per part, each
+with its own ``Content-Type``), which the protocol lets a client send to merge files in one write.
 
 JSON-LD is read the way the REST API reads it: a document without ``@context``, or with the hub's
 own context by URL, gets the hub context inline (the hub never fetches a remote context). Named
@@ -10,6 +12,9 @@ from __future__ import annotations
 
 import io
 import json
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 
 import pyoxigraph as ox
@@ -21,6 +26,8 @@ from hub.views.jsonld import hub_context
 JSON_LD = "application/ld+json"
 ACCEPTED = ("text/turtle", "application/n-triples", "application/rdf+xml", JSON_LD)
 CONTEXT_PATH = "/api/context.jsonld"
+MULTIPART = "multipart/form-data"
+MAX_PARTS = 100
 
 
 def _with_hub_context(body: bytes) -> bytes:
@@ -72,3 +79,34 @@ def graph_triples(body: bytes, content_type: str, graph: str) -> list[ox.Triple]
             "request writes one graph, the one named by ?graph=",
         )
     return [q.triple for q in quads]
+
+
+def _parts(body: bytes, content_type: str) -> list[Message]:
+    """The parts of a ``multipart/form-data`` body (the standard library's MIME parser)."""
+    if "boundary=" not in content_type:
+        raise HTTPException(400, "multipart/form-data needs a boundary parameter")
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + body)
+    parts = message.get_payload() if message.is_multipart() else None
+    if not isinstance(parts, list) or not parts:
+        raise HTTPException(400, "the multipart/form-data body has no parts")
+    if len(parts) > MAX_PARTS:
+        raise HTTPException(400, f"send at most {MAX_PARTS} parts in one request")
+    return [part for part in parts if isinstance(part, Message)]
+
+
+def body_triples(body: bytes, content_type: str, graph: str) -> list[ox.Triple]:
+    """The triples of a request body, single document or ``multipart/form-data`` files."""
+    if content_type.split(";")[0].strip().lower() != MULTIPART:
+        return graph_triples(body, content_type, graph)
+    triples: list[ox.Triple] = []
+    for index, part in enumerate(_parts(body, content_type), 1):
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            raise HTTPException(400, f"part {index} of the multipart body is not a file")
+        name = part.get_filename() or part.get_param("name", header="content-disposition")
+        try:
+            triples += graph_triples(payload, part.get("content-type", ""), graph)
+        except HTTPException as exc:
+            raise HTTPException(exc.status_code, f"part {index} ({name}): {exc.detail}") from exc
+    return triples

@@ -5,9 +5,17 @@ graph written here is validated, gets provenance and appears in the change feed 
 A write holds ``HubState.write_lock`` from its read of the graph to its commit, so concurrent
 POSTs all land; ``ETag``, ``If-Match`` and ``If-None-Match`` work as for REST entities
 (:mod:`hub.api.routes.preconditions`).
+
+Graphs are named indirectly (``?graph=<IRI>``): graph IRIs are the hub's own, independent of the
+address it is served at. ``?default`` is the union the anonymous ``/sparql`` default graph shows
+(:mod:`hub.meta.public`), readable but not writable (405 with ``Allow``): writing it would mean
+writing a record graph no one named. A POST to ``/store`` itself creates a graph under the hub's
+base IRI and answers 201 with that IRI in ``Location``, as the protocol asks.
 """
 
 from __future__ import annotations
+
+import uuid
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -16,13 +24,15 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.auth import require_token
 from hub.api.negotiation import GRAPH_TYPES, NotAcceptable, choose
-from hub.api.routes.graph_body import graph_triples
+from hub.api.routes.graph_body import body_triples
 from hub.api.routes.preconditions import check_write, content_hash, etag, not_modified
 from hub.api.routes.rest_write import WRITER
 from hub.api.routes.writes import invalid_response, summary
 from hub.api.state import HubState, hub_state
 from hub.clipping import clip_message
+from hub.iris import graph_iri
 from hub.meta.provenance import record_sources
+from hub.meta.public import RECORD_GRAPHS_PUBLIC
 from hub.pipeline.sparql_update import SOURCE as UPDATE_SOURCE
 from hub.records import Record, skolemize
 from hub.vocab import META_GRAPH
@@ -32,22 +42,35 @@ SOURCE = "graph-store"
 TRIPLE_TYPES = tuple(t for t in GRAPH_TYPES if t not in ("application/trig", "application/n-quads"))
 
 
+GRAPH_METHODS = "GET, HEAD, OPTIONS, PUT, POST, DELETE"
+DEFAULT_METHODS = "GET, HEAD, OPTIONS"
 TAG_VARIANTS = {"text/turtle": "", "application/n-triples": "nt", "application/rdf+xml": "rdf",
                 "application/ld+json": "jsonld"}
 
 
-def _graph_param(request: Request) -> str:
+def _is_default(request: Request) -> bool:
+    """Whether the request names the default graph (``?default``), refusing ambiguous requests."""
     params = request.query_params
     graphs = params.getlist("graph")
     if len(graphs) > 1:
         raise HTTPException(400, "give ?graph= once: a request reads or writes one graph")
-    if "default" in params:
-        if graphs:
-            raise HTTPException(400, "give either ?graph=<IRI> or ?default, not both")
+    if "default" in params and graphs:
+        raise HTTPException(400, "give either ?graph=<IRI> or ?default, not both")
+    return "default" in params
+
+
+def _writable(request: Request) -> None:
+    """405 for a write to ``?default``, before the token is asked for: no token makes it work."""
+    if _is_default(request):
         raise HTTPException(
-            400, "the default graph is the read-only union of all graphs; name a graph with ?graph="
+            405, "the default graph is the read-only union of the record graphs; "
+            "name a graph with ?graph=<IRI>", headers={"Allow": DEFAULT_METHODS},
         )
-    graph = graphs[0] if graphs else None
+
+
+def _graph_param(request: Request) -> str:
+    _writable(request)
+    graph = request.query_params.get("graph")
     if not graph:
         raise HTTPException(400, "name the graph with ?graph=<IRI>")
     try:
@@ -59,15 +82,31 @@ def _graph_param(request: Request) -> str:
     return graph
 
 
-@router.get("/store", summary="Read a graph (Graph Store Protocol)")
+def _default_triples(state: HubState) -> list[ox.Triple]:
+    """The default graph as anonymous readers see it: the union of the record graphs."""
+    if not RECORD_GRAPHS_PUBLIC:
+        return []
+    meta = ox.NamedNode(META_GRAPH)
+    return list(dict.fromkeys(q.triple for q in state.store.quads() if q.graph_name != meta))
+
+
+@router.options("/store", summary="The methods the Graph Store allows here")
+def store_options(request: Request) -> Response:
+    allow = DEFAULT_METHODS if _is_default(request) else GRAPH_METHODS
+    return Response(status_code=204, headers={"Allow": allow})
+
+
+@router.api_route("/store", methods=["GET", "HEAD"], summary="Read a graph (Graph Store Protocol)")
 def get_graph(request: Request, state: HubState = Depends(hub_state)) -> Response:
-    graph = _graph_param(request)
+    """HEAD runs the same code: the server sends the headers (length included) and no body."""
+    default = _is_default(request)
+    graph = "" if default else _graph_param(request)
     try:
         media = choose(request.headers.get("accept"), TRIPLE_TYPES)
     except NotAcceptable as exc:
         raise HTTPException(406, str(exc)) from exc
-    triples = state.store.graph_triples(graph)
-    if not triples:
+    triples = _default_triples(state) if default else state.store.graph_triples(graph)
+    if not triples and not default:
         raise HTTPException(404, clip_message(f"no graph <{graph}>"))
     tag = etag(content_hash(triples), TAG_VARIANTS.get(media, media.rsplit("/", 1)[-1]))
     headers = {"ETag": tag, "Vary": "Accept"}
@@ -79,7 +118,7 @@ def get_graph(request: Request, state: HubState = Depends(hub_state)) -> Respons
 
 async def _body_triples(request: Request, graph: str, base: str) -> list[ox.Triple]:
     body = await request.body()
-    triples = graph_triples(body, request.headers.get("content-type", ""), graph)
+    triples = body_triples(body, request.headers.get("content-type", ""), graph)
     return skolemize(triples, base, graph)
 
 
@@ -97,7 +136,7 @@ def _current(state: HubState, request: Request, graph: str) -> list[ox.Triple]:
     return triples
 
 
-def _write(state: HubState, record: Record, created: bool) -> Response:
+def _write(state: HubState, record: Record, created: bool, location: str | None = None) -> Response:
     """Validate then commit (lock held); the answer carries the graph's new ``ETag``."""
     [report] = state.ingestor.check([record]) if not record.deleted else [None]
     if report is not None and not report.conforms:
@@ -105,10 +144,17 @@ def _write(state: HubState, record: Record, created: bool) -> Response:
     result = state.commit([record])
     stored = state.store.graph_triples(record.graph or "")
     headers = {"ETag": etag(content_hash(stored))} if stored else {}
-    return JSONResponse(summary(result), status_code=201 if created else 200, headers=headers)
+    body = summary(result)
+    if location is not None:
+        headers["Location"] = location
+        body = {**body, "graph": location}
+    return JSONResponse(body, status_code=201 if created else 200, headers=headers)
 
 
-@router.put("/store", summary="Replace a graph", dependencies=[Depends(require_token)])
+WRITE_GUARDS = [Depends(_writable), Depends(require_token)]
+
+
+@router.put("/store", summary="Replace a graph", dependencies=WRITE_GUARDS)
 async def put_graph(request: Request, state: HubState = Depends(hub_state)) -> Response:
     graph = _graph_param(request)
     triples = await _body_triples(request, graph, state.config.base_iri)
@@ -121,8 +167,27 @@ async def put_graph(request: Request, state: HubState = Depends(hub_state)) -> R
     return await run_in_threadpool(run)
 
 
-@router.post("/store", summary="Add triples to a graph", dependencies=[Depends(require_token)])
+async def _create_graph(request: Request, state: HubState) -> Response:
+    """POST to the store itself: a new graph under the hub's base IRI, 201 + ``Location``."""
+    graph = graph_iri(state.config.base_iri, SOURCE, uuid.uuid4().hex)
+    triples = await _body_triples(request, graph, state.config.base_iri)
+    if not triples:
+        raise HTTPException(400, "the body holds no triples: there is no graph to create")
+
+    def run() -> Response:
+        with state.write_lock:
+            record = _record(state, graph, tuple(dict.fromkeys(triples)), False)
+            return _write(state, record, True, location=graph)
+
+    return await run_in_threadpool(run)
+
+
+@router.post("/store", summary="Add triples to a graph, or create one",
+             dependencies=WRITE_GUARDS)
 async def post_graph(request: Request, state: HubState = Depends(hub_state)) -> Response:
+    """With ``?graph=``: merge into that graph. Without: create a graph (see the module)."""
+    if "graph" not in request.query_params:
+        return await _create_graph(request, state)
     graph = _graph_param(request)
     triples = await _body_triples(request, graph, state.config.base_iri)
 
@@ -135,7 +200,7 @@ async def post_graph(request: Request, state: HubState = Depends(hub_state)) -> 
     return await run_in_threadpool(run)
 
 
-@router.delete("/store", summary="Delete a graph", dependencies=[Depends(require_token)])
+@router.delete("/store", summary="Delete a graph", dependencies=WRITE_GUARDS)
 def delete_graph(request: Request, state: HubState = Depends(hub_state)) -> Response:
     graph = _graph_param(request)
     with state.write_lock:

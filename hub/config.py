@@ -75,6 +75,48 @@ class SourceSettings:
     schedule: str | None = None
     credentials: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    license: str | None = None
+    """IRI of the licence the source publishes its data under; unset: not declared (the hub then
+    claims none for its records, rather than its own, see :meth:`Config.licence_of`)."""
+    attribution: str | None = None
+    """How re-users must credit the source; unset: its name."""
+
+
+LICENCE_OUVERTE = "https://www.etalab.gouv.fr/licence-ouverte-open-licence"
+
+
+@dataclass
+class CatalogSettings:
+    """``[catalog]``: who publishes the hub's dataset, for its DCAT-AP description and licence.
+
+    ``license`` covers the data the operator loads without a configured source (the demo, plain
+    ``maillage import``, API writes): Etalab's Licence Ouverte by default, the licence of the
+    French public-sector documents the demo is drawn from. Themes are codes of the EU data
+    theme vocabulary (http://publications.europa.eu/resource/authority/data-theme).
+    """
+
+    title: str = "Maillage"
+    description: str = (
+        "Actors, places, projects, commons, resources, events and territories of third places "
+        "and commons, gathered from their sources and published as linked data."
+    )
+    publisher: str = "Maillage"
+    publisher_url: str | None = None
+    contact_email: str | None = None
+    contact_url: str | None = None
+    keywords: list[str] = field(
+        default_factory=lambda: ["tiers-lieux", "communs", "territoires", "third places", "commons"]
+    )
+    themes: list[str] = field(default_factory=lambda: ["REGI", "SOCI", "GOVE"])
+    license: str = LICENCE_OUVERTE
+
+
+@dataclass(frozen=True)
+class Licence:
+    """A source's licence (None: not declared) and how to credit it."""
+
+    iri: str | None
+    attribution: str
 
 
 @dataclass
@@ -86,6 +128,7 @@ class Config:
     store: StoreSettings = field(default_factory=StoreSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     sources: list[SourceSettings] = field(default_factory=list)
+    catalog: CatalogSettings = field(default_factory=CatalogSettings)
     path: Path | None = None
 
     def source(self, name: str) -> SourceSettings:
@@ -94,6 +137,15 @@ class Config:
                 return source
         known = ", ".join(s.name for s in self.sources) or "none configured"
         raise ConfigError(f"no source named {name!r} (known: {known})")
+
+    def licence_of(self, source: str) -> Licence:
+        """A configured source's own licence; any other name (the demo, an import, the API) is
+        data the operator loads, under the catalogue's licence. A configured source without
+        ``license`` gets none: a wiki under CC BY-SA must not be republished as Licence Ouverte."""
+        for settings in self.sources:
+            if settings.name == source:
+                return Licence(settings.license, settings.attribution or settings.name)
+        return Licence(self.catalog.license, self.catalog.publisher)
 
     @property
     def write_token(self) -> str | None:
@@ -118,7 +170,14 @@ def _source(table: dict[str, Any], index: int) -> SourceSettings:
         raise ConfigError(f"{where}: kind must be one of {', '.join(known)}")
     if source.direction not in DIRECTIONS:
         raise ConfigError(f"{where}: direction must be one of {', '.join(DIRECTIONS)}")
+    _check_iri(source.license, f"{where} license")
     return source
+
+
+def _check_iri(value: str | None, where: str) -> None:
+    """Licences end up as IRIs in provenance and DCAT: a name ("CC BY-SA") would be a broken link."""
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{where} must be an http(s) IRI, e.g. https://creativecommons.org/licenses/by-sa/4.0/")
 
 
 def read_toml(path: Path, what: str) -> dict[str, Any]:
@@ -148,12 +207,13 @@ def load_config(path: Path | None = None, data_dir: Path | None = None) -> Confi
     if config_path is not None:
         raw = read_toml(config_path, "config file")
     hub = dict(raw.get("hub", {}))
-    unknown = set(raw) - {"hub", "store", "api", "sources"}
+    unknown = set(raw) - {"hub", "store", "api", "sources", "catalog"}
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
     config = Config(
         store=_section(StoreSettings, raw.get("store", {}), "[store]"),
         api=_section(ApiSettings, raw.get("api", {}), "[api]"),
+        catalog=_section(CatalogSettings, raw.get("catalog", {}), "[catalog]"),
         sources=[_source(t, i) for i, t in enumerate(raw.get("sources", []))],
         path=config_path,
     )
@@ -162,6 +222,7 @@ def load_config(path: Path | None = None, data_dir: Path | None = None) -> Confi
     file_data_dir = hub.pop("data_dir", None)
     if hub:
         raise ConfigError(f"unknown key(s) in [hub]: {', '.join(sorted(hub))}")
+    _check_iri(config.catalog.license, "[catalog] license")
     if not config.base_iri.endswith(("/", "#")):
         raise ConfigError("[hub] base_iri must end with '/' or '#'")
     chosen = data_dir or os.environ.get(DATA_ENV) or file_data_dir

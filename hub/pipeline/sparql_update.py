@@ -3,8 +3,9 @@
 An update is first applied to an in-memory copy of the graphs it names; the resulting graphs
 become records that are validated together, and only if every one conforms are they committed
 (one transaction, one change-log entry per graph). Updates must name their graphs (``GRAPH <g>``
-or ``WITH <g>``): the default graph is the read-only union of all record graphs, and the
-``WHERE`` part of an update sees only the graphs the update names.
+or ``WITH <g>``): the default graph is the read-only union of all record graphs. The ``WHERE``
+part sees the graphs it reads as well (:mod:`hub.pipeline.update_dataset`); Oxigraph's evaluation
+decides what was written, and a graph it changed that rdflib did not read as written refuses it.
 """
 
 from __future__ import annotations
@@ -22,16 +23,19 @@ from hub.clipping import clip_message
 from hub.errors import InputError
 from hub.meta.provenance import record_sources
 from hub.pipeline.ingest import Ingestor, IngestResult
+from hub.pipeline.update_dataset import MAX_READ_QUADS, Reads, parse, reads, with_dataset
 from hub.pipeline.validate import Report
 from hub.records import Record
+from hub.store.base import Store
 from hub.store.oxigraph import scratch as new_scratch
 from hub.vocab import META_GRAPH
 
 SOURCE = "sparql-update"
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
-Evaluate = Callable[[str, list[ox.Quad]], list[ox.Quad]]
-"""Runs an update on a scratch copy of the graphs it names and returns the quads after it."""
+Evaluate = Callable[[str, list[ox.Quad], str | None], list[ox.Quad]]
+"""Runs an update (relative IRIs against the base given) on a scratch copy of the graphs it
+writes and reads, and returns the quads after it."""
 
 
 class UpdateRefused(InputError):
@@ -44,10 +48,10 @@ class UpdateOutcome:
     invalid: dict[str, Report]
 
 
-def affected_graphs(update: str) -> list[str]:
+def affected_graphs(update: str, base_iri: str | None = None) -> list[str]:
     """The graphs an update writes, or :class:`UpdateRefused`."""
     try:
-        operations = translateUpdate(parseUpdate(update)).algebra
+        operations = translateUpdate(parseUpdate(update), base=base_iri).algebra
     except Exception as exc:  # pyparsing raises several types; all mean "not SPARQL Update"
         raise UpdateRefused(clip_message(f"invalid SPARQL Update: {exc}")) from exc
     graphs: list[str] = []
@@ -103,43 +107,95 @@ def _iri(graph: object, operation: str) -> str:
     )
 
 
-def evaluate_here(update: str, quads: list[ox.Quad]) -> list[ox.Quad]:
+def evaluate_here(update: str, quads: list[ox.Quad], base_iri: str | None = None) -> list[ox.Quad]:
     """In this process, with no time limit: for trusted callers (the API uses a confined child)."""
     scratch = new_scratch()
     scratch.extend(quads)
     try:
-        scratch.update(update)
+        scratch.update(update, base_iri=base_iri)
     except (SyntaxError, OSError, ValueError) as exc:
         raise UpdateRefused(clip_message(f"the update failed: {exc}")) from exc
     return list(scratch)
 
 
-def _split(quads: list[ox.Quad], graphs: list[str]) -> dict[str, list[ox.Triple]]:
-    """The evaluated quads per named graph; one parse decides what an update may touch.
+def _split(
+    quads: list[ox.Quad], graphs: list[str], read: set[ox.Quad]
+) -> dict[str, list[ox.Triple]]:
+    """The evaluated quads per written graph; one parse decides what an update may touch.
 
-    rdflib read the update to tell which graphs to copy, Oxigraph evaluated it; when Oxigraph
-    wrote anywhere else (the two parsers read the text differently), nothing is written.
+    rdflib read the update to tell which graphs it writes, Oxigraph evaluated it; the graphs
+    copied only to be read must come back unchanged. When Oxigraph wrote anywhere else (the two
+    parsers read the text differently), nothing is written.
     """
     by_graph: dict[str, list[ox.Triple]] = {graph: [] for graph in graphs}
+    others: set[ox.Quad] = set()
     for quad in quads:
         name = quad.graph_name
-        if not isinstance(name, ox.NamedNode) or name.value not in by_graph:
-            where = f"<{name.value}>" if isinstance(name, ox.NamedNode) else "the default graph"
-            raise UpdateRefused(
-                f"the update writes to {where}, which it does not name as GRAPH <g> or WITH <g>; "
-                "nothing was written"
-            )
-        by_graph[name.value].append(quad.triple)
+        if isinstance(name, ox.NamedNode) and name.value in by_graph:
+            by_graph[name.value].append(quad.triple)
+        else:
+            others.add(quad)
+    changed = others ^ read
+    if changed:
+        name = next(iter(changed)).graph_name
+        where = f"<{name.value}>" if isinstance(name, ox.NamedNode) else "the default graph"
+        raise UpdateRefused(
+            f"the update writes to {where}, which it does not name as GRAPH <g> or WITH <g>; "
+            "nothing was written"
+        )
     return by_graph
 
 
+def _read_copy(store: Store, found: Reads, written: list[str]) -> list[ox.Quad]:
+    """The quads the update's WHERE reads beyond the graphs it writes, at most MAX_READ_QUADS."""
+    copied: list[ox.Quad] = []
+
+    def add(quads: Iterable[ox.Quad]) -> None:
+        copied.extend(quads)
+        if len(copied) > MAX_READ_QUADS:
+            raise UpdateRefused(
+                f"the update's WHERE reads more than {MAX_READ_QUADS:,} triples (the whole default "
+                "graph, or GRAPH ?g over every graph): name the graphs it reads with GRAPH <g> or "
+                "USING <g>, or send using-graph-uri"
+            )
+
+    if found.every_graph or found.default_union:
+        everything = (q for q in store.quads() if q.graph_name != ox.NamedNode(META_GRAPH))
+        for quad in everything:
+            name = quad.graph_name
+            if found.every_graph and isinstance(name, ox.NamedNode) and name.value not in written:
+                add([quad])
+            if found.default_union:
+                add([ox.Quad(quad.subject, quad.predicate, quad.object, ox.DefaultGraph())])
+    if not found.every_graph:
+        for graph in sorted(found.graphs - set(written) - {META_GRAPH}):
+            add(store.quads(graph))
+    return copied
+
+
 def apply_update(
-    ingestor: Ingestor, update: str, evaluate: Evaluate = evaluate_here
+    ingestor: Ingestor,
+    update: str,
+    evaluate: Evaluate = evaluate_here,
+    *,
+    base_iri: str | None = None,
+    using: list[str] | None = None,
+    using_named: list[str] | None = None,
 ) -> UpdateOutcome:
-    """Validate then commit an update; nothing is written when any graph would be invalid."""
-    graphs = affected_graphs(update)
+    """Validate then commit an update; nothing is written when any graph would be invalid.
+
+    ``base_iri`` resolves relative IRIs (the endpoint's URL); ``using``/``using_named`` are the
+    protocol's ``using-graph-uri``/``using-named-graph-uri``.
+    """
+    try:
+        update = with_dataset(update, using or [], using_named or [], base_iri)
+        found = reads(parse(update, base_iri))
+    except InputError as exc:
+        raise UpdateRefused(str(exc)) from exc
+    graphs = affected_graphs(update, base_iri)
     before = [quad for graph in graphs for quad in ingestor.store.quads(graph)]
-    after = _split(evaluate(update, before), graphs)
+    read = _read_copy(ingestor.store, found, graphs)
+    after = _split(evaluate(update, before + read, base_iri), graphs, set(read))
     known = record_sources(ingestor.store, graphs) if graphs else {}
     records = []
     for graph in graphs:

@@ -1,10 +1,11 @@
 """SPARQL Update evaluated in a confined process that is killed at the deadline.
 
-An update is evaluated on a scratch copy of the graphs it names (:mod:`hub.pipeline.sparql_update`) before
-anything is validated and committed. That evaluation used to run in the server process while it
-held the write lock, with no time limit: one slow update blocked every write for as long as it
-ran, and a ``SERVICE`` in its ``WHERE`` was called from the server itself. Here it runs in a child
-process confined like the query workers (:mod:`hub.api.query.sandbox`), with the same time limit and
+An update is evaluated on a scratch copy of the graphs it writes and reads
+(:mod:`hub.pipeline.sparql_update`) before anything is validated and committed. That evaluation
+used to run in the server process while it held the write lock, with no time limit: one slow
+update blocked every write for as long as it ran, and a ``SERVICE`` in its ``WHERE`` was called
+from the server itself. Here it runs in a child process confined like the query workers
+(:mod:`hub.api.query.sandbox`), with the same time limit and
 memory cap; past them the child is killed and replaced, and the caller gets a clear error.
 """
 
@@ -31,11 +32,11 @@ class UpdateTimeout(QueryError):
     """The update ran past the time limit and was stopped; nothing was written."""
 
 
-def _evaluate(update: str, nquads: bytes) -> bytes:
+def _evaluate(update: str, nquads: bytes, base_iri: str | None) -> bytes:
     scratch = new_scratch()
     if nquads:
         scratch.load(nquads, ox.RdfFormat.N_QUADS)
-    scratch.update(update)
+    scratch.update(update, base_iri=base_iri)
     return ox.serialize(scratch, format=ox.RdfFormat.N_QUADS) or b""
 
 
@@ -47,12 +48,12 @@ def _child(allowlist: tuple[str, ...], memory_mb: int, conn: Connection) -> None
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     while True:
         try:
-            update, nquads = conn.recv()
+            update, nquads, base_iri = conn.recv()
         except EOFError:
             return
         try:
             check_update(update, allowlist, confined=sandbox.CONFINED)
-            conn.send(("ok", _evaluate(update, nquads)))
+            conn.send(("ok", _evaluate(update, nquads, base_iri)))
         except ForbiddenService as exc:
             conn.send(("error", str(exc)))
         except SyntaxError as exc:
@@ -88,12 +89,12 @@ class UpdateRunner:
         self._conn = ours
         return ours
 
-    def evaluate(self, update: str, quads: list[ox.Quad]) -> list[ox.Quad]:
+    def evaluate(self, update: str, quads: list[ox.Quad], base_iri: str | None = None) -> list[ox.Quad]:
         """The quads after the update, or :class:`UpdateRefused`/:class:`UpdateTimeout`."""
         nquads = ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
         with self._lock:
             conn = self._start()
-            conn.send((update, nquads))
+            conn.send((update, nquads, base_iri))
             if not conn.poll(self.timeout):
                 self._stop()
                 raise UpdateTimeout(

@@ -1,4 +1,8 @@
-"""``/sparql/update``: SPARQL 1.1 Update with a token, validated and logged (hub.pipeline.sparql_update)."""
+"""``/sparql/update``: SPARQL 1.1 Update with a token, validated and logged (hub.pipeline.sparql_update).
+
+``using-graph-uri``/``using-named-graph-uri`` are honoured (or refused with a 400 saying why,
+never ignored); relative IRIs resolve against this endpoint's URL.
+"""
 
 from __future__ import annotations
 
@@ -17,16 +21,34 @@ from hub.pipeline.sparql_update import UpdateRefused, apply_update
 router = APIRouter(tags=["SPARQL"])
 
 
-async def _update_text(request: Request) -> str:
+def utf8_body(request: Request, body: bytes) -> str:
+    """The body as UTF-8, the only encoding the SPARQL 1.1 Protocol allows (else 415)."""
+    for param in request.headers.get("content-type", "").split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise HTTPException(415, "the SPARQL 1.1 Protocol takes UTF-8 only: send charset=UTF-8")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HTTPException(400, "the body is not valid UTF-8") from exc
+
+
+async def _update_request(request: Request) -> tuple[str, dict[str, list[str]]]:
+    """The update text and the protocol parameters (query string, and form body if any)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    body = (await request.body()).decode("utf-8", errors="replace")
+    body = utf8_body(request, await request.body())
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
     if media == "application/sparql-update":
-        return body
+        return body, params
     if media == "application/x-www-form-urlencoded":
-        updates = parse_qs(body).get("update", [])
+        for key, values in parse_qs(body).items():
+            params.setdefault(key, []).extend(values)
+        updates = params.pop("update", [])
         if len(updates) != 1:
             raise HTTPException(400, "send exactly one update= parameter")
-        return updates[0]
+        return updates[0], params
     raise HTTPException(
         415, "POST the update as application/sparql-update or application/x-www-form-urlencoded"
     )
@@ -41,12 +63,17 @@ async def _update_text(request: Request) -> str:
 )
 async def sparql_update(request: Request, state: HubState = Depends(hub_state)) -> Response:
     """Apply an update in one transaction; refused with the SHACL report if shapes fail."""
-    text = await _update_text(request)
+    text, params = await _update_request(request)
+    base_iri = str(request.url_for("sparql_update"))
 
     def run() -> Response:
         with state.write_lock:
             try:
-                outcome = apply_update(state.ingestor, text, _runner(request, state).evaluate)
+                outcome = apply_update(
+                    state.ingestor, text, _runner(request, state).evaluate, base_iri=base_iri,
+                    using=params.get("using-graph-uri", []),
+                    using_named=params.get("using-named-graph-uri", []),
+                )
             except UpdateRefused as exc:
                 raise HTTPException(400, str(exc)) from exc
             except UpdateTimeout as exc:

@@ -153,7 +153,7 @@ def test_a_huge_invalid_value_gets_a_small_422(hub: ServedHub) -> None:
         assert values and all(v.startswith("9" * 100) and "900,000" in v for v in values), values
     assert not graph_exists(hub, graph)
     assert not ask(hub, "ASK { <https://example.org/huge> ?p ?o }")
-    quarantine = httpx.get(f"{hub.url}/quarantine", timeout=30)
+    quarantine = httpx.get(f"{hub.url}/quarantine", headers=hub.auth, timeout=30)
     assert quarantine.status_code == 200 and len(quarantine.content) < 100_000
 
 
@@ -259,8 +259,8 @@ MALICIOUS_IDS = [
 
 
 def review_state(hub: ServedHub) -> tuple[object, object]:
-    return (httpx.get(f"{hub.url}/matches", timeout=30).json(),
-            httpx.get(f"{hub.url}/conflicts", timeout=30).json())
+    return (httpx.get(f"{hub.url}/matches", timeout=30, headers=hub.auth).json(),
+            httpx.get(f"{hub.url}/conflicts", timeout=30, headers=hub.auth).json())
 
 
 @pytest.mark.parametrize("bad_id", MALICIOUS_IDS)

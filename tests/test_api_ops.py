@@ -26,11 +26,12 @@ DCTERMS = "http://purl.org/dc/terms/"
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def sparql_count(url: str, where: str) -> int:
+def sparql_count(url: str, where: str, auth: dict[str, str] | None = None) -> int:
+    """With ``auth`` (the operator's token) the bookkeeping graph is queryable too."""
     response = httpx.get(
         f"{url}/sparql",
         params={"query": f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {where} }}"},
-        headers={"Accept": "application/sparql-results+json"},
+        headers={"Accept": "application/sparql-results+json", **(auth or {})},
         timeout=30,
     )
     assert response.status_code == 200, response.text
@@ -135,6 +136,7 @@ def test_void_describes_subsets_examples_and_distributions(hub_server: ServedHub
     demo_records = sparql_count(
         hub_server.url,
         f"GRAPH <{META_GRAPH}> {{ ?s a <{MLG}Record> ; <{MLG}source> \"demo\" }}",
+        hub_server.auth,
     )
     assert subsets == [{"title": "demo", "docs": str(demo_records)}]
     examples = select(store, f"SELECT ?e WHERE {{ ?d <{VOID}exampleResource> ?e }}")
@@ -265,7 +267,7 @@ def test_sources_lists_the_configured_sources(prepared_hub: ServedHub) -> None:
 
 
 def test_quarantine_lists_the_invalid_record(prepared_hub: ServedHub) -> None:
-    entries = httpx.get(f"{prepared_hub.url}/quarantine").json()
+    entries = httpx.get(f"{prepared_hub.url}/quarantine", headers=prepared_hub.auth).json()
     assert len(entries) == 1
     entry = entries[0]
     assert entry["source"] == "wiki"
@@ -274,14 +276,14 @@ def test_quarantine_lists_the_invalid_record(prepared_hub: ServedHub) -> None:
     report = ox.Store()
     report.load(entry["report"].encode(), format=ox.RdfFormat.TURTLE)
     assert report.query("ASK { ?r a <http://www.w3.org/ns/shacl#ValidationReport> }")
-    assert httpx.get(f"{prepared_hub.url}/quarantine", params={"source": "wiki"}).json() == entries
-    assert httpx.get(f"{prepared_hub.url}/quarantine", params={"source": "demo"}).json() == []
+    assert httpx.get(f"{prepared_hub.url}/quarantine", headers=prepared_hub.auth, params={"source": "wiki"}).json() == entries
+    assert httpx.get(f"{prepared_hub.url}/quarantine", headers=prepared_hub.auth, params={"source": "demo"}).json() == []
     samples = metrics(prepared_hub.url)
     assert samples["maillage_quarantined_records"][()] == 1
 
 
 def test_conflicts_lists_stored_conflicts(prepared_hub: ServedHub) -> None:
-    conflicts = httpx.get(f"{prepared_hub.url}/conflicts").json()
+    conflicts = httpx.get(f"{prepared_hub.url}/conflicts", headers=prepared_hub.auth).json()
     assert conflicts == [
         {
             "id": "test-1",
@@ -294,11 +296,12 @@ def test_conflicts_lists_stored_conflicts(prepared_hub: ServedHub) -> None:
             "time": "2025-01-02T03:04:05+00:00",
         }
     ]
-    assert httpx.get(f"{prepared_hub.url}/conflicts", params={"source": "other"}).json() == []
+    assert httpx.get(f"{prepared_hub.url}/conflicts", headers=prepared_hub.auth, params={"source": "other"}).json() == []
 
 
 def test_conflicts_empty_without_conflicts(hub_server: ServedHub) -> None:
-    assert httpx.get(f"{hub_server.url}/conflicts").json() == []
+    assert httpx.get(f"{hub_server.url}/conflicts").status_code == 401  # private: the token
+    assert httpx.get(f"{hub_server.url}/conflicts", headers=hub_server.auth).json() == []
     assert httpx.get(f"{hub_server.url}/sources").json() == []
 
 
@@ -315,7 +318,7 @@ def test_conflicts_empty_without_conflicts(hub_server: ServedHub) -> None:
     ],
 )
 def test_odd_input_is_never_a_server_error(prepared_hub: ServedHub, path: str) -> None:
-    response = httpx.get(f"{prepared_hub.url}{path}", timeout=30)
+    response = httpx.get(f"{prepared_hub.url}{path}", timeout=30, headers=prepared_hub.auth)
     assert response.status_code < 500, response.text
 
 

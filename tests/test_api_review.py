@@ -36,19 +36,19 @@ def test_matches_and_conflicts_are_decided_over_http(tmp_path: Path) -> None:
         clash = conflict("wiki", "https://example.org/wiki/1", "nom", "A", "B", "both changed", "name")
         ingestor.ingest_batch([], None, [match, clash])
     with serving(data, demo=False) as hub:
-        [candidate] = httpx.get(f"{hub.url}/matches").json()
+        [candidate] = httpx.get(f"{hub.url}/matches", headers=hub.auth).json()
         assert candidate["confidence"] == 0.5 and candidate["existing_entity"] == "https://example.org/wiki/1"
         accept = f"{hub.url}/matches/{candidate['id']}/accept"
         assert httpx.post(accept).status_code == 401
         assert httpx.post(accept, headers=hub.auth).status_code == 200
-        assert httpx.get(f"{hub.url}/matches").json() == []
+        assert httpx.get(f"{hub.url}/matches", headers=hub.auth).json() == []
         names = httpx.get(f"{hub.url}/sparql", params={
             "query": f"SELECT ?s WHERE {{ ?s <{MLG}name> ?n }}"}).json()["results"]["bindings"]
         assert {b["s"]["value"] for b in names} == {"https://example.org/wiki/1"}, "merged"
-        [open_conflict] = httpx.get(f"{hub.url}/conflicts").json()
+        [open_conflict] = httpx.get(f"{hub.url}/conflicts", headers=hub.auth).json()
         resolve = f"{hub.url}/conflicts/{open_conflict['id']}/resolve"
         assert httpx.post(resolve, params={"keep": "maybe"}, headers=hub.auth).status_code == 400
         assert httpx.post(f"{hub.url}/conflicts/nope/resolve", params={"keep": "source"},
                           headers=hub.auth).status_code == 404
         assert httpx.post(resolve, params={"keep": "source"}, headers=hub.auth).status_code == 200
-        assert httpx.get(f"{hub.url}/conflicts").json() == []
+        assert httpx.get(f"{hub.url}/conflicts", headers=hub.auth).json() == []

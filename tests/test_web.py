@@ -199,7 +199,7 @@ def test_observatory_draws_its_charts(served: ServedHub, page: object) -> None:
 
 
 def test_a_conflict_is_resolved_from_the_operations_page(served: ServedHub, page: object) -> None:
-    [before] = httpx.get(f"{served.url}/conflicts").json()
+    [before] = httpx.get(f"{served.url}/conflicts", headers=served.auth).json()
     page.goto(served.url + "/ui/operations")  # type: ignore[attr-defined]
     _accessible(page)
     row = page.locator(f"tr[data-conflict='{before['id']}']")  # type: ignore[attr-defined]
@@ -210,17 +210,17 @@ def test_a_conflict_is_resolved_from_the_operations_page(served: ServedHub, page
     page.fill("#token", served.token)  # type: ignore[attr-defined]
     row.get_by_role("button", name="Garder la valeur de la source").click()
     row.wait_for(state="detached")
-    assert httpx.get(f"{served.url}/conflicts").json() == []
+    assert httpx.get(f"{served.url}/conflicts", headers=served.auth).json() == []
     page.reload()  # type: ignore[attr-defined]
     assert page.evaluate("sessionStorage.getItem('maillage-token')") == served.token  # type: ignore[attr-defined]
     assert page.locator("#token").input_value() == served.token  # type: ignore[attr-defined]
     assert page.locator("tr[data-conflict]").count() == 0  # type: ignore[attr-defined]
-    [candidate] = httpx.get(f"{served.url}/matches").json()
+    [candidate] = httpx.get(f"{served.url}/matches", headers=served.auth).json()
     pair = page.locator(f"tr[data-match='{candidate['id']}']")  # type: ignore[attr-defined]
     assert "same name" in pair.inner_text()
     pair.get_by_role("button", name="Choses différentes").click()
     pair.wait_for(state="detached")
-    assert httpx.get(f"{served.url}/matches").json() == []
+    assert httpx.get(f"{served.url}/matches", headers=served.auth).json() == []
 
 
 def test_english_by_parameter_and_by_accept_language(served: ServedHub, page: object, browser: object) -> None:

@@ -1,4 +1,8 @@
-"""Write access: a bearer token from the environment; reads stay open."""
+"""Write access and the operator's view: a bearer token from the environment.
+
+Reads of the data stay open; the hub's bookkeeping (quarantine, conflicts, sync state) and
+persons' contact data are read only with the same token (:func:`is_operator`).
+"""
 
 from __future__ import annotations
 
@@ -37,5 +41,25 @@ def require_token(request: Request, state: HubState = Depends(hub_state)) -> Non
     if given is None or not hmac.compare_digest(given, expected.encode("utf-8")):
         raise HTTPException(
             401, "a valid bearer token is required for writes",
+            headers={"WWW-Authenticate": 'Bearer realm="maillage"'},
+        )
+
+
+def is_operator(request: Request, state: HubState) -> bool:
+    """Whether the request carries the configured token: it then sees the private graphs too."""
+    expected = state.config.write_token
+    given = _given_token(request)
+    return (
+        expected is not None
+        and given is not None
+        and hmac.compare_digest(given, expected.encode("utf-8"))
+    )
+
+
+def require_operator(request: Request, state: HubState = Depends(hub_state)) -> None:
+    """Refuse a read of the hub's private state (quarantine, conflicts...) without the token."""
+    if not is_operator(request, state):
+        raise HTTPException(
+            401, "this is the hub's private state: send the operator's bearer token",
             headers={"WWW-Authenticate": 'Bearer realm="maillage"'},
         )

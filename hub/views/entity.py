@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
+from hub.meta.public import public_graph_filter
 from hub.store.base import Store
 from hub.views.jsonld import node_key
 from hub.vocab import COLLECTIONS, META_GRAPH, MLG, RDF_TYPE, class_iris
@@ -61,11 +62,11 @@ def _genid_prefix(base: str) -> str:
 
 
 def load_entity(store: Store, base: str, iri: str) -> Entity | None:
-    """Everything the record graphs say about ``iri`` (not the meta graph), or None."""
+    """Everything the public record graphs say about ``iri`` (not the meta graph, not a
+    person's contact data), or None."""
     node = str(ox.NamedNode(iri))
-    meta = str(ox.NamedNode(META_GRAPH))
     rows = store.select(
-        f"SELECT ?g ?p ?o WHERE {{ GRAPH ?g {{ {node} ?p ?o }} FILTER(?g != {meta}) }}"
+        f"SELECT ?g ?p ?o WHERE {{ GRAPH ?g {{ {node} ?p ?o }} {public_graph_filter()} }}"
     )
     if not rows:
         return None
@@ -101,7 +102,7 @@ def _embedded_nodes(store: Store, base: str, triples: list[ox.Triple]) -> set[st
         values = " ".join(str(ox.NamedNode(i)) for i in sorted(frontier))
         rows = store.select(
             f"SELECT DISTINCT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} "
-            f"FILTER(?g != {ox.NamedNode(META_GRAPH)}) }}"
+            f"{public_graph_filter()} }}"
         )
         frontier = set()
         for row in rows:
@@ -122,6 +123,8 @@ class RecordGraph:
     revision: str | None
     connector: str | None
     entity: str | None = None
+    license: str | None = None  # IRI; None: the source declared none
+    attribution: str | None = None
 
 
 def provenance(store: Store, iri: str, graphs: list[str]) -> list[RecordGraph]:
@@ -150,6 +153,8 @@ def provenance(store: Store, iri: str, graphs: list[str]) -> list[RecordGraph]:
                 revision=f.get(MLG + "revision"),
                 connector=f.get(MLG + "connector"),
                 entity=f.get(MLG + "entity"),
+                license=f.get(MLG + "license"),
+                attribution=f.get("http://creativecommons.org/ns#attributionName"),
             )
         )
     return result
@@ -159,7 +164,7 @@ def incoming(store: Store, iri: str, limit: int = 200) -> list[tuple[str, str]]:
     """(subject, predicate) of the statements of record graphs that point at ``iri``."""
     rows = store.select(
         f"SELECT DISTINCT ?s ?p WHERE {{ GRAPH ?g {{ ?s ?p {ox.NamedNode(iri)} }} "
-        f"FILTER(?g != {ox.NamedNode(META_GRAPH)} && isIRI(?s)) }} "
+        f"{public_graph_filter()} FILTER(isIRI(?s)) }} "
         f"ORDER BY ?p ?s LIMIT {int(limit)}"
     )
     return [(row["s"].value, row["p"].value) for row in rows]

@@ -11,6 +11,8 @@ import pyoxigraph as ox
 from hub.config import Config
 from hub.meta.candidates import list_candidates
 from hub.meta.conflicts import list_conflicts
+from hub.meta.provenance import ATTRIBUTION_NAME, LICENSE
+from hub.meta.public import public_graph_filter
 from hub.meta.quarantine import list_quarantine
 from hub.meta.status import class_counts, source_counts, source_statuses
 from hub.rdf.resources import named_query
@@ -133,9 +135,11 @@ def entity_view(store: Store, base: str, iri: str, lang: str) -> EntityView | No
     ctx = hub_context()
     meta, node = ox.NamedNode(META_GRAPH), ox.NamedNode(iri)
     rows = store.select(
-        f"SELECT ?g ?p ?o ?src ?url ?at WHERE {{ GRAPH ?g {{ {node} ?p ?o }} FILTER(?g != {meta}) "
+        f"SELECT ?g ?p ?o ?src ?url ?at ?lic ?by WHERE {{ GRAPH ?g {{ {node} ?p ?o }} "
+        f"{public_graph_filter()} "
         f"OPTIONAL {{ GRAPH {meta} {{ ?g <{MLG}source> ?src OPTIONAL {{ ?g <{PROV}hadPrimarySource> ?url }}"
-        f" OPTIONAL {{ ?g <{PROV}generatedAtTime> ?at }} }} }} }}"
+        f" OPTIONAL {{ ?g <{PROV}generatedAtTime> ?at }} OPTIONAL {{ ?g <{LICENSE}> ?lic }}"
+        f" OPTIONAL {{ ?g <{ATTRIBUTION_NAME}> ?by }} }} }} }}"
     )
     records: dict[str, dict[str, Any]] = {}
     facts = []
@@ -146,6 +150,8 @@ def entity_view(store: Store, base: str, iri: str, lang: str) -> EntityView | No
             "source": row["src"].value if "src" in row else None,
             "url": row["url"].value if "url" in row else None,
             "at": row["at"].value if "at" in row else None,
+            "license": row["lic"].value if "lic" in row else None,
+            "attribution": row["by"].value if "by" in row else None,
         })
         facts.append({
             "predicate": row["p"].value, "label": ctx.compact(row["p"].value),

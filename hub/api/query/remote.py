@@ -17,11 +17,18 @@ import pyoxigraph as ox
 
 from hub.api.negotiation import GRAPH_TYPES
 from hub.api.query.admission import Admission
+from hub.api.query.dataset import anonymous_dataset
 from hub.api.query.depth import MAX_NESTING, too_deep
 from hub.api.query.runner import QueryFailed, QueryJob, QueryTimeout, QueryTooComplex, QueryTooLarge
+from hub.vocab import META_GRAPH, term
 
 JSON_RESULTS = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
+RECORD_GRAPHS = (
+    f"SELECT ?g WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{term('Record')}> }} }}"
+)
+"""The record graphs, as the bookkeeping graph lists them: asking a server for every graph that
+holds a triple scans all its quads (and lists its system graphs)."""
 
 
 class RemoteQueryRunner:
@@ -48,6 +55,7 @@ class RemoteQueryRunner:
         spool_dir.mkdir(parents=True, exist_ok=True)
         self._client = httpx.Client(timeout=timeout, auth=auth)
         self.admission = Admission(slots, queue, timeout, "remote-query")
+        self._graph_cache: tuple[int, list[str]] = (-1, [])
 
     def _spool(self) -> Path:
         fd, name = tempfile.mkstemp(prefix="query-", dir=self.spool_dir)
@@ -78,12 +86,37 @@ class RemoteQueryRunner:
         finally:
             fetched.unlink(missing_ok=True)
 
+    def _graphs(self, generation: int) -> list[str]:
+        """The server's named graphs, asked once per store generation (for anonymous queries)."""
+        if self._graph_cache[0] != generation:
+            response = self._client.post(
+                self.query_url,
+                data={"query": RECORD_GRAPHS},
+                headers={"Accept": JSON_RESULTS},
+            )
+            if response.status_code >= 400:
+                raise QueryFailed(f"the SPARQL server answered {response.status_code}")
+            rows = response.json()["results"]["bindings"]
+            self._graph_cache = (generation, [r["g"]["value"] for r in rows if "g" in r])
+        return self._graph_cache[1]
+
     def _fetch(self, job: QueryJob, accept: str, deadline: float) -> Path:
-        data: dict[str, str | list[str]] = {"query": job.query}
-        if job.default_graphs:
-            data["default-graph-uri"] = list(job.default_graphs)
-        if job.named_graphs:
-            data["named-graph-uri"] = list(job.named_graphs)
+        query = f"BASE <{job.base_iri}>\n{job.query}" if job.base_iri else job.query
+        data: dict[str, str | list[str]] = {"query": query}
+        default, named = list(job.default_graphs), list(job.named_graphs)
+        if job.public:  # an explicit dataset: the server's union would show the private graphs
+            try:
+                graphs = self._graphs(job.generation)
+            except httpx.HTTPError as exc:
+                raise QueryFailed(f"cannot reach the SPARQL server: {exc}") from exc
+            default, named = anonymous_dataset(job.query, default, named, graphs)
+            data["default-graph-uri"] = default or ["urn:maillage:none"]
+            data["named-graph-uri"] = named or ["urn:maillage:none"]
+        else:
+            if default:
+                data["default-graph-uri"] = default
+            if named:
+                data["named-graph-uri"] = named
         path = self._spool()
         try:
             left = deadline - time.monotonic()

@@ -33,6 +33,7 @@ import pyoxigraph as ox
 
 from hub.api.query import sandbox
 from hub.api.query.admission import Admission, QueryUnavailable
+from hub.api.query.dataset import anonymous_dataset
 from hub.api.query.depth import MAX_NESTING, too_deep
 from hub.api.query.safety import ForbiddenService, check_query
 from hub.errors import QueryError
@@ -70,6 +71,8 @@ class QueryJob:
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     generation: int = 0  # bumped by every write: a worker reopens its view when it changes
+    base_iri: str | None = None  # relative IRIs resolve against it (the endpoint's URL)
+    public: bool = True  # anonymous: the public graphs only (hub.api.query.dataset)
 
 
 READ_RACE_ATTEMPTS = 8
@@ -108,14 +111,30 @@ def _view(store_path: str, generation: int, fresh: bool) -> ox.Store:
     return store
 
 
+def _graphs(store: ox.Store) -> list[str]:
+    """Every named graph of this worker's view, listed once per generation."""
+    if "graphs" not in _VIEW:
+        _VIEW["graphs"] = [g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)]
+    graphs = _VIEW["graphs"]
+    assert isinstance(graphs, list)
+    return graphs
+
+
 def _execute_once(store: ox.Store, job: QueryJob, output: str) -> None:
-    kwargs: dict[str, object] = {}
-    if job.default_graphs:
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+    kwargs: dict[str, object] = {"base_iri": job.base_iri}
+    if job.public:
+        default, named = anonymous_dataset(
+            job.query, job.default_graphs, job.named_graphs, _graphs(store)
+        )
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in default]
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in named]
     else:
-        kwargs["use_default_graph_as_union"] = True
-    if job.named_graphs:
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+        if job.default_graphs:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+        else:
+            kwargs["use_default_graph_as_union"] = True
+        if job.named_graphs:
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
     result = store.query(job.query, **kwargs)  # type: ignore[arg-type]
     with open(output, "wb") as out:
         if isinstance(result, ox.QueryTriples):

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from hub.api.auth import require_token
+from hub.api.auth import is_operator, require_token
 from hub.api.negotiation import GRAPH_TYPES, NotAcceptable, choose
 from hub.api.routes.graph_body import body_triples
 from hub.api.routes.preconditions import check_write, content_hash, etag, not_modified
@@ -32,10 +32,9 @@ from hub.api.state import HubState, hub_state
 from hub.clipping import clip_message
 from hub.iris import graph_iri
 from hub.meta.provenance import record_sources
-from hub.meta.public import RECORD_GRAPHS_PUBLIC
+from hub.meta.public import RECORD_GRAPHS_PUBLIC, is_public_graph
 from hub.pipeline.sparql_update import SOURCE as UPDATE_SOURCE
 from hub.records import Record, skolemize
-from hub.vocab import META_GRAPH
 
 router = APIRouter(tags=["Graph Store"])
 SOURCE = "graph-store"
@@ -68,7 +67,7 @@ def _writable(request: Request) -> None:
         )
 
 
-def _graph_param(request: Request) -> str:
+def _graph_param(request: Request, read: bool = False) -> str:
     _writable(request)
     graph = request.query_params.get("graph")
     if not graph:
@@ -77,8 +76,8 @@ def _graph_param(request: Request) -> str:
         ox.NamedNode(graph)
     except ValueError as exc:
         raise HTTPException(400, clip_message(f"invalid graph IRI: {exc}")) from exc
-    if graph == META_GRAPH:
-        raise HTTPException(403, "the hub's own state graph is read-only here")
+    if not read and not is_public_graph(graph):
+        raise HTTPException(403, "the hub's own state graphs are read-only here")
     return graph
 
 
@@ -86,8 +85,10 @@ def _default_triples(state: HubState) -> list[ox.Triple]:
     """The default graph as anonymous readers see it: the union of the record graphs."""
     if not RECORD_GRAPHS_PUBLIC:
         return []
-    meta = ox.NamedNode(META_GRAPH)
-    return list(dict.fromkeys(q.triple for q in state.store.quads() if q.graph_name != meta))
+    return list(dict.fromkeys(
+        q.triple for q in state.store.quads()
+        if isinstance(q.graph_name, ox.NamedNode) and is_public_graph(q.graph_name.value)
+    ))
 
 
 @router.options("/store", summary="The methods the Graph Store allows here")
@@ -100,7 +101,9 @@ def store_options(request: Request) -> Response:
 def get_graph(request: Request, state: HubState = Depends(hub_state)) -> Response:
     """HEAD runs the same code: the server sends the headers (length included) and no body."""
     default = _is_default(request)
-    graph = "" if default else _graph_param(request)
+    graph = "" if default else _graph_param(request, read=True)
+    if graph and not is_public_graph(graph) and not is_operator(request, state):
+        raise HTTPException(404, clip_message(f"no graph <{graph}>"))  # private: as if absent
     try:
         media = choose(request.headers.get("accept"), TRIPLE_TYPES)
     except NotAcceptable as exc:

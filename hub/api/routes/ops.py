@@ -14,7 +14,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 
-from hub.api.auth import require_token
+from hub.api.auth import require_operator, require_token
 from hub.api.metrics import REGISTRY
 from hub.api.state import HubState, hub_state
 from hub.meta.changelog import last_sequence
@@ -92,14 +92,16 @@ async def sync_now(name: str, state: HubState = Depends(hub_state)) -> dict[str,
     return {"source": name, "summary": report.summary(), "error": report.error}
 
 
-@router.get("/quarantine", summary="Records refused by the shapes, with their SHACL report")
+@router.get("/quarantine", summary="Records refused by the shapes, with their SHACL report",
+            dependencies=[Depends(require_operator)])
 def quarantine(request: Request, state: HubState = Depends(hub_state)) -> list[dict[str, object]]:
     """Quarantined records (``source=`` to keep one source), each with ``reason`` (a readable
     summary) and ``report`` (the SHACL validation report as Turtle)."""
     return [entry.as_dict() for entry in list_quarantine(state.store, _source_param(request))]
 
 
-@router.get("/conflicts", summary="Conflicts found while synchronising sources")
+@router.get("/conflicts", summary="Conflicts found while synchronising sources",
+            dependencies=[Depends(require_operator)])
 def conflicts(request: Request, state: HubState = Depends(hub_state)) -> list[dict[str, object]]:
     """Values changed both in the hub and in a source (``source=`` to keep one source), newest
     first: ``id`` (for ``maillage conflicts resolve``), ``entity``, ``source``, ``parameter``,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Query
 from starlette.concurrency import run_in_threadpool
 
-from hub.api.auth import require_token
+from hub.api.auth import require_operator, require_token
 from hub.api.state import HubState, hub_state
 from hub.meta.candidates import list_candidates
 from hub.pipeline.match import accept, reject
@@ -14,7 +14,8 @@ from hub.sync.resolve import ConflictError, resolve
 router = APIRouter(tags=["review"])
 
 
-@router.get("/matches", summary="Records that may be an entity the hub already knows")
+@router.get("/matches", summary="Records that may be an entity the hub already knows",
+            dependencies=[Depends(require_operator)])
 def matches(state: HubState = Depends(hub_state)) -> list[dict[str, object]]:
     """Pairs (new entity, existing entity) with a confidence and the reason, most likely first."""
     return [c.as_dict() for c in list_candidates(state.store)]

@@ -80,9 +80,29 @@ class SourceSettings:
     claims none for its records, rather than its own, see :meth:`Config.licence_of`)."""
     attribution: str | None = None
     """How re-users must credit the source; unset: its name."""
+    publish_person_contacts: bool = False
+    """Persons' e-mail, telephone and street address from this source are public (consent
+    exists); otherwise they stay in private graphs (docs/privacy.md)."""
 
 
 LICENCE_OUVERTE = "https://www.etalab.gouv.fr/licence-ouverte-open-licence"
+EU_THEMES = {
+    "AGRI": "Agriculture, fisheries, forestry and food",
+    "ECON": "Economy and finance",
+    "EDUC": "Education, culture and sport",
+    "ENER": "Energy",
+    "ENVI": "Environment",
+    "GOVE": "Government and public sector",
+    "HEAL": "Health",
+    "INTR": "International issues",
+    "JUST": "Justice, legal system and public safety",
+    "OP_DATPRO": "Provisional data",
+    "REGI": "Regions and cities",
+    "SOCI": "Population and society",
+    "TECH": "Science and technology",
+    "TRAN": "Transport",
+}
+"""The EU data theme vocabulary (DCAT-AP's themes), code to English label."""
 
 
 @dataclass
@@ -146,6 +166,11 @@ class Config:
             if settings.name == source:
                 return Licence(settings.license, settings.attribution or settings.name)
         return Licence(self.catalog.license, self.catalog.publisher)
+
+    @property
+    def contact_sources(self) -> frozenset[str]:
+        """Sources whose persons' contact data may be published (``publish_person_contacts``)."""
+        return frozenset(s.name for s in self.sources if s.publish_person_contacts)
 
     @property
     def write_token(self) -> str | None:
@@ -223,6 +248,11 @@ def load_config(path: Path | None = None, data_dir: Path | None = None) -> Confi
     if hub:
         raise ConfigError(f"unknown key(s) in [hub]: {', '.join(sorted(hub))}")
     _check_iri(config.catalog.license, "[catalog] license")
+    if unknown_themes := set(config.catalog.themes) - set(EU_THEMES):
+        raise ConfigError(
+            f"[catalog] themes: unknown code(s) {', '.join(sorted(unknown_themes))} "
+            f"(EU data themes: {', '.join(EU_THEMES)})"
+        )
     if not config.base_iri.endswith(("/", "#")):
         raise ConfigError("[hub] base_iri must end with '/' or '#'")
     chosen = data_dir or os.environ.get(DATA_ENV) or file_data_dir

@@ -1,4 +1,9 @@
-"""PROV-O provenance of record graphs: every triple can be traced to its source and revision."""
+"""PROV-O provenance of record graphs: every triple can be traced to its source and revision.
+
+Each record also carries its source's licence (``mlg:license``) and attribution
+(``cc:attributionName``, the Creative Commons rights vocabulary): re-users of one entity must
+not have to read the configuration to learn under which terms each of its facts came.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,19 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from hub.config import Licence
 from hub.records import Record, now
 from hub.store.base import Store
 from hub.store.transaction import Node, iri, text, timestamp
 from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
 
+ATTRIBUTION_NAME = "http://creativecommons.org/ns#attributionName"
+LICENSE = term("license")
 
-def provenance_statements(record: Record, entity: str | None) -> list[tuple[str, Node]]:
+
+def provenance_statements(
+    record: Record, entity: str | None, licence: Licence | None = None
+) -> list[tuple[str, Node]]:
     statements: list[tuple[str, Node]] = [
         (RDF_TYPE, iri(term("Record"))),
         (RDF_TYPE, iri(PROV + "Entity")),
@@ -30,6 +41,10 @@ def provenance_statements(record: Record, entity: str | None) -> list[tuple[str,
         statements.append((term("entity"), iri(entity)))
     if record.source_url is not None:
         statements.append((PROV + "hadPrimarySource", iri(record.source_url)))
+    if licence is not None:
+        if licence.iri is not None:
+            statements.append((LICENSE, iri(licence.iri)))
+        statements.append((ATTRIBUTION_NAME, text(licence.attribution)))
     if record.origin is not None:
         hub, source, source_id = record.origin
         statements += [(term("originHub"), iri(hub)), (term("originSource"), text(source)),
@@ -43,6 +58,8 @@ class Stored:
 
     content_hash: str
     source_url: str | None
+    license: str | None = None
+    attribution: str | None = None
 
 
 def stored_records(store: Store, graphs: Iterable[str]) -> dict[str, Stored]:
@@ -52,12 +69,13 @@ def stored_records(store: Store, graphs: Iterable[str]) -> dict[str, Stored]:
     for start in range(0, len(graph_list), 500):
         values = " ".join(f"<{g}>" for g in graph_list[start : start + 500])
         rows = store.select(
-            f"SELECT ?g ?h ?url WHERE {{ GRAPH <{META_GRAPH}> {{ VALUES ?g {{ {values} }} "
-            f"?g <{term('contentHash')}> ?h OPTIONAL {{ ?g <{PROV}hadPrimarySource> ?url }} }} }}"
+            f"SELECT ?g ?h ?url ?lic ?by WHERE {{ GRAPH <{META_GRAPH}> {{ VALUES ?g {{ {values} }} "
+            f"?g <{term('contentHash')}> ?h OPTIONAL {{ ?g <{PROV}hadPrimarySource> ?url }} "
+            f"OPTIONAL {{ ?g <{LICENSE}> ?lic }} OPTIONAL {{ ?g <{ATTRIBUTION_NAME}> ?by }} }} }}"
         )
         for row in rows:
-            url = row["url"].value if "url" in row else None
-            result[row["g"].value] = Stored(row["h"].value, url)
+            url, lic, by = (row[k].value if k in row else None for k in ("url", "lic", "by"))
+            result[row["g"].value] = Stored(row["h"].value, url, lic, by)
     return result
 
 

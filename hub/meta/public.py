@@ -103,7 +103,8 @@ PUBLIC_PREDICATES: dict[str, frozenset[str]] = {
             term("retrievedAt"),
             term("entity"),
             PROV + "hadPrimarySource",
-            MLG + "license",  # not written in provenance yet; public when it is
+            MLG + "license",  # the source's licence and how to credit it (hub.meta.provenance)
+            "http://creativecommons.org/ns#attributionName",
         }
     ),
     term("Change"): frozenset(

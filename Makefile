@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # SQLite served by PHP's built-in server, Chromium for the browser tests (driven by Playwright).
 DEBIAN_PACKAGES := virtuoso-opensource-7-bin mediawiki php-cli php-sqlite3 chromium
 
-.PHONY: setup system-deps demo serve test lint bench bench-quick clean
+.PHONY: setup system-deps node-deps demo serve test lint bench bench-quick clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ system-deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# Node.js runs the JavaScript clients the tests drive (the LDES client); any packaging of it will do
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm; }
+
+# npm packages of web/package.json: the vendored front-end libraries and the tests' JS clients
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+node-deps: system-deps web/node_modules/.installed
 
 demo: setup
 	$(BIN)/maillage demo
@@ -36,7 +46,7 @@ lint: setup
 	$(BIN)/ruff check hub connectors tests bench
 	$(BIN)/mypy hub connectors
 
-test: system-deps setup lint
+test: system-deps node-deps setup lint
 	$(BIN)/pytest -q
 
 bench: setup system-deps

@@ -2,10 +2,16 @@
 
 Consumers (the ``/changes`` feed, outbound connectors, peer hubs) resume from the last sequence
 they saw, so a sequence number is never reused and entries are never rewritten.
+
+A create or update entry also keeps the record graph as it was after the change (``mlg:state``,
+N-Triples), so that the feed can publish every version of an entity, unchanged for ever, while
+the store itself holds only the latest one. That copy is bookkeeping: private, like the rest
+of the meta graph, and published only through the feed's public view.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +35,10 @@ class Change:
     source: str
     by: str | None = None
     """Who wrote the change when not the source itself (``api``); ``source`` stays the record's."""
+    source_id: str | None = None
+    """The record's id in its source (peer hubs need it to know where a record started)."""
+    origin: tuple[str, str, str] | None = None
+    """(hub, source, source id) where a record read from a peer hub was first read."""
 
     def as_dict(self) -> dict[str, object]:
         result: dict[str, object] = {
@@ -44,7 +54,15 @@ class Change:
         return result
 
 
-def append_change(tx: Transaction, base: str, change: Change) -> None:
+STATE = term("state")
+ORIGIN_PREDICATES = (term("originHub"), term("originSource"), term("originSourceId"))
+
+
+def append_change(
+    tx: Transaction, base: str, change: Change, state: Iterable[ox.Triple] | None = None
+) -> None:
+    """Log ``change``; ``state`` is the record graph after it (None for a deletion, or when the
+    data did not change: an entry that only asks the outbound sync to look again)."""
     statements: list[tuple[str, Node]] = [
         (RDF_TYPE, iri(term("Change"))),
         (term("sequence"), integer(change.sequence)),
@@ -57,6 +75,12 @@ def append_change(tx: Transaction, base: str, change: Change) -> None:
         statements.append((term("entity"), iri(change.entity)))
     if change.by is not None:
         statements.append((term("writtenBy"), text(change.by)))
+    if change.source_id is not None:
+        statements.append((term("sourceId"), text(change.source_id)))
+    if change.origin is not None:
+        statements += [(p, text(v)) for p, v in zip(ORIGIN_PREDICATES, change.origin, strict=True)]
+    if state is not None:
+        statements.append((STATE, text("".join(f"{t} .\n" for t in state))))
     tx.add_meta(change_iri(base, change.sequence), statements)
 
 
@@ -72,12 +96,15 @@ def read_changes(
 ) -> list[Change]:
     """Entries with a sequence above ``since``, oldest first."""
     source_filter = f"FILTER(?source = {ox.Literal(source)})" if source else ""
+    hub, osrc, oid = ORIGIN_PREDICATES
     rows = store.select(
-        f"""SELECT ?n ?t ?e ?g ?op ?source ?by WHERE {{ GRAPH <{META_GRAPH}> {{
+        f"""SELECT ?n ?t ?e ?g ?op ?source ?by ?id ?oh ?os ?oi WHERE {{ GRAPH <{META_GRAPH}> {{
             ?c <{term('sequence')}> ?n ; <{PROV}atTime> ?t ; <{term('graph')}> ?g ;
                <{term('operation')}> ?op ; <{term('source')}> ?source .
             OPTIONAL {{ ?c <{term('entity')}> ?e }}
             OPTIONAL {{ ?c <{term('writtenBy')}> ?by }}
+            OPTIONAL {{ ?c <{term('sourceId')}> ?id }}
+            OPTIONAL {{ ?c <{hub}> ?oh ; <{osrc}> ?os ; <{oid}> ?oi }}
             FILTER(?n > {int(since)}) {source_filter} }} }}
         ORDER BY ?n LIMIT {int(limit)}"""
     )
@@ -90,6 +117,26 @@ def read_changes(
             operation=row["op"].value,
             source=row["source"].value,
             by=row["by"].value if "by" in row else None,
+            source_id=row["id"].value if "id" in row else None,
+            origin=(row["oh"].value, row["os"].value, row["oi"].value) if "oh" in row else None,
         )
         for row in rows
     ]
+
+
+def read_states(store: Store, base: str, sequences: Iterable[int]) -> dict[int, list[ox.Triple]]:
+    """The record graph after each of these changes, for those that kept one (creates and
+    updates logged since states were kept; never deletions)."""
+    wanted = sorted(set(sequences))
+    if not wanted:
+        return {}
+    values = " ".join(f"<{change_iri(base, n)}>" for n in wanted)
+    rows = store.select(
+        f"""SELECT ?n ?state WHERE {{ GRAPH <{META_GRAPH}> {{ VALUES ?c {{ {values} }}
+            ?c <{term('sequence')}> ?n ; <{STATE}> ?state }} }}"""
+    )
+    states: dict[int, list[ox.Triple]] = {}
+    for row in rows:
+        quads = ox.parse(row["state"].value.encode(), ox.RdfFormat.N_TRIPLES)
+        states[int(row["n"].value)] = [q.triple for q in quads]
+    return states

@@ -15,9 +15,11 @@ from itertools import islice
 
 import pyoxigraph as ox
 
+from hub.config import Licence
 from hub.meta.changelog import Change, append_change, last_sequence
 from hub.meta.cursors import write_cursor
 from hub.meta.provenance import provenance_statements, record_entity, stored_records
+from hub.meta.public import PERSON_CLASS, PERSON_CONTACT_PREDICATES, companion_graph
 from hub.meta.quarantine import quarantine_record, quarantined, release
 from hub.pipeline.validate import Report, Validator, Violation
 from hub.records import Cursor, MetaUpdate, Record, now
@@ -56,9 +58,19 @@ class Ingestor:
     """Commits records into a store. One per writer process: sequences are allocated here."""
 
     def __init__(
-        self, store: Store, base_iri: str, validator: Validator | None = None, batch_size: int = 200
+        self,
+        store: Store,
+        base_iri: str,
+        validator: Validator | None = None,
+        batch_size: int = 200,
+        licences: Callable[[str], Licence] | None = None,
+        contact_sources: frozenset[str] = frozenset(),
     ) -> None:
+        """``licences`` (``Config.licence_of``) gives each source's licence for its records'
+        provenance; without it (tests, tools) provenance names none."""
         self.store = store
+        self.licences = licences
+        self.contact_sources = contact_sources  # sources that publish persons' contact data
         self.base = base_iri
         self.validator = validator or Validator()
         self.batch_size = batch_size
@@ -145,6 +157,7 @@ class Ingestor:
                 release_if_waiting(record)
                 if graph in stored:
                     tx.drop_graph(graph)
+                    tx.drop_graph(companion_graph(graph))
                     tx.clear_meta(graph)
                     sequence = self._log(tx, result, sequence, record, graph, "delete", None)
                     result.deleted += 1
@@ -153,10 +166,18 @@ class Ingestor:
             elif graph in stored and stored[graph].content_hash == record.content_hash:
                 release_if_waiting(record)
                 result.unchanged += 1
-                if record.source_url and stored[graph].source_url != record.source_url:
-                    # same content at a new address (a renamed page): provenance follows, no change
+                licence = self._licence(record)
+                if (record.source_url and stored[graph].source_url != record.source_url) or (
+                    licence is not None
+                    and (stored[graph].license, stored[graph].attribution)
+                    != (licence.iri, licence.attribution)
+                ):
+                    # same content at a new address (a renamed page) or under a licence the
+                    # operator corrected: provenance follows, no change is logged
                     entity = record.entity()
-                    tx.set_meta(graph, provenance_statements(record, entity.value if entity else None))
+                    tx.set_meta(
+                        graph, provenance_statements(record, entity.value if entity else None, licence)
+                    )
             else:
                 to_validate[graph] = record
         reports = self._validate(list(to_validate.values()), known_types)
@@ -169,12 +190,15 @@ class Ingestor:
             entity = record.entity()
             entity_iri = entity.value if entity is not None else None
             operation = "update" if graph in stored else "create"
+            public, private = split_contacts(record, record.source in self.contact_sources)
             if operation == "update":
-                tx.replace_graph(graph, record.triples)
-                tx.set_meta(graph, provenance_statements(record, entity_iri))
+                tx.replace_graph(graph, public)
+                tx.replace_graph(companion_graph(graph), private)
+                tx.set_meta(graph, provenance_statements(record, entity_iri, self._licence(record)))
             else:  # nothing to delete first: a plain insert, much cheaper than DROP + DELETE WHERE
-                tx.add_graph(graph, record.triples)
-                tx.add_meta(graph, provenance_statements(record, entity_iri))
+                tx.add_graph(graph, public)
+                tx.add_graph(companion_graph(graph), private)
+                tx.add_meta(graph, provenance_statements(record, entity_iri, self._licence(record)))
             release_if_waiting(record)
             sequence = self._log(tx, result, sequence, record, graph, operation, entity_iri)
             if operation == "create":
@@ -182,6 +206,9 @@ class Ingestor:
             else:
                 result.updated += 1
         return sequence
+
+    def _licence(self, record: Record) -> Licence | None:
+        return self.licences(record.source) if self.licences is not None else None
 
     def _log(
         self,
@@ -195,8 +222,11 @@ class Ingestor:
     ) -> int:
         if entity is None and operation == "delete":
             entity = record_entity(self.store, graph)
-        change = Change(sequence, now(), entity, graph, operation, record.source, record.written_by)
-        append_change(tx, self.base, change)
+        change = Change(
+            sequence, now(), entity, graph, operation, record.source, record.written_by,
+            source_id=record.source_id, origin=record.origin,
+        )
+        append_change(tx, self.base, change, None if operation == "delete" else record.triples)
         result.changes.append(change)
         return sequence + 1
 
@@ -275,6 +305,28 @@ class Ingestor:
                 for row in rows
             )
         return types
+
+
+PERSON = ox.NamedNode(PERSON_CLASS)
+
+
+def split_contacts(
+    record: Record, published: bool
+) -> tuple[list[ox.Triple], list[ox.Triple]]:
+    """(public, private) triples of a record: a natural person's contact data goes to the
+    record's private companion graph, unless its source publishes it (consent)."""
+    triples = list(record.triples)
+    if published:
+        return triples, []
+    persons = {
+        t.subject for t in triples if t.predicate.value == RDF_TYPE and t.object == PERSON
+    }
+    if not persons:
+        return triples, []
+    private = [
+        t for t in triples if t.subject in persons and t.predicate.value in PERSON_CONTACT_PREDICATES
+    ]
+    return [t for t in triples if t not in private], private
 
 
 def types_of(records: Iterable[Record]) -> dict[str, list[ox.NamedNode]]:

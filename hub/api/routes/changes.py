@@ -1,28 +1,33 @@
-"""``/changes``: the change log as a paged, resumable feed, and as a live Server-Sent Events stream.
+"""``/changes``: the change log as a Linked Data Event Stream, and as a live Server-Sent Events stream.
 
-The feed follows the spirit of LDES (Linked Data Event Streams) with ActivityStreams 2.0 terms:
-every entry is an immutable activity numbered by the gap-free change-log sequence, and a consumer
-resumes from the last sequence it processed. See :func:`changes_feed` for the page shape.
+The feed is an LDES (``ldes:EventStream``, TREE pages linked by ``tree:relation``) whose members
+are versions of entities, ActivityStreams activities numbered by the gap-free change-log
+sequence: a consumer resumes from the last sequence it processed (see :mod:`hub.views.ldes` for
+the shape, :func:`changes_feed` for paging and caching). JSON-LD with the hub's own context by
+default, TriG, N-Quads or Turtle (members' states left out: Turtle has no named graphs) by
+negotiation. Peer hubs read the same feed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pyoxigraph as ox
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
+from hub.api.negotiation import NotAcceptable, choose
 from hub.api.state import HubState, hub_state
-from hub.iris import change_iri
-from hub.meta.changelog import Change, last_sequence, read_changes
+from hub.meta.changelog import Change, last_sequence, read_changes, read_states
 from hub.store.base import StoreError
-from hub.vocab import MLG, XSD
+from hub.views.ldes import CONTEXT, member, page
 
 router = APIRouter(tags=["changes"])
 log = logging.getLogger("maillage.api.changes")
@@ -34,22 +39,14 @@ POLL_SECONDS = 0.5
 PING_SECONDS = 15
 STREAM_BATCH = 100
 MEDIA_TYPE = "application/ld+json"
-
-ACTIVITY_TYPES = {"create": "Create", "update": "Update", "delete": "Delete"}
-CONTEXT: list[object] = [
-    "https://www.w3.org/ns/activitystreams",
-    {
-        "mlg": MLG,
-        "xsd": XSD,
-        "tree": "https://w3id.org/tree#",
-        "ldes": "https://w3id.org/ldes#",
-        "sequence": {"@id": "mlg:sequence", "@type": "xsd:integer"},
-        "graph": {"@id": "mlg:graph", "@type": "@id"},
-        "source": "mlg:source",
-        "by": "mlg:writtenBy",
-        "last_sequence": {"@id": "mlg:lastSequence", "@type": "xsd:integer"},
-    },
-]
+OFFERED = ("application/ld+json", "application/trig", "application/n-quads", "text/turtle")
+RDF_FORMATS = {
+    "application/trig": ox.RdfFormat.TRIG,
+    "application/n-quads": ox.RdfFormat.N_QUADS,
+    "text/turtle": ox.RdfFormat.TURTLE,
+}
+FULL_PAGE_CACHE = "public, max-age=31536000, immutable"
+OPEN_PAGE_CACHE = "public, max-age=1, must-revalidate"
 
 
 def _int_param(raw: str | None, name: str, default: int, minimum: int, maximum: int) -> int:
@@ -71,84 +68,111 @@ def _source_param(request: Request) -> str | None:
     return values[0] if values and values[0] else None
 
 
-def change_item(base: str, change: Change) -> dict[str, object]:
-    """One change-log entry as an ActivityStreams activity."""
-    item: dict[str, object] = {
-        "id": change_iri(base, change.sequence),
-        "type": ACTIVITY_TYPES.get(change.operation, "Activity"),
-        "sequence": change.sequence,
-        "published": change.time.isoformat(),
-    }
-    if change.entity is not None:
-        item["object"] = change.entity
-    item["graph"] = change.graph
-    item["source"] = change.source
-    if change.by is not None:
-        item["by"] = change.by
-    return item
+def _public_states(state: HubState, changes: list[Change]) -> dict[int, list[ox.Triple]]:
+    """The record graphs after each change, as anonymous readers may see them."""
+    return read_states(state.store, state.config.base_iri, (c.sequence for c in changes))
+
+
+@router.get("/context/ldes.jsonld", name="ldes_context", include_in_schema=False)
+def ldes_context() -> JSONResponse:
+    """The JSON-LD context of ``/changes``, served here so that no reader needs the network."""
+    return JSONResponse(
+        {"@context": CONTEXT},
+        media_type=MEDIA_TYPE,
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 @router.get(
     "/changes",
     name="changes_feed",
-    summary="The change log as a paged, resumable JSON-LD feed (LDES / ActivityStreams 2.0)",
+    summary="The change log as a Linked Data Event Stream (JSON-LD, TriG, N-Quads, Turtle)",
     response_class=JSONResponse,
 )
-def changes_feed(request: Request, state: HubState = Depends(hub_state)) -> JSONResponse:
+def changes_feed(request: Request, state: HubState = Depends(hub_state)) -> Response:
     """Entries with a sequence above ``since`` (default 0), oldest first, ``limit`` per page.
 
     Parameters: ``since`` (integer >= 0, default 0), ``limit`` (1 to 1000, default 100) and
     ``source`` (only the entries written by that source). Anything else malformed is a 400.
 
-    The page (``application/ld+json``)::
+    The page (``application/ld+json``, its context inline and at ``/context/ldes.jsonld``)::
 
         {
-          "@context": ["https://www.w3.org/ns/activitystreams", {"mlg": ..., "sequence": ...}],
+          "@context": {...},
           "id": "<this page: /changes?since=N&limit=M>",
           "type": "OrderedCollectionPage",
-          "partOf": "<.../changes>",
+          "partOf": "<.../changes>",          # the ldes:EventStream
           "orderedItems": [
             {"id": "<base>change/17", "type": "Create" | "Update" | "Delete",
              "sequence": 17, "published": "2025-01-01T12:00:00+00:00",
-             "object": "<entity IRI>",  # absent when the change had no single entity
-             "graph": "<record graph IRI>", "source": "<source name>",
-             "by": "api"}  # only when the API wrote it; "source" stays the record's source
+             "object": "<entity IRI>", "isVersionOf": "<entity IRI>",
+             "graph": "<record graph IRI>", "source": "<source name>", "sourceId": "...",
+             "by": "api",        # only when the API wrote it; "source" stays the record's
+             "@graph": [...]}    # creates and updates: the record graph after the change
           ],
           "next": "<.../changes?since=<last sequence of this page>&limit=M>",
-          "last_sequence": 42
+          "relation": [{"type": "GreaterThanRelation", "path": "mlg:sequence", ...}],
+          "last_sequence": 42,   # only on the open (last) page
+          "@included": [{"type": "EventStream", "member": [...], "view": ...}, ...]
         }
 
-    ``next`` is present only while more entries follow; a consumer stores the sequence of the last
-    entry it processed and resumes with ``since=<that sequence>``. ``last_sequence`` is the hub's
-    newest sequence at the time of the request (whatever the ``source`` filter). Sequences are
-    gap-free and never reused, so walking ``next`` until it disappears visits every entry once.
-    For live updates, ``/changes/stream`` sends the same items as Server-Sent Events.
+    A full page (``limit`` entries) always has ``next``, even before the next page has
+    entries, so it never changes: it is served ``immutable`` with an ``ETag``. The open page,
+    with fewer entries, has no ``next`` and carries ``last_sequence``, the hub's newest
+    sequence (whatever the ``source`` filter). A consumer walks ``next`` until a page has fewer
+    than ``limit`` entries, stores the last sequence it processed and resumes with
+    ``since=<that sequence>``. ``/changes/stream`` sends new entries as Server-Sent Events.
     """
     since = _int_param(request.query_params.get("since"), "since", 0, 0, MAX_SEQUENCE)
     limit = _int_param(request.query_params.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     source = _source_param(request)
-    changes = read_changes(state.store, since=since, limit=limit + 1, source=source)
-    more = len(changes) > limit
-    changes = changes[:limit]
-    base = state.config.base_iri
-
+    try:
+        media = choose(request.headers.get("accept"), OFFERED)
+    except NotAcceptable as exc:
+        raise HTTPException(406, str(exc)) from exc
+    changes = read_changes(state.store, since=since, limit=limit, source=source)
+    full = len(changes) >= limit
     feed_url = request.url_for("changes_feed")
     extra = {"source": source} if source else {}
 
     def page_url(start: int) -> str:
         return str(feed_url.include_query_params(since=start, limit=limit, **extra))
 
-    body: dict[str, Any] = {
-        "@context": CONTEXT,
-        "id": page_url(since),
-        "type": "OrderedCollectionPage",
-        "partOf": str(feed_url),
-        "orderedItems": [change_item(base, c) for c in changes],
+    body = page(
+        state.config.base_iri,
+        str(feed_url),
+        page_url,
+        since,
+        limit,
+        changes,
+        _public_states(state, changes),
+        None if full else last_sequence(state.store),
+    )
+    content, media_type = _render(body, media)
+    etag = '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": FULL_PAGE_CACHE if full else OPEN_PAGE_CACHE,
+        "Vary": "Accept",
     }
-    if more:
-        body["next"] = page_url(changes[-1].sequence)
-    body["last_sequence"] = last_sequence(state.store)
-    return JSONResponse(body, media_type=MEDIA_TYPE)
+    if etag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(content, media_type=media_type, headers=headers)
+
+
+def _render(body: dict[str, Any], media: str) -> tuple[bytes, str]:
+    """The page in the negotiated syntax: JSON-LD as built, else parsed and written by
+    pyoxigraph (the context is inline: nothing is fetched)."""
+    data = json.dumps(body, ensure_ascii=False).encode()
+    if media == MEDIA_TYPE:
+        return data, MEDIA_TYPE
+    quads = ox.parse(data, ox.RdfFormat.JSON_LD)
+    if media == "text/turtle":
+        default = (q.triple for q in quads if isinstance(q.graph_name, ox.DefaultGraph))
+        out = ox.serialize(default, format=ox.RdfFormat.TURTLE)
+    else:
+        out = ox.serialize(quads, format=RDF_FORMATS[media])
+    return out or b"", media
 
 
 @router.get(
@@ -181,13 +205,14 @@ async def changes_stream(request: Request, state: HubState = Depends(hub_state))
                 changes = await run_in_threadpool(
                     read_changes, state.store, cursor, STREAM_BATCH, source
                 )
+                states = await run_in_threadpool(_public_states, state, changes)
             except StoreError as exc:  # end the stream; the client resumes with Last-Event-ID
                 log.warning("change stream stopped: %s", exc)
                 return
             for change in changes:
                 yield ServerSentEvent(
                     id=str(change.sequence),
-                    data=json.dumps(change_item(base, change), ensure_ascii=False),
+                    data=json.dumps(member(base, change, states.get(change.sequence)), ensure_ascii=False),
                 )
                 cursor = change.sequence
             if len(changes) < STREAM_BATCH:

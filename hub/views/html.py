@@ -31,6 +31,13 @@ def _literal(literal: ox.Literal) -> str:
     return text
 
 
+def _licence(iri: str | None) -> str:
+    """A link with ``rel="license"``, or a plain statement that the source declared none."""
+    if iri is None:
+        return "non déclarée / not declared"
+    return f'<a rel="license" href="{escape(iri)}">{escape(iri)}</a>'
+
+
 def render(
     entity: Entity,
     base: str,
@@ -82,11 +89,11 @@ def render(
         for s, p in referrers or []
     ]
     provenance_rows = [
-        "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+        "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>".format(
             *(escape(v or "") for v in (
                 r.graph, r.source, r.source_id, r.retrieved_at, r.revision
             ))
-        )
+        ) + f"<td>{_licence(r.license)}</td><td>{escape(r.attribution or '')}</td></tr>"
         for r in records
     ]
     parts = [
@@ -106,7 +113,8 @@ def render(
         )
     parts.append(
         "<h2>Provenance</h2><table><tr><th>graph</th><th>source</th><th>source id</th>"
-        "<th>retrieved at</th><th>revision</th></tr>" + "".join(provenance_rows) + "</table>"
+        "<th>retrieved at</th><th>revision</th><th>licence</th><th>attribution</th></tr>"
+        + "".join(provenance_rows) + "</table>"
     )
     parts.append("</body></html>")
     return "\n".join(parts)

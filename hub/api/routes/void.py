@@ -1,39 +1,57 @@
-"""``/.well-known/void``: a VoID and DCAT description of the hub's dataset (RFC 5785 location).
+"""``/.well-known/void``: a VoID and DCAT-AP 3 description of the hub's dataset (RFC 5785).
 
-License: the demo data, and most of what a territorial hub gathers, comes from public French
-documents (Cerema, ANCT...). The description therefore declares Etalab's Licence Ouverte / Open
-Licence (https://www.etalab.gouv.fr/licence-ouverte-open-licence), the licence of French
-public-sector open data: it keeps the hub consistent with its public-sector sources, it only asks
-for attribution, and it is compatible with CC-BY 4.0 and ODC-BY. A share-alike licence (CC-BY-SA,
-ODbL) would add obligations the sources themselves do not impose.
+Every number it publishes is the answer of a query a reader can run on ``/sparql`` without the
+token, and is computed by running that very query through the same query workers, as an
+anonymous query: whatever the anonymous default graph is (:mod:`hub.meta.public` decides), the
+description counts exactly it. The queries are :data:`TRIPLES` (``void:triples``),
+:data:`ENTITIES` (``void:entities``), :data:`CLASSES` (one ``void:classPartition`` per class)
+and :data:`PROPERTIES` (one ``void:propertyPartition`` per predicate).
+
+Class partitions describe the **asserted** classes only. The ontology's superclasses
+(``mlg:Organization rdfs:subClassOf mlg:Actor``) are not materialised at ingest: a record graph
+holds what its source said, its content hash, change-log payload and the projection pushed back
+to the source are computed from those triples, and storing inferred types would make every
+record differ from its source and double the type triples. So ``mlg:Actor`` has no partition
+unless a record states it; a reader who wants the actors asks for ``mlg:Organization`` and
+``mlg:Person`` (or uses ``rdfs:subClassOf*`` against the published ontology).
+
+The per-source subsets count record graphs (``void:documents``) from the provenance in the
+bookkeeping graph, which an operator can query with the token. Licences: see
+:mod:`hub.views.catalog`; each source's records keep that source's licence.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from hub.api.negotiation import NotAcceptable, choose
+from hub.api.query.runner import QueryJob
+from hub.api.query.statuses import run_query
 from hub.api.state import HubState, hub_state
 from hub.iris import component
 from hub.meta.changelog import last_sequence, read_changes
-from hub.meta.status import class_counts, source_counts
+from hub.meta.status import source_counts
 from hub.store.base import Store
-from hub.vocab import COLLECTIONS, META_GRAPH, MLG, RDF_TYPE, XSD, class_iris, term
+from hub.views.catalog import DCAT, DCTERMS, FOAF, Places, catalog_triples
+from hub.vocab import COLLECTIONS, MLG, RDF_TYPE, XSD, class_iris
 
 router = APIRouter(tags=["dataset"])
 
 VOID = "http://rdfs.org/ns/void#"
-DCAT = "http://www.w3.org/ns/dcat#"
-DCTERMS = "http://purl.org/dc/terms/"
 SD = "http://www.w3.org/ns/sparql-service-description#"
-FOAF = "http://xmlns.com/foaf/0.1/"
 FORMATS = "http://www.w3.org/ns/formats/"
-LICENSE = "https://www.etalab.gouv.fr/licence-ouverte-open-licence"
 EXAMPLES = 5
+
+TRIPLES = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+ENTITIES = "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class }"
+CLASSES = "SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class } GROUP BY ?class"
+PROPERTIES = "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p"
 
 OFFERED = ("text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml")
 PREFIXES = {
@@ -44,152 +62,140 @@ PREFIXES = {
     "foaf": FOAF,
     "mlg": MLG,
     "xsd": XSD,
+    "vcard": "http://www.w3.org/2006/vcard/ns#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
 }
 
 
-def _count(store: Store, query: str) -> int:
-    rows = store.select(query)
-    return int(rows[0]["n"].value) if rows and "n" in rows[0] else 0
+async def public_select(state: HubState, query: str) -> list[dict[str, str]]:
+    """Rows of ``query`` run exactly as an anonymous ``/sparql`` request would run it."""
+    job = QueryJob(
+        query=query, result_format="application/sparql-results+json", generation=state.generation
+    )
+    path = await run_query(state.runner, job)
+    try:
+        data = json.loads(path.read_bytes())
+    finally:
+        path.unlink(missing_ok=True)
+    return [{k: v["value"] for k, v in b.items()} for b in data["results"]["bindings"]]
 
 
-def triple_count(store: Store) -> int:
-    """Triples in the record graphs (the hub's own bookkeeping in the meta graph left out)."""
-    return _count(
-        store,
-        f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{META_GRAPH}>) }}",
+def _examples_query() -> str:
+    classes = " ".join(f"<{c}>" for local in COLLECTIONS.values() for c in class_iris(local))
+    return (
+        f"SELECT DISTINCT ?s WHERE {{ VALUES ?c {{ {classes} }} ?s a ?c FILTER(isIRI(?s)) }} "
+        f"ORDER BY ?s LIMIT {EXAMPLES}"
     )
 
 
-def _class_values() -> str:
-    return " ".join(f"<{c}>" for local in COLLECTIONS.values() for c in class_iris(local))
+def _fragment(iri: str) -> str:
+    """A readable, unique fragment for a partition: the local name of a hub term, else the IRI."""
+    return iri[len(MLG):] if iri.startswith(MLG) else component(iri)
 
 
-def entity_count(store: Store) -> int:
-    """Distinct entities of any hub class (an entity of two classes counts once)."""
-    return _count(
-        store,
-        f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ VALUES ?c {{ {_class_values()} }} "
-        f"?s <{RDF_TYPE}> ?c }} FILTER(?g != <{META_GRAPH}>) }}",
-    )
-
-
-def example_resources(store: Store, limit: int = EXAMPLES) -> list[str]:
-    rows = store.select(
-        f"SELECT DISTINCT ?s WHERE {{ GRAPH ?g {{ VALUES ?c {{ {_class_values()} }} "
-        f"?s <{RDF_TYPE}> ?c }} FILTER(?g != <{META_GRAPH}> && isIRI(?s)) }} "
-        f"ORDER BY ?s LIMIT {int(limit)}"
-    )
-    return [row["s"].value for row in rows]
-
-
-def describe(store: Store, state: HubState, root: str, changes_url: str) -> list[ox.Triple]:
-    """The description's triples; ``root`` is the public base URL of the hub (ending in '/')."""
-    doc = ox.NamedNode(f"{root}.well-known/void")
-    dataset = ox.NamedNode(f"{root}.well-known/void#dataset")
-    sparql = ox.NamedNode(f"{root}sparql")
-    changes = ox.NamedNode(changes_url)
+async def describe(state: HubState, places: Places) -> list[ox.Triple]:
+    """The description's triples, one block per subject."""
+    store = state.store
+    dataset = places.local("dataset")
     triples: list[ox.Triple] = []
 
-    def add(subject: ox.NamedNode, predicate: str, obj: ox.NamedNode | ox.Literal) -> None:
-        triples.append(ox.Triple(subject, ox.NamedNode(predicate), obj))
+    def add(subject: str, predicate: str, obj: ox.NamedNode | ox.Literal | str) -> None:
+        value = ox.NamedNode(obj) if isinstance(obj, str) else obj
+        triples.append(ox.Triple(ox.NamedNode(subject), ox.NamedNode(predicate), value))
 
-    def node(value: str) -> ox.NamedNode:
-        return ox.NamedNode(value)
+    def integer(value: str | int) -> ox.Literal:
+        return ox.Literal(str(value), datatype=ox.NamedNode(XSD + "integer"))
 
-    def integer(value: int) -> ox.Literal:
-        return ox.Literal(str(value), datatype=node(XSD + "integer"))
-
-    rdf_type = RDF_TYPE
-    add(doc, rdf_type, node(VOID + "DatasetDescription"))
+    doc = f"{places.root}.well-known/void"
+    add(doc, RDF_TYPE, VOID + "DatasetDescription")
     add(doc, DCTERMS + "title", ox.Literal("Description of the Maillage hub dataset", language="en"))
     add(doc, FOAF + "primaryTopic", dataset)
 
-    add(dataset, rdf_type, node(VOID + "Dataset"))
-    add(dataset, rdf_type, node(DCAT + "Dataset"))
-    add(dataset, DCTERMS + "title", ox.Literal("Maillage", language="fr"))
-    add(dataset, DCTERMS + "title", ox.Literal("Maillage", language="en"))
-    add(dataset, DCTERMS + "description", ox.Literal(
-        "Acteurs, lieux, projets, communs, ressources, événements et territoires des tiers-lieux "
-        "et des communs, rassemblés depuis leurs sources et publiés en données liées.", language="fr"))
-    add(dataset, DCTERMS + "description", ox.Literal(
-        "Actors, places, projects, commons, resources, events and territories of third places and "
-        "commons, gathered from their sources and published as linked data.", language="en"))
-    add(dataset, DCTERMS + "license", node(LICENSE))
-    add(dataset, VOID + "sparqlEndpoint", sparql)
+    add(dataset, RDF_TYPE, VOID + "Dataset")
+    add(dataset, RDF_TYPE, DCAT + "Dataset")
+    add(dataset, VOID + "sparqlEndpoint", places.sparql)
     add(dataset, VOID + "uriSpace", ox.Literal(state.config.base_iri))
-    add(dataset, VOID + "vocabulary", node(MLG))
-    add(dataset, VOID + "triples", integer(triple_count(store)))
-    add(dataset, VOID + "entities", integer(entity_count(store)))
+    add(dataset, VOID + "vocabulary", MLG)
+    total = await public_select(state, TRIPLES)
+    add(dataset, VOID + "triples", integer(total[0]["n"] if total else 0))
+    entities = await public_select(state, ENTITIES)
+    add(dataset, VOID + "entities", integer(entities[0]["n"] if entities else 0))
     for fmt in ("Turtle", "N-Triples", "RDF_XML", "JSON-LD", "TriG", "N-Quads"):
-        add(dataset, VOID + "feature", node(FORMATS + fmt))
-    last = last_sequence(store)
-    if last:
-        newest = read_changes(store, since=last - 1, limit=1)
-        if newest:
-            add(dataset, DCTERMS + "modified", _datetime(newest[0].time))
-    for example in example_resources(store):
-        add(dataset, VOID + "exampleResource", node(example))
+        add(dataset, VOID + "feature", FORMATS + fmt)
+    modified = await run_in_threadpool(_modified, store)
+    if modified is not None:
+        add(dataset, DCTERMS + "modified", _datetime(modified))
+    for row in await public_select(state, _examples_query()):
+        add(dataset, VOID + "exampleResource", row["s"])
 
-    for local, count in class_counts(store).items():
-        partition = node(f"{root}.well-known/void#class-{local}")
+    classes = sorted((row["class"], row["n"]) for row in await public_select(state, CLASSES))
+    add(dataset, VOID + "classes", integer(len(classes)))
+    for cls, count in classes:
+        partition = places.local(f"class-{_fragment(cls)}")
         add(dataset, VOID + "classPartition", partition)
-        add(partition, rdf_type, node(VOID + "Dataset"))
-        add(partition, VOID + "class", node(term(local)))
+        add(partition, RDF_TYPE, VOID + "Dataset")
+        add(partition, VOID + "class", cls)
         add(partition, VOID + "entities", integer(count))
+    properties = sorted((row["p"], row["n"]) for row in await public_select(state, PROPERTIES))
+    add(dataset, VOID + "properties", integer(len(properties)))
+    for prop, count in properties:
+        partition = places.local(f"property-{_fragment(prop)}")
+        add(dataset, VOID + "propertyPartition", partition)
+        add(partition, RDF_TYPE, VOID + "Dataset")
+        add(partition, VOID + "property", prop)
+        add(partition, VOID + "triples", integer(count))
 
     configured = {s.name: s for s in state.config.sources}
-    for name, records in source_counts(store).items():
-        subset = node(f"{root}.well-known/void#source-{component(name)}")
+    records = await run_in_threadpool(source_counts, store)
+    licences = {name: state.config.licence_of(name) for name in records}
+    for name, documents in records.items():
+        subset = places.local(f"source-{component(name)}")
         add(dataset, VOID + "subset", subset)
-        add(subset, rdf_type, node(VOID + "Dataset"))
+        add(subset, RDF_TYPE, VOID + "Dataset")
         add(subset, DCTERMS + "title", ox.Literal(name))
-        add(subset, VOID + "documents", integer(records))  # one named graph per source record
-        settings = configured.get(name)
-        if settings is not None:
-            add(subset, DCTERMS + "source", node(settings.url))
-
-    sparql_distribution = node(f"{root}.well-known/void#sparql")
-    add(dataset, DCAT + "distribution", sparql_distribution)
-    add(sparql_distribution, rdf_type, node(DCAT + "Distribution"))
-    add(sparql_distribution, DCTERMS + "title", ox.Literal("SPARQL 1.1 endpoint", language="en"))
-    add(sparql_distribution, DCAT + "accessURL", sparql)
-    add(sparql_distribution, DCAT + "accessService", sparql)
-    add(sparql, rdf_type, node(SD + "Service"))
-    add(sparql, rdf_type, node(DCAT + "DataService"))
-    add(sparql, SD + "endpoint", sparql)
-    add(sparql, SD + "supportedLanguage", node(SD + "SPARQL11Query"))
-    add(sparql, DCAT + "endpointURL", sparql)
-    add(sparql, DCAT + "endpointDescription", sparql)  # GET without a query: Service Description
-    add(sparql, DCAT + "servesDataset", dataset)
-    add(sparql, DCTERMS + "conformsTo", node("https://www.w3.org/TR/sparql11-protocol/"))
-
-    feed = node(f"{root}.well-known/void#changes")
-    add(dataset, DCAT + "distribution", feed)
-    add(feed, rdf_type, node(DCAT + "Distribution"))
-    add(feed, DCTERMS + "title", ox.Literal("Change feed (LDES / ActivityStreams 2.0)", language="en"))
-    add(feed, DCAT + "accessURL", changes)
-    add(feed, DCAT + "mediaType", node("https://www.iana.org/assignments/media-types/application/ld+json"))
-    add(feed, DCTERMS + "conformsTo", node("https://www.w3.org/TR/activitystreams-core/"))
-    add(feed, DCTERMS + "conformsTo", node("https://w3id.org/ldes/specification"))
+        add(subset, VOID + "documents", integer(documents))  # one named graph per source record
+        if (iri := licences[name].iri) is not None:
+            add(subset, DCTERMS + "license", iri)
+        if (settings := configured.get(name)) is not None:
+            add(subset, DCTERMS + "source", settings.url)
+    add(places.sparql, RDF_TYPE, SD + "Service")
+    add(places.sparql, SD + "endpoint", places.sparql)
+    add(places.sparql, SD + "supportedLanguage", SD + "SPARQL11Query")
+    triples += catalog_triples(state.config, places, list(records), licences)
     order: dict[str, int] = {}
     for triple in triples:
         order.setdefault(str(triple.subject), len(order))
-    return sorted(triples, key=lambda t: order[str(t.subject)])  # stable: one block per subject
+    unique = list(dict.fromkeys(triples))
+    return sorted(unique, key=lambda t: order[str(t.subject)])  # stable: one block per subject
+
+
+def _modified(store: Store) -> datetime | None:
+    """When the newest change was committed (the change log is public: ``/changes``)."""
+    last = last_sequence(store)
+    newest = read_changes(store, since=last - 1, limit=1) if last else []
+    return newest[0].time if newest else None
 
 
 def _datetime(value: datetime) -> ox.Literal:
     return ox.Literal(value.isoformat(), datatype=ox.NamedNode(XSD + "dateTime"))
 
 
-@router.get("/.well-known/void", name="void_description", summary="VoID and DCAT dataset description")
-def void_description(request: Request, state: HubState = Depends(hub_state)) -> Response:
-    """The dataset as ``void:Dataset`` and ``dcat:Dataset``: counts, partitions, access points.
+def places_of(request: Request) -> Places:
+    root = str(request.base_url)
+    if not root.endswith("/"):
+        root += "/"
+    return Places(root, f"{root}sparql", str(request.url_for("changes_feed")))
+
+
+@router.get("/.well-known/void", name="void_description", summary="VoID and DCAT-AP description")
+async def void_description(request: Request, state: HubState = Depends(hub_state)) -> Response:
+    """The dataset as ``void:Dataset`` and ``dcat:Dataset`` in a DCAT-AP 3 ``dcat:Catalog``.
 
     Turtle by default; JSON-LD (``application/ld+json``), N-Triples and RDF/XML on request.
-    Describes the triple and entity counts, one ``void:classPartition`` per hub class, one
-    ``void:subset`` per source (``void:documents`` is its number of record graphs), a few
-    ``void:exampleResource``, the SPARQL endpoint (also typed ``sd:Service``, whose Service
-    Description ``GET /sparql`` returns) and the ``/changes`` feed as DCAT distributions.
+    Counts (triples, entities, one ``void:classPartition`` per asserted class, one
+    ``void:propertyPartition`` per predicate) are those anonymous SPARQL queries return; one
+    ``void:subset`` and one distribution per source, with the source's licence; the SPARQL
+    endpoint and the ``/changes`` feed as ``dcat:DataService``s.
     """
     try:
         media = choose(
@@ -198,10 +204,7 @@ def void_description(request: Request, state: HubState = Depends(hub_state)) -> 
         )
     except NotAcceptable as exc:
         raise HTTPException(406, str(exc)) from exc
-    root = str(request.base_url)
-    if not root.endswith("/"):
-        root += "/"
-    triples = describe(state.store, state, root, str(request.url_for("changes_feed")))
+    triples = await describe(state, places_of(request))
     rdf_format = ox.RdfFormat.from_media_type(media) or ox.RdfFormat.TURTLE
     prefixes = PREFIXES if rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.JSON_LD) else None
     body = ox.serialize(triples, format=rdf_format, prefixes=prefixes)

@@ -200,7 +200,9 @@ class Ingestor:
                 tx.add_graph(companion_graph(graph), private)
                 tx.add_meta(graph, provenance_statements(record, entity_iri, self._licence(record)))
             release_if_waiting(record)
-            sequence = self._log(tx, result, sequence, record, graph, operation, entity_iri)
+            sequence = self._log(
+                tx, result, sequence, record, graph, operation, entity_iri, state=public
+            )
             if operation == "create":
                 result.created += 1
             else:
@@ -219,14 +221,17 @@ class Ingestor:
         graph: str,
         operation: str,
         entity: str | None,
+        state: list[ox.Triple] | None = None,
     ) -> int:
+        """Log one change; ``state`` is what the record graph holds after it (the public part of
+        the record: persons' contact data never reaches the change log)."""
         if entity is None and operation == "delete":
             entity = record_entity(self.store, graph)
         change = Change(
             sequence, now(), entity, graph, operation, record.source, record.written_by,
             source_id=record.source_id, origin=record.origin,
         )
-        append_change(tx, self.base, change, None if operation == "delete" else record.triples)
+        append_change(tx, self.base, change, None if operation == "delete" else state)
         result.changes.append(change)
         return sequence + 1
 

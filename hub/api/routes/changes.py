@@ -69,7 +69,8 @@ def _source_param(request: Request) -> str | None:
 
 
 def _public_states(state: HubState, changes: list[Change]) -> dict[int, list[ox.Triple]]:
-    """The record graphs after each change, as anonymous readers may see them."""
+    """The record graphs after each change: what the graph held, persons' contact data already
+    left out at commit (hub.pipeline.ingest.split_contacts), so what anonymous readers may see."""
     return read_states(state.store, state.config.base_iri, (c.sequence for c in changes))
 
 

@@ -43,10 +43,12 @@ SD_TURTLE = """@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
         <http://www.w3.org/ns/formats/Turtle>, <http://www.w3.org/ns/formats/N-Triples>,
         <http://www.w3.org/ns/formats/RDF_XML>, <http://www.w3.org/ns/formats/JSON-LD>,
         <http://www.w3.org/ns/formats/TriG>, <http://www.w3.org/ns/formats/N-Quads> ;
-    sd:defaultDataset [ a sd:Dataset ;
-        dcterms:description "The default graph is the union of every record graph."@en ;
-        sd:defaultGraph [ a sd:Graph ] ;
-        void:sparqlEndpoint <{endpoint}> ] .
+    sd:defaultDataset <{dataset}> .
+<{dataset}> a sd:Dataset ;
+    dcterms:description "The default graph is the union of every record graph."@en ;
+    dcterms:description "The named graphs are the record graphs; counts are in the VoID."@en ;
+    sd:defaultGraph [ a sd:Graph ] ;
+    void:sparqlEndpoint <{endpoint}> .
 <{update}> a sd:Service ; sd:endpoint <{update}> ; sd:supportedLanguage sd:SPARQL11Update ;
     sd:inputFormat <http://www.w3.org/ns/formats/Turtle>,
         <http://www.w3.org/ns/formats/N-Triples>, <http://www.w3.org/ns/formats/RDF_XML>,
@@ -98,7 +100,8 @@ def service_description(request: Request, format_param: str | None = None) -> Re
     update = str(request.url_for("sparql_update"))
     accept = requested_type(format_param, request.headers.get("accept"))
     media = choose(accept, SD_TYPES, extra_aliases=_GRAPH_ALIASES)
-    text = SD_TURTLE.format(endpoint=endpoint, update=update)
+    dataset = f"{request.url_for('void_description')}#dataset"  # the VoID dataset: same node
+    text = SD_TURTLE.format(endpoint=endpoint, update=update, dataset=dataset)
     if media == "text/turtle":
         return Response(text, media_type=media)
     rdf_format = ox.RdfFormat.from_media_type(media)

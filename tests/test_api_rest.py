@@ -72,7 +72,7 @@ def in_territory(subject: str, code: str, props: tuple[str, ...]) -> bool:
 
 
 def walk(hub: ServedHub, collection: str, **params: Any) -> list[dict[str, Any]]:
-    """Every item of a listing, following ``next`` links."""
+    """Every item of a listing, following the ``next`` links of its ``view``."""
     items: list[dict[str, Any]] = []
     url: str | None = f"{hub.url}/api/{collection}"
     first = True
@@ -82,7 +82,7 @@ def walk(hub: ServedHub, collection: str, **params: Any) -> list[dict[str, Any]]
         page = response.json()
         assert page["type"] == "Collection"
         items += page["items"]
-        url = page["next"]
+        url = page["view"].get("next")
         first = False
     return items
 
@@ -451,9 +451,9 @@ def walk_client(client: httpx.Client, collection: str, **params: Any) -> list[di
     while True:
         assert response.status_code == 200, response.text
         items += response.json()["items"]
-        if not response.json()["next"]:
+        if not response.json()["view"].get("next"):
             return items
-        response = client.get(response.json()["next"])
+        response = client.get(response.json()["view"]["next"])
 
 
 def test_post_turtle_with_subclass_type(client: httpx.Client) -> None:

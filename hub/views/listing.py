@@ -82,6 +82,7 @@ class Filters:
     bbox: tuple[float, float, float, float] | None = None
     updated_since: datetime | None = None
     source: str | None = None
+    located: bool = False  # only items with coordinates (the GeoJSON listing)
 
 
 def _lit(value: str) -> str:
@@ -138,6 +139,8 @@ def _where(collection: str, filters: Filters, after: str | None) -> str:
             f"FILTER(?lat >= {_num(min_lat)} && ?lat <= {_num(max_lat)} && "
             f"?lon >= {_num(min_lon)} && ?lon <= {_num(max_lon)})"
         )
+    elif filters.located:
+        parts.append(f"FILTER EXISTS {{ ?s {_m('latitude')} ?lat ; {_m('longitude')} ?lon }}")
     meta = []
     if filters.updated_since is not None:
         since = ox.Literal(

@@ -1,16 +1,19 @@
 """``/api/{collection}``: REST over the hub classes, JSON-LD with the hub context.
 
 Listings page by opaque cursors in IRI order and filter by text, keyword, theme, territory (with
-the territory hierarchy), bounding box, update time and source. Items negotiate JSON-LD, Turtle
-and HTML. Writes (bearer token) go through the ingest pipeline, so SHACL, provenance and the
-change log apply as for any import (:mod:`hub.api.routes.rest_edit`). Item paths: see
-:mod:`hub.views.entity`. JSON-LD and Turtle items carry a strong ``ETag`` (see
-:mod:`hub.api.routes.preconditions`) and answer ``If-None-Match`` with 304.
+the territory hierarchy), bounding box, update time and source; a page is a Hydra collection in
+JSON-LD (or Turtle, N-Triples, RDF/XML), or GeoJSON or CSV (:mod:`hub.views.collection`,
+:mod:`hub.views.flat`), chosen by ``Accept`` or ``format=``, with ``Link`` headers to the first and
+next pages. Items negotiate JSON-LD, Turtle, N-Triples, RDF/XML and HTML. Writes (bearer token)
+go through the ingest pipeline, so SHACL, provenance and the change log apply as for any import
+(:mod:`hub.api.routes.rest_edit`). Item paths: see :mod:`hub.views.entity`. Items other than HTML
+carry a strong ``ETag`` (see :mod:`hub.api.routes.preconditions`) and answer ``If-None-Match``
+with 304.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 from urllib.parse import unquote
 
 import pyoxigraph as ox
@@ -18,14 +21,14 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from hub.api.negotiation import NotAcceptable, choose
+from hub.api.routes import rest_formats
 from hub.api.routes.preconditions import content_hash, etag, not_modified
 from hub.api.state import HubState, hub_state
 from hub.rdf.io import serialize
+from hub.views import collection as hydra
 from hub.views import listing
 from hub.views.entity import (
     Entity,
-    best_text,
-    entity_path,
     incoming,
     load_entity,
     provenance,
@@ -33,14 +36,24 @@ from hub.views.entity import (
     types_and_names,
 )
 from hub.views.html import render
-from hub.views.jsonld import compact_node, document, hub_context, node_key
+from hub.views.jsonld import compact_node, document, hub_context
 from hub.views.listing import BadParameter, Filters
-from hub.vocab import COLLECTIONS, MLG, RDF_TYPE, XSD, class_iris
+from hub.vocab import COLLECTIONS, MLG, XSD, class_iris
 
 router = APIRouter(tags=["REST"])
 
-ITEM_TYPES = ("application/ld+json", "text/turtle", "text/html")
-LIST_TYPES = ("application/json", "application/ld+json")
+ITEM_TYPES = (
+    "application/ld+json", "text/turtle", "text/html", "application/n-triples", "application/rdf+xml",
+)
+LIST_TYPES = (
+    "application/json", "application/ld+json", "application/geo+json", "text/csv",
+    "text/turtle", "application/n-triples", "application/rdf+xml",
+)
+RDF_FORMATS = {
+    "text/turtle": (ox.RdfFormat.TURTLE, "ttl"),
+    "application/n-triples": (ox.RdfFormat.N_TRIPLES, "nt"),
+    "application/rdf+xml": (ox.RdfFormat.RDF_XML, "rdf"),
+}
 JSON_ALIAS = {"application/json": "application/ld+json"}
 COLLECTION = Path(
     description="one of: " + ", ".join(COLLECTIONS), examples=list(COLLECTIONS)
@@ -48,6 +61,11 @@ COLLECTION = Path(
 ENTITY_ID = Path(
     description="the IRI after {base}{class}/ (e.g. pni for {base}project/pni); or _ with ?iri=",
     examples=["_"],
+)
+FORMAT = Query(
+    None, alias="format",
+    description="instead of Accept: json, jsonld, geojson, csv, turtle, nt, rdfxml, html "
+    "(as each route offers) or a media type",
 )
 TURTLE_PREFIXES = {"mlg": MLG, "xsd": XSD, "schema": "https://schema.org/"}
 
@@ -61,8 +79,13 @@ def check_collection(name: str) -> str:
 
 
 def _negotiate(request: Request, offered: tuple[str, ...], aliases: dict[str, str]) -> str:
+    """The media type to answer with: ``format=`` (a short name or a media type) wins over
+    ``Accept``."""
     try:
-        return choose(request.headers.get("accept"), offered, extra_aliases=aliases)
+        wanted = rest_formats.requested(request.query_params.get("format"))
+        return choose(wanted or request.headers.get("accept"), offered, extra_aliases=aliases)
+    except BadParameter as exc:
+        raise HTTPException(400, str(exc)) from exc
     except NotAcceptable as exc:
         raise HTTPException(406, str(exc)) from exc
 
@@ -123,7 +146,7 @@ def entity_tag(entity: Entity, media: str) -> str | None:
     the entity and so changes without the entity changing."""
     if media == "text/html":
         return None
-    return etag(content_hash(entity.triples), "ttl" if media == "text/turtle" else "")
+    return etag(content_hash(entity.triples), RDF_FORMATS[media][1] if media in RDF_FORMATS else "")
 
 
 def entity_response(state: HubState, entity: Entity, media: str, status: int = 200,
@@ -132,9 +155,9 @@ def entity_response(state: HubState, entity: Entity, media: str, status: int = 2
     base = state.config.base_iri
     tag = entity_tag(entity, media)
     headers = {**(headers or {}), **({"ETag": tag} if tag else {}), "Vary": "Accept"}
-    if media == "text/turtle":
-        body = serialize(entity.triples, ox.RdfFormat.TURTLE, TURTLE_PREFIXES)
-        return Response(body, status, headers, media_type="text/turtle")
+    if media in RDF_FORMATS:
+        body = serialize(entity.triples, RDF_FORMATS[media][0], TURTLE_PREFIXES)
+        return Response(body, status, headers, media_type=media)
     if media == "text/html":
         referrers = incoming(state.store, entity.iri)
         linked = sorted({
@@ -171,44 +194,9 @@ def context() -> Response:
     return JSONResponse(hub_context().document, media_type="application/ld+json")
 
 
-def _summary(
-    ctx_iris: list[str], triples: list[ox.Triple], collection: str, base: str
-) -> list[dict[str, Any]]:
-    ctx = hub_context()
-    subclasses = class_iris(COLLECTIONS[collection])
-    by_subject: dict[str, list[ox.Triple]] = {}
-    for t in triples:
-        by_subject.setdefault(node_key(t.subject), []).append(t)
-    items = []
-    for iri in ctx_iris:
-        values: dict[str, list[ox.NamedNode | ox.Literal]] = {}
-        for t in by_subject.get(iri, []):
-            values.setdefault(t.predicate.value, []).append(t.object)  # type: ignore[arg-type]
-        types = [o.value for o in values.pop(RDF_TYPE, []) if o.value in subclasses]
-        specific = sorted(types, key=lambda t: subclasses.index(t))[-1] if types else subclasses[0]
-        item: dict[str, Any] = {"id": iri, "type": ctx.compact(specific)}
-        for prop in listing.SUMMARY_PROPERTIES:
-            objects = values.get(MLG + prop, [])
-            literals = [o for o in objects if isinstance(o, ox.Literal)]
-            if prop in ("keyword", "theme"):
-                if literals:
-                    item[prop] = sorted({o.value for o in literals})
-            elif prop in ("latitude", "longitude"):
-                try:
-                    item[prop] = float(literals[0].value) if literals else None
-                except ValueError:
-                    item[prop] = literals[0].value
-            elif prop == "url":
-                if objects:
-                    item[prop] = objects[0].value
-            else:
-                text = best_text(literals)
-                if text is not None or prop in ("name", "shortDescription"):
-                    item[prop] = text
-        item = {k: v for k, v in item.items() if v is not None or k in ("name",)}
-        item["href"] = entity_path(base, collection, iri)
-        items.append(item)
-    return items
+@router.get("/api/collection-context.jsonld", summary="The JSON-LD context of listing pages")
+def collection_context() -> Response:
+    return JSONResponse(hydra.listing_context(), media_type="application/ld+json")
 
 
 @router.get("/api/{collection}", summary="List a collection (cursor pagination, filters)")
@@ -228,6 +216,7 @@ def list_collection(
     source: str | None = Query(None, description="provenance source name"),
     count: bool = Query(False, description="also count every matching item"),
     iri: str | None = Query(None, description="return this entity instead of a listing"),
+    fmt: str | None = FORMAT,
     state: HubState = Depends(hub_state),
 ) -> Response:
     check_collection(collection)
@@ -247,23 +236,25 @@ def list_collection(
         )
     except BadParameter as exc:
         raise HTTPException(400, str(exc)) from exc
+    if media == "application/geo+json":
+        filters = replace(filters, located=True)
     base = state.config.base_iri
     iris, more = listing.list_page(state.store, collection, filters, after, limit)
-    items = _summary(iris, listing.summary_triples(state.store, iris), collection, base)
-    next_url = (
-        str(request.url.include_query_params(cursor=listing.encode_cursor(iris[-1])))
-        if more and iris else None
+    items = hydra.summary_items(iris, listing.summary_triples(state.store, iris), collection, base)
+    paging = ("cursor", "limit", "count", "format")
+    page = hydra.Page(
+        collection=collection,
+        items=items,
+        collection_url=str(request.url.remove_query_params(paging)),
+        page_url=str(request.url),
+        first_url=str(request.url.remove_query_params("cursor")),
+        next_url=(
+            str(request.url.include_query_params(cursor=listing.encode_cursor(iris[-1])))
+            if more and iris else None
+        ),
+        total=listing.count(state.store, collection, filters) if count else None,
     )
-    page: dict[str, Any] = {
-        "@context": str(request.url_for("context")),
-        "type": "Collection",
-        "collection": collection,
-        "items": items,
-        "next": next_url,
-    }
-    if count:
-        page["count"] = listing.count(state.store, collection, filters)
-    return JSONResponse(page, media_type=media)
+    return rest_formats.list_response(page, media, str(request.url_for("collection_context")))
 
 
 @router.get("/api/{collection}/{entity_id:path}", summary="One entity: JSON-LD, Turtle or HTML")
@@ -271,6 +262,7 @@ def get_entity(
     request: Request,
     collection: str = COLLECTION,
     entity_id: str = ENTITY_ID,
+    fmt: str | None = FORMAT,
     state: HubState = Depends(hub_state),
 ) -> Response:
     check_collection(collection)

@@ -45,7 +45,10 @@ def import_file(
         task = progress.add_task(f"parsing {path.name}", total=path.stat().st_size, detail="")
         records = read_records(path, options, fmt, lambda n: progress.advance(task, n))
         done = int(read_cursor(store, config.base_iri, cursor_key) or 0)
-        ingestor = Ingestor(store, config.base_iri, batch_size=config.batch_size)
+        ingestor = Ingestor(
+            store, config.base_iri, batch_size=config.batch_size, licences=config.licence_of,
+            contact_sources=config.contact_sources,
+        )
         task = progress.add_task("importing", total=len(records), completed=done, detail="")
 
         def advance(batch: IngestResult) -> None:
@@ -226,7 +229,11 @@ def retry(
     """Validate quarantined records again (after fixing the shapes or the mapping)."""
     with opened(ctx) as (config, store):
         records = quarantined_records(store, source)
-        result = Ingestor(store, config.base_iri, batch_size=config.batch_size).ingest(records)
+        ingestor = Ingestor(
+            store, config.base_iri, batch_size=config.batch_size, licences=config.licence_of,
+            contact_sources=config.contact_sources,
+        )
+        result = ingestor.ingest(records)
         out.print(
             f"{len(records)} retried: {result.created + result.updated} accepted, "
             f"{result.quarantined} still quarantined"

@@ -48,7 +48,10 @@ def sync(
             raise UsageError("no [[sources]] in the configuration")
         for name in names:
             config.source(name)  # unknown names fail before any work
-        ingestor = Ingestor(store, config.base_iri, batch_size=config.batch_size)
+        ingestor = Ingestor(
+            store, config.base_iri, batch_size=config.batch_size, licences=config.licence_of,
+            contact_sources=config.contact_sources,
+        )
         with progress_bar() as progress:
             advance = _advancer(progress, "syncing")
             reports = sync_all(config, ingestor, names, full, advance, backfill=backfill)
@@ -122,7 +125,8 @@ def conflicts_resolve(
 ) -> None:
     """Close a conflict: keep the source's value, write the hub's, or write a value you give."""
     with opened(ctx) as (config, store):
-        conflict = resolve(Ingestor(store, config.base_iri), conflict_id, keep, value)
+        ingestor = Ingestor(store, config.base_iri, licences=config.licence_of)
+        conflict = resolve(ingestor, conflict_id, keep, value)
     outcome = {
         "source": "kept as it is in the source",
         "hub": "the hub's value will be written by the next sync",
@@ -154,7 +158,7 @@ def matches_accept(ctx: typer.Context, candidate_id: Annotated[str, typer.Argume
     from hub.pipeline.match import accept
 
     with opened(ctx) as (config, store):
-        pair = accept(Ingestor(store, config.base_iri), candidate_id)
+        pair = accept(Ingestor(store, config.base_iri, licences=config.licence_of), candidate_id)
     out.print(f"{pair.new_entity} is now {pair.existing}", highlight=False)
 
 
@@ -163,5 +167,5 @@ def matches_reject(ctx: typer.Context, candidate_id: Annotated[str, typer.Argume
     from hub.pipeline.match import reject
 
     with opened(ctx) as (config, store):
-        reject(Ingestor(store, config.base_iri), candidate_id)
+        reject(Ingestor(store, config.base_iri, licences=config.licence_of), candidate_id)
     out.print("rejected")

@@ -43,6 +43,11 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHub]:
         formula = httpx.post(f"{served.url}/api/places", headers=served.auth, timeout=60,
                              json={"name": "=HYPERLINK(\"x\")", "latitude": 45.0, "longitude": 4.0})
         assert formula.status_code == 201, formula.text
+        person = httpx.post(f"{served.url}/api/actors", headers=served.auth, timeout=60, json={
+            "type": "Person", "name": "Ada Listée", "email": "ada.listee@example.org",
+            "streetAddress": "3 rue des Listes", "latitude": 48.85, "longitude": 2.35,
+        })
+        assert person.status_code == 201, person.text
         yield served
 
 
@@ -293,3 +298,15 @@ def test_formats_a_listing_cannot_give_are_refused_clearly(hub: ServedHub) -> No
     assert httpx.get(f"{hub.url}/api/places", headers={"Accept": "image/png"}).status_code == 406
     default = httpx.get(f"{hub.url}/api/places")
     assert default.headers["content-type"].startswith("application/json")
+
+
+def test_no_listing_format_shows_a_persons_contact_data(hub: ServedHub) -> None:
+    rows = httpx.get(f"{hub.url}/sparql", headers={**hub.auth, "Accept": "application/sparql-results+json"},
+                     params={"query": f"SELECT ?mail WHERE {{ GRAPH ?g {{ ?p a <{MLG}Person> }} "
+                                      f"GRAPH ?h {{ ?p <{MLG}email> ?mail }} }}"}).json()
+    mails = {row["mail"]["value"] for row in rows["results"]["bindings"]}
+    assert "ada.listee@example.org" in mails
+    for fmt in ("json", "jsonld", "turtle", "nt", "rdfxml", "geojson", "csv"):
+        body = httpx.get(f"{hub.url}/api/actors", params={"limit": 500, "format": fmt}).text
+        assert not [m for m in mails if m in body], fmt
+        assert "rue des Listes" not in body and "Ada Listée" in body, fmt

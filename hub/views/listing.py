@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import pyoxigraph as ox
 
 from hub.errors import InputError
+from hub.meta.public import public_graph_filter
 from hub.store.base import Store
 from hub.vocab import COLLECTIONS, META_GRAPH, MLG, PROV, RDF_TYPE, XSD, class_iris
 
@@ -186,13 +187,16 @@ def count(store: Store, collection: str, filters: Filters) -> int:
 
 
 def summary_triples(store: Store, iris: list[str]) -> list[ox.Triple]:
-    """The triples the listing shows for each item (type, name, short description...)."""
+    """The triples the listing shows for each item (type, name, short description...), read
+    from the public graphs only: every listing format (JSON-LD, RDF, GeoJSON, CSV, the web
+    pages) is built from these."""
     if not iris:
         return []
     values = " ".join(_iri(i) for i in iris)
     props = " ".join([_iri(RDF_TYPE), *(_m(p) for p in SUMMARY_PROPERTIES)])
     rows = store.select(
-        f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} VALUES ?p {{ {props} }} ?s ?p ?o }}"
+        f"SELECT DISTINCT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} VALUES ?p {{ {props} }} "
+        f"GRAPH ?g {{ ?s ?p ?o }} {public_graph_filter()} }}"
     )
     return [
         ox.Triple(row["s"], row["p"], row["o"])  # type: ignore[arg-type]

@@ -157,8 +157,6 @@ def targets(probe: Probe) -> list[tuple[Any, str, str | Callable[..., str]]]:
         (httpx.Client, "send", probe.http_stage),
         (PeerHubConnector, "_json", json_stage),
         (PeerHubConnector, "_records", "records"),
-        (PeerHubConnector, "_origins", "origins"),
-        (PeerHubConnector, "_contents", "triples"),
         (hub.sync.inbound, "reconcile", "reconcile"),
         (hub.pipeline.match, "_known", "known"),
         (hub.pipeline.match, "find_matches", "find_matches"),

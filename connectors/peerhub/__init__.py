@@ -5,6 +5,11 @@ aggregating regions) without a central owner. Each record keeps where it was fir
 hub, source and id): a record from the same origin reaches one graph here whatever the path it
 took (no double counting in a mesh), and a record that originated here is never taken back
 (no loops).
+
+Everything comes from the peer's ``/changes`` event stream, the one anonymous readers get: each
+member carries the record graph after the change (persons' contact data already left out) and
+the record's source, id and origin; a deletion is a tombstone. Entries from before members
+carried states are skipped.
 """
 
 from __future__ import annotations
@@ -19,13 +24,9 @@ from connectors.base import Batch, ConnectorError, HubView
 from hub.config import Config, SourceSettings
 from hub.iris import graph_iri, slug
 from hub.records import Record, now
-from hub.vocab import XSD, term
+from hub.vocab import XSD
 
 PAGE = 500
-GRAPHS_PER_QUERY = 100
-PEER_META = "urn:maillage:meta"
-"""The peer's bookkeeping graph, as its public SPARQL endpoint serves it: part of what a hub
-publishes, like its change feed (this hub's own is reached only through the HubView)."""
 
 
 class PeerError(ConnectorError):
@@ -93,31 +94,27 @@ class PeerHubConnector:
         return data
 
     def _records(self, items: list[dict[str, Any]], peer_hub: str) -> list[Record]:
+        """Each graph's last version in this page of the peer's event stream: its state (the
+        member's named graph) and where it was first read travel in the member itself."""
         latest: dict[str, dict[str, Any]] = {}
         for item in items:
             if not isinstance(item, dict) or "graph" not in item or "sequence" not in item:
                 raise PeerError(f"{self.url}/changes: an entry without graph or sequence")
-            latest[str(item["graph"])] = item
-        origins = self._origins(list(latest), peer_hub)
-        wanted = [
-            g
-            for g, item in latest.items()
-            if item.get("type") != "Delete" and g in origins and origins[g][0] != self.base
-        ]
-        contents = self._contents(wanted)
+            if item.get("type") == "Delete" or "@graph" in item:
+                latest[str(item["graph"])] = item  # an update without state changed no data
         records: list[Record] = []
         for peer_graph, item in latest.items():
-            if item.get("type") == "Delete" or peer_graph not in origins:
+            if item.get("type") == "Delete":
                 records += self._deleted(peer_graph)
                 continue
-            origin = origins[peer_graph]
+            origin = _origin(item, peer_hub, self.url)
             if origin[0] == self.base:
                 continue  # it started here: taking it back would make a loop
             records.append(
                 Record(
                     source=self.name,
                     source_id=peer_graph,
-                    triples=tuple(contents.get(peer_graph, ())),
+                    triples=tuple(_triples(item["@graph"], self.url)),
                     revision=str(item["sequence"]),
                     retrieved_at=now(),
                     connector="hub",
@@ -126,52 +123,6 @@ class PeerHubConnector:
                 )
             )
         return records
-
-    def _origins(self, graphs: list[str], peer_hub: str) -> dict[str, tuple[str, str, str]]:
-        """Where each of the peer's graphs was first read, from the peer's own provenance."""
-        values = " ".join(f"<{g}>" for g in graphs)
-        query = f"""SELECT ?g ?src ?id ?ohub ?osrc ?oid WHERE {{ GRAPH <{PEER_META}> {{
-            VALUES ?g {{ {values} }} ?g <{term("source")}> ?src ; <{term("sourceId")}> ?id .
-            OPTIONAL {{ ?g <{term("originHub")}> ?ohub ; <{term("originSource")}> ?osrc ;
-                        <{term("originSourceId")}> ?oid }} }} }}"""
-        try:
-            response = self.http.post(
-                f"{self.url}/sparql",
-                data={"query": query},
-                headers={"Accept": "application/sparql-results+json"},
-            )
-            rows = response.json()["results"]["bindings"]
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-            raise PeerError(f"cannot read the provenance of {self.url}: {exc}") from exc
-        origins: dict[str, tuple[str, str, str]] = {}
-        for row in rows:
-            if "ohub" in row:
-                origins[row["g"]["value"]] = (row["ohub"]["value"], row["osrc"]["value"], row["oid"]["value"])
-            else:
-                origins[row["g"]["value"]] = (peer_hub, row["src"]["value"], row["id"]["value"])
-        return origins
-
-    def _contents(self, graphs: list[str]) -> dict[str, list[ox.Triple]]:
-        """The triples of many of the peer's graphs, a hundred per SPARQL request (one request per
-        graph through the Graph Store cost more than everything else together)."""
-        contents: dict[str, list[ox.Triple]] = {g: [] for g in graphs}
-        for start in range(0, len(graphs), GRAPHS_PER_QUERY):
-            values = " ".join(f"<{g}>" for g in graphs[start : start + GRAPHS_PER_QUERY])
-            query = f"SELECT ?g ?s ?p ?o WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
-            try:
-                response = self.http.post(
-                    f"{self.url}/sparql",
-                    data={"query": query},
-                    headers={"Accept": "application/sparql-results+json"},
-                )
-                bindings = response.json()["results"]["bindings"]
-                for row in bindings:
-                    subject, predicate = _term(row["s"]), _term(row["p"])
-                    triple = ox.Triple(subject, predicate, _term(row["o"]))  # type: ignore[arg-type]
-                    contents[row["g"]["value"]].append(triple)
-            except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-                raise PeerError(f"cannot read the graphs of {self.url}: {exc}") from exc
-        return contents
 
     def _deleted(self, peer_graph: str) -> list[Record]:
         return [
@@ -187,16 +138,41 @@ class PeerHubConnector:
         ]
 
 
-def _term(binding: dict[str, Any]) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """One SPARQL JSON results binding as a term (SPARQL 1.0 ``typed-literal`` too)."""
-    kind, value = binding["type"], binding["value"]
-    if kind == "uri":
-        return ox.NamedNode(value)
-    if kind == "bnode":
-        return ox.BlankNode(value)
-    if "xml:lang" in binding:
-        return ox.Literal(value, language=binding["xml:lang"])
-    return ox.Literal(value, datatype=ox.NamedNode(binding.get("datatype", XSD + "string")))
+def _origin(item: dict[str, Any], peer_hub: str, url: str) -> tuple[str, str, str]:
+    """(hub, source, source id) where a member's record was first read."""
+    if all(isinstance(item.get(k), str) for k in ("originHub", "originSource", "originSourceId")):
+        return (item["originHub"], item["originSource"], item["originSourceId"])
+    if isinstance(item.get("source"), str) and isinstance(item.get("sourceId"), str):
+        return (peer_hub, item["source"], item["sourceId"])
+    raise PeerError(f"{url}/changes: member {item.get('id')} says neither its source nor its id")
+
+
+def _triples(nodes: Any, url: str) -> list[ox.Triple]:
+    """A member's state (expanded JSON-LD node objects, as hub.views.ldes writes them)."""
+    try:
+        triples = []
+        for node in nodes:
+            subject = _node(node["@id"])
+            for predicate, values in node.items():
+                if predicate == "@id":
+                    continue
+                for value in values:
+                    triples.append(ox.Triple(subject, ox.NamedNode(predicate), _value(value)))
+        return triples
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise PeerError(f"{url}/changes: a member's state is not readable: {exc}") from exc
+
+
+def _node(identifier: str) -> ox.NamedNode | ox.BlankNode:
+    return ox.BlankNode(identifier[2:]) if identifier.startswith("_:") else ox.NamedNode(identifier)
+
+
+def _value(value: dict[str, str]) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    if "@id" in value:
+        return _node(value["@id"])
+    if "@language" in value:
+        return ox.Literal(value["@value"], language=value["@language"])
+    return ox.Literal(value["@value"], datatype=ox.NamedNode(value.get("@type", XSD + "string")))
 
 
 def connector(config: Config, source: SourceSettings, view: HubView) -> PeerHubConnector:

@@ -124,15 +124,15 @@ def read_changes(
     ]
 
 
-def read_states(store: Store, base: str, sequences: Iterable[int]) -> dict[int, list[ox.Triple]]:
+def read_states(store: Store, sequences: Iterable[int]) -> dict[int, list[ox.Triple]]:
     """The record graph after each of these changes, for those that kept one (creates and
     updates logged since states were kept; never deletions)."""
     wanted = sorted(set(sequences))
     if not wanted:
         return {}
-    values = " ".join(f"<{change_iri(base, n)}>" for n in wanted)
+    values = " ".join(str(int(n)) for n in wanted)  # by sequence: the base IRI may have moved
     rows = store.select(
-        f"""SELECT ?n ?state WHERE {{ GRAPH <{META_GRAPH}> {{ VALUES ?c {{ {values} }}
+        f"""SELECT ?n ?state WHERE {{ GRAPH <{META_GRAPH}> {{ VALUES ?n {{ {values} }}
             ?c <{term('sequence')}> ?n ; <{STATE}> ?state }} }}"""
     )
     states: dict[int, list[ox.Triple]] = {}

@@ -105,7 +105,8 @@ def record_entity(store: Store, graph: str) -> str | None:
 def holders(store: Store, entity: str) -> list[tuple[str, str]]:
     """(source, source id) of every record that already holds the entity."""
     rows = store.select(
-        f"""SELECT ?src ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{term("entity")}> {ox.NamedNode(entity)} ;
+        f"""SELECT ?src ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{term("Record")}> ;
+            <{term("entity")}> {ox.NamedNode(entity)} ;
             <{term("source")}> ?src ; <{term("sourceId")}> ?id }} }}"""
     )
     return [(r["src"].value, r["id"].value) for r in rows]
@@ -114,4 +115,6 @@ def holders(store: Store, entity: str) -> list[tuple[str, str]]:
 def others_hold_records(store: Store, source: str) -> bool:
     """Whether any source but ``source`` holds records."""
     other = f"FILTER(?src != {ox.Literal(source)})"
-    return store.ask(f"ASK {{ GRAPH <{META_GRAPH}> {{ ?g <{term('source')}> ?src {other} }} }}")
+    return store.ask(
+        f"ASK {{ GRAPH <{META_GRAPH}> {{ ?g a <{term('Record')}> ; <{term('source')}> ?src {other} }} }}"
+    )

@@ -149,9 +149,11 @@ def _declared(store: Store, records: list[Record]) -> Declared:
     meta, named = f"GRAPH <{META_GRAPH}>", " ".join(str(ox.NamedNode(u)) for u in targets)
     parts = [
         f"""VALUES ?u {{ {named} }}
-            {meta} {{ ?g <{term("entity")}> ?u ; <{term("source")}> ?src . BIND(?u AS ?e) }}""",
+            {meta} {{ ?g a <{term("Record")}> ; <{term("entity")}> ?u ; <{term("source")}> ?src .
+                BIND(?u AS ?e) }}""",
         f"""VALUES ?u {{ {named} }}
-            {meta} {{ ?g <{PROV}hadPrimarySource> ?u ; <{term("entity")}> ?e ; <{term("source")}> ?src }}""",
+            {meta} {{ ?g a <{term("Record")}> ; <{PROV}hadPrimarySource> ?u ; <{term("entity")}> ?e ;
+                <{term("source")}> ?src }}""",
     ] if targets else []
     if addresses:
         parts.append(

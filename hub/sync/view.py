@@ -62,7 +62,8 @@ class StoreView:
 
     def source_url(self, entity: str) -> str | None:
         rows = self.store.select(
-            f"""SELECT ?url WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{term("entity")}> {ox.NamedNode(entity)} ;
+            f"""SELECT ?url WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{term("Record")}> ;
+                <{term("entity")}> {ox.NamedNode(entity)} ;
                 <{term("source")}> {self._source} ; <{PROV}hadPrimarySource> ?url }} }} LIMIT 1"""
         )
         return rows[0]["url"].value if rows else None
@@ -79,7 +80,8 @@ class StoreView:
         if not wanted:
             return {}
         rows = self.store.select(
-            f"""SELECT ?url ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{term("source")}> {self._source} ;
+            f"""SELECT ?url ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{term("Record")}> ;
+                <{term("source")}> {self._source} ;
                 <{term("sourceId")}> ?id ; <{PROV}hadPrimarySource> ?url .
                 {_values("url", map(ox.NamedNode, wanted))} }} }}"""
         )
@@ -90,7 +92,8 @@ class StoreView:
         if not wanted:
             return {}
         rows = self.store.select(
-            f"""SELECT ?id ?g WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{term("source")}> {self._source} ;
+            f"""SELECT ?id ?g WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{term("Record")}> ;
+                <{term("source")}> {self._source} ;
                 <{term("sourceId")}> ?id . {_values("id", map(ox.Literal, wanted))} }} }}"""
         )
         found: dict[str, list[str]] = {}
@@ -111,7 +114,7 @@ def entity_triples(store: Store, entity: str, source: str, *, other_sources: boo
     op = "!=" if other_sources else "="
     rows = store.select(
         f"""SELECT ?p ?o WHERE {{ GRAPH ?g {{ <{entity}> ?p ?o }}
-            GRAPH <{META_GRAPH}> {{ ?g <{term("source")}> ?src }}
+            GRAPH <{META_GRAPH}> {{ ?g a <{term("Record")}> ; <{term("source")}> ?src }}
             FILTER(?src {op} {ox.Literal(source)}) }}"""
     )
     subject = ox.NamedNode(entity)
@@ -121,7 +124,8 @@ def entity_triples(store: Store, entity: str, source: str, *, other_sources: boo
 def source_id_of(store: Store, entity: str, source: str) -> str | None:
     """The id, in ``source``, of the record that holds the entity (None if it has none there)."""
     rows = store.select(
-        f"""SELECT ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{term("entity")}> <{entity}> ;
+        f"""SELECT ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{term("Record")}> ;
+            <{term("entity")}> <{entity}> ;
             <{term("source")}> {ox.Literal(source)} ; <{term("sourceId")}> ?id }} }}"""
     )
     return rows[0]["id"].value if rows else None

@@ -133,7 +133,7 @@ def provenance(store: Store, iri: str, graphs: list[str]) -> list[RecordGraph]:
     values = " ".join(str(ox.NamedNode(g)) for g in graphs)
     selector = f"{{ VALUES ?g {{ {values} }} }} UNION " if graphs else ""
     rows = store.select(
-        f"SELECT ?g ?p ?o WHERE {{ {selector}{{ GRAPH {meta} {{ ?g "
+        f"SELECT ?g ?p ?o WHERE {{ {selector}{{ GRAPH {meta} {{ ?g a {ox.NamedNode(MLG + 'Record')} ; "
         f"{ox.NamedNode(MLG + 'entity')} {ox.NamedNode(iri)} }} }} "
         f"GRAPH {meta} {{ ?g ?p ?o }} }}"
     )

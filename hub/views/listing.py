@@ -152,7 +152,7 @@ def _where(collection: str, filters: Filters, after: str | None) -> str:
         meta.append(f"?g {_m('source')} ?source . FILTER(STR(?source) = {_lit(filters.source)})")
     if meta:
         parts.append(
-            f"FILTER EXISTS {{ GRAPH {_iri(META_GRAPH)} {{ ?g {_m('entity')} ?s . "
+            f"FILTER EXISTS {{ GRAPH {_iri(META_GRAPH)} {{ ?g a {_m('Record')} ; {_m('entity')} ?s . "
             + " ".join(meta)
             + " } }"
         )

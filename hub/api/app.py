@@ -9,11 +9,11 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.api.browsers import BrowserPolicy
 from hub.api.http_guards import install_http_guards
 from hub.api.metrics import MetricsMiddleware
 from hub.api.negotiation import NotAcceptable
@@ -163,14 +163,7 @@ def create_app(config: Config) -> FastAPI:
     app.include_router(pages.router)
     app.mount(pages.STATIC_URL, pages.static_files(), name="static")
     app.add_middleware(MetricsMiddleware)
-    if config.api.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=config.api.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Accept", "If-Match", "If-None-Match"],
-            expose_headers=["ETag", "Location"],
-        )
+    app.add_middleware(BrowserPolicy, write_origins=config.api.cors_origins)  # CORS, HEAD, Vary
     app.add_middleware(BodyLimit, max_bytes=config.api.max_request_bytes)
     install_http_guards(app, config)
 

@@ -192,7 +192,7 @@ def apply_update(
         found = reads(parse(update, base_iri))
     except InputError as exc:
         raise UpdateRefused(str(exc)) from exc
-    graphs = affected_graphs(update, base_iri)
+    graphs = affected_graphs(update)  # a relative graph name stays refused: write it in full
     before = [quad for graph in graphs for quad in ingestor.store.quads(graph)]
     read = _read_copy(ingestor.store, found, graphs)
     after = _split(evaluate(update, before + read, base_iri), graphs, set(read))

@@ -51,7 +51,7 @@ class Reads:
 
 def _field(node: CompValue, key: str) -> object:
     """A field of a parsed node, or None (``CompValue.get`` answers the key's name when absent)."""
-    return node[key] if key in node else None
+    return node[key] if key in node else None  # noqa: SIM401 (get() is not dict.get here)
 
 
 def parse(update: str, base_iri: str | None) -> list[CompValue]:

@@ -23,6 +23,7 @@ from hub.api.query.runner import QueryRunner, QueryTimeout, QueryTooLarge
 from hub.api.query.update_runner import UpdateTimeout
 from hub.api.routes import (
     changes,
+    forget,
     graph_store,
     ops,
     rest,
@@ -132,7 +133,10 @@ def create_app(config: Config) -> FastAPI:
         hub = HubState(
             config=config,
             store=store,
-            ingestor=Ingestor(store, config.base_iri, batch_size=config.batch_size),
+            ingestor=Ingestor(
+                store, config.base_iri, batch_size=config.batch_size, licences=config.licence_of,
+                contact_sources=config.contact_sources,
+            ),
             runner=runner,
         )
         hub.syncs = SyncRunner(config, hub.ingestor, hub.write_lock, hub.after_write)
@@ -157,7 +161,7 @@ def create_app(config: Config) -> FastAPI:
         docs_url=None,  # /docs comes from hub.api.routes.docs, with the vendored Swagger UI
         redoc_url=None,
     )
-    for module in (sparql, update, graph_store, rest, changes, void, ops, review):
+    for module in (sparql, update, graph_store, rest, changes, void, ops, review, forget):
         app.include_router(module.router)
     app.include_router(rest_edit.router)
     app.include_router(pages.router)

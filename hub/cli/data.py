@@ -1,4 +1,4 @@
-"""Commands on the hub's own data: import, export, validate, query, status, retry, demo.
+"""Commands on the hub's own data: import, export, validate, query, status, retry, demo, forget.
 
 Each is a plain function; ``hub.cli`` registers them on the app under their command names.
 """
@@ -24,6 +24,7 @@ from hub.errors import NotFound, UsageError
 from hub.meta.cursors import read_cursor
 from hub.meta.quarantine import quarantined_records
 from hub.meta.status import hub_status
+from hub.pipeline.forget import forget
 from hub.pipeline.ingest import Ingestor, IngestResult, types_of
 from hub.pipeline.validate import Validator
 from hub.rdf.forms import query_form
@@ -238,6 +239,22 @@ def retry(
             f"{len(records)} retried: {result.created + result.updated} accepted, "
             f"{result.quarantined} still quarantined"
         )
+
+
+def forget_command(
+    ctx: typer.Context,
+    iri: Annotated[str, typer.Argument(help="The IRI of the person to erase")],
+) -> None:
+    """Erase a person: records, contact data, quarantine, copies in the change log; peers follow."""
+    with opened(ctx) as (config, store):
+        erasure = forget(Ingestor(store, config.base_iri), iri)
+    out.print(
+        f"forgot <{erasure.entity}>: {erasure.records} records, {erasure.quarantined} quarantine "
+        f"entries, {erasure.review_state} sync or review states removed; "
+        f"{erasure.scrubbed} change-log copies scrubbed; "
+        f"{len(erasure.tombstones)} deletions sent to followers",
+        highlight=False,
+    )
 
 
 def load_demo(config: Config, store: Store) -> IngestResult:

@@ -32,6 +32,8 @@ MatchCandidate         ``urn:maillage:match:{id}``        source sourceId entity
 (``candidates``)       (24 hex digits)                    confidence reason prov:generatedAtTime
 SourceStatus           ``urn:maillage:source:{name}``     source summary lastError?
 (``status``)                                              prov:startedAtTime prov:endedAtTime
+Erasure                ``urn:maillage:erasure:{uuid}``    prov:atTime recordsRemoved quarantineRemoved
+(``erasure``)                                             statesScrubbed firstTombstone? (never whom)
 =====================  =================================  =============================================
 
 What anonymous readers may see of it is decided in :mod:`hub.meta.public`. The graph is never

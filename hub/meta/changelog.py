@@ -140,3 +140,34 @@ def read_states(store: Store, sequences: Iterable[int]) -> dict[int, list[ox.Tri
         quads = ox.parse(row["state"].value.encode(), ox.RdfFormat.N_TRIPLES)
         states[int(row["n"].value)] = [q.triple for q in quads]
     return states
+
+
+def entries_keeping_state(store: Store, entity: str, graphs: Iterable[str]) -> list[str]:
+    """Entries that kept a copy of a record of ``entity`` (by entity, or by graph for entries
+    logged before entries named their entity)."""
+    values = " ".join(str(ox.NamedNode(g)) for g in dict.fromkeys(graphs))
+    by_graph = f"UNION {{ VALUES ?g {{ {values} }} ?c <{term('graph')}> ?g }}" if values else ""
+    rows = store.select(
+        f"""SELECT DISTINCT ?c WHERE {{ GRAPH <{META_GRAPH}> {{ ?c <{STATE}> ?state .
+            {{ ?c <{term('entity')}> {ox.NamedNode(entity)} }} {by_graph} }} }}"""
+    )
+    return [r["c"].value for r in rows]
+
+
+def scrub_states(tx: Transaction, store: Store, entries: Iterable[str]) -> int:
+    """Rewrite these entries without their copy of the record: the one time an entry changes
+    (an erasure, :mod:`hub.pipeline.forget`). The entry itself stays, so the sequence keeps no
+    gap and followers still learn what happened to which graph."""
+    subjects = list(dict.fromkeys(entries))
+    for start in range(0, len(subjects), 200):
+        values = " ".join(str(ox.NamedNode(s)) for s in subjects[start : start + 200])
+        rows = store.select(
+            f"""SELECT ?c ?p ?o WHERE {{ GRAPH <{META_GRAPH}> {{ VALUES ?c {{ {values} }}
+                ?c ?p ?o FILTER(?p != <{STATE}>) }} }}"""
+        )
+        kept: dict[str, list[tuple[str, Node]]] = {}
+        for row in rows:
+            kept.setdefault(row["c"].value, []).append((row["p"].value, row["o"]))
+        for subject, statements in kept.items():
+            tx.set_meta(subject, statements)
+    return len(subjects)

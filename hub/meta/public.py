@@ -89,6 +89,7 @@ PRIVATE_KINDS: frozenset[str] = frozenset(
         term("Cursor"),
         term("MatchCandidate"),
         term("SourceStatus"),
+        term("Erasure"),
     }
 )
 """Meta-graph subjects never shown to an anonymous reader, whatever the predicate."""

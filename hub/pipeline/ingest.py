@@ -258,6 +258,19 @@ class Ingestor:
             self.store.update(tx.render())
             return changes
 
+    def commit_planned(self, plan: Callable[[Transaction, int], int]) -> None:
+        """Commit the one transaction ``plan`` fills, under the lock that numbers the change log:
+        ``plan`` gets the next free sequence and returns the one after its own entries (an
+        erasure, :mod:`hub.pipeline.forget`, logs its tombstones this way)."""
+        with self._lock:
+            if self._next_sequence is None:
+                self._next_sequence = last_sequence(self.store) + 1
+            tx = Transaction()
+            following = plan(tx, self._next_sequence)
+            if not tx.empty:
+                self.store.update(tx.render())
+            self._next_sequence = following
+
     def check(self, records: list[Record]) -> list[Report]:
         """Validate without committing: a report per record (deletions always conform)."""
         reports = [Report() for _ in records]

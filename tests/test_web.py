@@ -202,12 +202,17 @@ def test_a_conflict_is_resolved_from_the_operations_page(served: ServedHub, page
     [before] = httpx.get(f"{served.url}/conflicts", headers=served.auth).json()
     page.goto(served.url + "/ui/operations")  # type: ignore[attr-defined]
     _accessible(page)
+    # anonymous: how many entries wait, never their values (the page asks for the token)
+    assert "Cœur de ville (wiki)" not in page.content()  # type: ignore[attr-defined]
+    assert page.locator("tr[data-conflict]").count() == 0  # type: ignore[attr-defined]
+    assert page.locator("#operator-only").is_visible()  # type: ignore[attr-defined]
+    assert page.locator("[data-count=conflicts]").inner_text().endswith("1")  # type: ignore[attr-defined]
+    page.fill("#token", "not-the-token")  # type: ignore[attr-defined]
+    page.wait_for_selector("#op-status.err")  # type: ignore[attr-defined]  # a wrong token shows nothing
+    assert page.locator("tr[data-conflict]").count() == 0  # type: ignore[attr-defined]
+    page.fill("#token", served.token)  # type: ignore[attr-defined]
     row = page.locator(f"tr[data-conflict='{before['id']}']")  # type: ignore[attr-defined]
     assert "Cœur de ville (wiki)" in row.inner_text()
-    row.get_by_role("button", name="Garder la valeur de la source").click()
-    page.wait_for_selector("#op-status.err")  # type: ignore[attr-defined]  # no token yet: 401 shown
-    assert "401" in page.locator("#op-status").inner_text()  # type: ignore[attr-defined]
-    page.fill("#token", served.token)  # type: ignore[attr-defined]
     row.get_by_role("button", name="Garder la valeur de la source").click()
     row.wait_for(state="detached")
     assert httpx.get(f"{served.url}/conflicts", headers=served.auth).json() == []

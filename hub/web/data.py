@@ -250,10 +250,18 @@ def observatory(store: Store) -> dict[str, dict[str, int]]:
     }
 
 
-def operations(store: Store, config: Config) -> dict[str, Any]:
+def operations(store: Store, config: Config, operator: bool) -> dict[str, Any]:
+    """The operations page; without the token only how many entries wait: quarantine reasons,
+    conflicting values and candidate pairs are private (hub.meta.public), whoever opens the page."""
+    quarantine, conflicts, matches = list_quarantine(store), list_conflicts(store), list_candidates(store)
+    counts = {"quarantine": len(quarantine), "conflicts": len(conflicts), "matches": len(matches)}
+    if not operator:
+        quarantine, conflicts, matches = [], [], []
     return {
         "sources": sources_overview(store, config),
-        "quarantine": list_quarantine(store),
-        "conflicts": list_conflicts(store),
-        "matches": list_candidates(store),
+        "operator": operator,
+        "counts": counts,
+        "quarantine": quarantine,
+        "conflicts": conflicts,
+        "matches": matches,
     }

@@ -78,6 +78,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "by_month": "Changements par mois",
         "token": "Jeton d'accès",
         "token_help": "Gardé dans cet onglet seulement (sessionStorage).",
+        "operator_only": "Les motifs, les valeurs en conflit et les fiches concernées sont réservés "
+                         "aux opérateurs : saisissez le jeton d'accès pour les afficher.",
+        "token_refused": "Jeton refusé",
+        "entries": "Entrées",
         "sync_now": "Synchroniser",
         "quarantine": "Quarantaine",
         "reason": "Motif",
@@ -175,6 +179,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "by_month": "Changes per month",
         "token": "Access token",
         "token_help": "Kept in this tab only (sessionStorage).",
+        "operator_only": "Reasons, conflicting values and the records concerned are for operators "
+                         "only: enter the access token to show them.",
+        "token_refused": "Token refused",
+        "entries": "Entries",
         "sync_now": "Sync now",
         "quarantine": "Quarantine",
         "reason": "Reason",

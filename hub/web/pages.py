@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from hub.api.auth import is_operator
 from hub.api.state import HubState, hub_state
 from hub.rdf.io import serialize
 from hub.rdf.resources import SPARQL_DIR
@@ -202,9 +203,14 @@ def observatory_page(request: Request, state: HubState = Depends(hub_state)) -> 
 
 @router.get("/ui/operations")
 def operations_page(request: Request, state: HubState = Depends(hub_state)) -> HTMLResponse:
+    """Anonymous visitors get counts; operations.js asks again with the token (a browser does not
+    send it when it navigates) and shows the operator's view in place."""
     page = Page(request)
-    return _guarded(page, lambda: page.render(
-        "operations.html", **data.operations(state.store, state.config)))
+    operator = is_operator(request, state)
+    response = _guarded(page, lambda: page.render(
+        "operations.html", **data.operations(state.store, state.config, operator)))
+    response.headers["Cache-Control"] = "no-store"  # the operator's view must not be kept anywhere
+    return response
 
 
 @router.get("/ui/{collection}")

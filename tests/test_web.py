@@ -173,13 +173,22 @@ def test_map_shows_markers_for_places_with_coordinates(served: ServedHub, page: 
 def test_sparql_editor_runs_an_example_and_reports_errors(served: ServedHub, page: object) -> None:
     page.goto(served.url + "/ui/sparql")  # type: ignore[attr-defined]
     _accessible(page)
-    page.select_option("#example", "observatory-by-type")  # type: ignore[attr-defined]
+    assert "urn:maillage:" not in page.evaluate("window.maillageEditor.getValue()")  # type: ignore[attr-defined]
+    page.select_option("#example", "observatory-by-theme")  # type: ignore[attr-defined]
     assert "observatory" in page.evaluate("window.maillageEditor.getValue()").lower()  # type: ignore[attr-defined]
     page.click("#run")  # type: ignore[attr-defined]
     page.wait_for_selector("#result-table tbody tr")  # type: ignore[attr-defined]
-    assert page.locator("#result-table thead th").all_inner_texts() == ["type", "source", "entities"]  # type: ignore[attr-defined]
+    assert page.locator("#result-table thead th").all_inner_texts() == ["theme", "type", "entities"]  # type: ignore[attr-defined]
     csv = httpx.get(served.url + page.get_attribute("#csv", "href"))  # type: ignore[attr-defined]
-    assert csv.status_code == 200 and csv.text.startswith("type,source,entities")
+    assert csv.status_code == 200 and csv.text.startswith("theme,type,entities")
+    # an operator query reads the bookkeeping graph: rows only with the token
+    assert "opérateur" in page.locator("option[value=observatory-by-type]").inner_text()  # type: ignore[attr-defined]
+    page.select_option("#example", "observatory-by-type")  # type: ignore[attr-defined]
+    page.fill("#token", served.token)  # type: ignore[attr-defined]
+    page.click("#run")  # type: ignore[attr-defined]
+    page.wait_for_selector("#result-table tbody tr")  # type: ignore[attr-defined]
+    assert page.locator("#result-table thead th").all_inner_texts() == ["type", "source", "entities"]  # type: ignore[attr-defined]
+    page.fill("#token", "")  # type: ignore[attr-defined]
     page.evaluate("window.maillageEditor.setValue('SELEC ?s WHERE { nonsense')")  # type: ignore[attr-defined]
     page.click("#run")  # type: ignore[attr-defined]
     page.wait_for_selector("#error:not([hidden])")  # type: ignore[attr-defined]

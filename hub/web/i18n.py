@@ -81,6 +81,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "operator_only": "Les motifs, les valeurs en conflit et les fiches concernées sont réservés "
                          "aux opérateurs : saisissez le jeton d'accès pour les afficher.",
         "token_refused": "Jeton refusé",
+        "operator_query": "opérateur, avec le jeton",
+        "token_sparql_help": "Facultatif : avec le jeton, les requêtes lisent aussi le graphe de "
+                             "gestion (requêtes d'opérateur). Gardé dans cet onglet seulement.",
         "entries": "Entrées",
         "sync_now": "Synchroniser",
         "quarantine": "Quarantaine",
@@ -182,6 +185,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "operator_only": "Reasons, conflicting values and the records concerned are for operators "
                          "only: enter the access token to show them.",
         "token_refused": "Token refused",
+        "operator_query": "operator, with the token",
+        "token_sparql_help": "Optional: with the token, queries also read the bookkeeping graph "
+                             "(operator queries). Kept in this tab only.",
         "entries": "Entries",
         "sync_now": "Sync now",
         "quarantine": "Quarantine",

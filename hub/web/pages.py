@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from hub.api.auth import is_operator
 from hub.api.state import HubState, hub_state
+from hub.meta.public import PRIVATE_GRAPH_PREFIX
 from hub.rdf.io import serialize
 from hub.rdf.resources import SPARQL_DIR
 from hub.store.base import StoreError
@@ -181,12 +182,21 @@ def examples() -> dict[str, str]:
     return {p.stem: p.read_text(encoding="utf-8") for p in sorted(SPARQL_DIR.glob("*.rq"))}
 
 
+def operator_example(query: str) -> bool:
+    """Whether an example reads a private graph: anonymous readers get no rows from it."""
+    return PRIVATE_GRAPH_PREFIX in query
+
+
 @router.get("/ui/sparql")
 def sparql_page(request: Request) -> HTMLResponse:
+    """Examples that read the bookkeeping graph are marked for operators, who give the token in
+    the page (sparql.js sends it); the default example is one anyone can run."""
     page = Page(request)
     found = examples()
-    first = next(iter(found.values()), "SELECT * WHERE { ?s ?p ?o } LIMIT 10")
-    return page.render("sparql.html", examples=data.script_json(found), names=list(found),
+    public = [q for q in found.values() if not operator_example(q)]
+    first = public[0] if public else "SELECT * WHERE { ?s ?p ?o } LIMIT 10"
+    names = [(name, operator_example(q)) for name, q in found.items()]
+    return page.render("sparql.html", examples=data.script_json(found), names=names,
                        query=request.query_params.get("query") or first)
 
 

@@ -15,6 +15,10 @@
     extraKeys: { "Ctrl-Enter": function () { run(); }, Tab: false, "Shift-Tab": false },
   });
   window.maillageEditor = editor;
+  var token = document.getElementById("token");
+  var KEY = "maillage-token";  // the same key as the operations page: one token per tab
+  token.value = sessionStorage.getItem(KEY) || "";
+  token.addEventListener("input", function () { sessionStorage.setItem(KEY, token.value); });
 
   function updateCsv() {
     csv.href = "/sparql?" + new URLSearchParams({ query: editor.getValue(), format: "csv" }).toString();
@@ -63,12 +67,14 @@
     errorBox.textContent = "";
     results.textContent = "";
     status.textContent = script.dataset.running;
+    var headers = {
+      "Content-Type": "application/x-www-form-urlencoded",
+      Accept: "application/sparql-results+json, text/turtle;q=0.9",
+    };
+    if (token.value) { headers.Authorization = "Bearer " + token.value; }
     fetch("/sparql", {
       method: "POST",
-      headers: {
-        "Content-Type": "application/x-www-form-urlencoded",
-        Accept: "application/sparql-results+json, text/turtle;q=0.9",
-      },
+      headers: headers,
       body: new URLSearchParams({ query: editor.getValue() }).toString(),
     }).then(function (response) {
       var type = response.headers.get("content-type") || "";

@@ -16,6 +16,8 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
+from hub.iris import graph_iri
+from hub.meta.public import COMPANION_PREFIX as COMPANIONS
 from hub.pipeline.ingest import Ingestor
 from hub.records import Record
 from hub.store.oxigraph import OxigraphStore
@@ -109,3 +111,26 @@ def test_the_operator_queries_the_bookkeeping_and_the_contacts(hub: ServedHub) -
                      timeout=60).json()["results"]["bindings"]
     assert int(rows[0]["n"]["value"]) > 0
     assert httpx.get(f"{hub.url}/quarantine", headers=hub.auth).status_code == 200
+
+
+def contacts(hub: ServedHub) -> str:
+    """What the operator reads of the persons' companion graphs."""
+    query = f'SELECT ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{COMPANIONS}")) }}'
+    return httpx.get(f"{hub.url}/sparql", params={"query": query}, headers=hub.auth,
+                     timeout=60).text
+
+
+def test_writes_to_a_person_keep_their_stored_contacts(hub: ServedHub) -> None:
+    graph = graph_iri(DEFAULT_BASE_IRI, "wiki", "person/jeanne")
+    added = f'<{PERSON}> <{MLG}description> "Anime l\'atelier vélo"@fr .'
+    response = httpx.post(f"{hub.url}/store", params={"graph": graph}, content=added,
+                          headers={"Content-Type": "text/turtle", **hub.auth}, timeout=60)
+    assert response.status_code == 200, response.text
+    public = httpx.get(f"{hub.url}/store", params={"graph": graph}).text
+    assert "atelier vélo" in public and PERSON_MAIL not in public
+    assert PERSON_MAIL in contacts(hub) and PERSON_STREET in contacts(hub), "Graph Store POST"
+    response = httpx.patch(f"{hub.url}/api/actors/_", params={"iri": PERSON},
+                           json={"description": "Répare des vélos"}, headers=hub.auth)
+    assert response.status_code == 200, response.text
+    assert "Répare des vélos" in response.text and PERSON_MAIL not in response.text
+    assert PERSON_MAIL in contacts(hub) and PERSON_STREET in contacts(hub), "REST PATCH"

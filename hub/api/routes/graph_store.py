@@ -32,7 +32,7 @@ from hub.api.state import HubState, hub_state
 from hub.clipping import clip_message
 from hub.iris import graph_iri
 from hub.meta.provenance import record_sources
-from hub.meta.public import RECORD_GRAPHS_PUBLIC, is_public_graph
+from hub.meta.public import RECORD_GRAPHS_PUBLIC, companion_graph, is_public_graph
 from hub.pipeline.sparql_update import SOURCE as UPDATE_SOURCE
 from hub.records import Record, skolemize
 
@@ -202,7 +202,10 @@ async def post_graph(request: Request, state: HubState = Depends(hub_state)) -> 
     def run() -> Response:
         with state.write_lock:
             current = _current(state, request, graph)
-            merged = tuple(dict.fromkeys([*current, *triples]))
+            # the record is the graph and its private companion (persons' contact data, which
+            # the ingest splits off again): merging into the public part alone would drop it
+            private = state.store.graph_triples(companion_graph(graph))
+            merged = tuple(dict.fromkeys([*current, *private, *triples]))
             return _write(state, _record(state, graph, merged, False), not current)
 
     return await run_in_threadpool(run)

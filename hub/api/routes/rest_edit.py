@@ -28,6 +28,7 @@ from hub.api.routes.rest import (
 from hub.api.routes.rest_body import Body, BodyError, merge, read_body
 from hub.api.routes.rest_write import InvalidEntity, delete_entity, write_entity
 from hub.api.state import HubState, hub_state
+from hub.meta.public import companion_graph
 from hub.views.entity import entity_path, load_entity
 
 router = APIRouter(tags=["REST"])
@@ -123,8 +124,15 @@ async def _update(request: Request, collection: str, state: HubState, patch: boo
             check_write(request.headers, content_hash(current.triples))
             try:
                 parsed = _read(state, body, content_type, collection, current.iri, patch)
+                # a patch keeps what it does not name, the person's private contacts included
+                # (the entity view is public: they are in the companion graphs)
+                subject = ox.NamedNode(current.iri)
+                private = [t for g in current.graphs
+                           for t in state.store.graph_triples(companion_graph(g))
+                           if t.subject == subject]
                 triples = (
-                    merge(current.triples, parsed, base, collection) if patch else parsed.triples
+                    merge([*current.triples, *private], parsed, base, collection) if patch
+                    else parsed.triples
                 )
                 _write(state, current.iri, triples, current.graphs)
             except InvalidEntity as exc:

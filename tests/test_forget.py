@@ -168,6 +168,9 @@ def test_the_command_line_forgets_and_says_so(tmp_path: Path) -> None:
         return subprocess.run([sys.executable, "-m", "hub", "--data-dir", str(data), *args],
                               capture_output=True, text=True, timeout=120)
 
+    public = maillage("export", "--public").stdout
+    assert NAME in public and MAIL not in public and "urn:maillage:" not in public
+    assert MAIL in maillage("export", "--data-only").stdout, "operator output keeps the contacts"
     done = maillage("forget", PERSON)
     assert done.returncode == 0, done.stderr
     assert "2 records" in done.stdout and "1 quarantine" in done.stdout

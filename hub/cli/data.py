@@ -22,6 +22,7 @@ from hub.cli.serve import serve_hub
 from hub.config import Config
 from hub.errors import NotFound, UsageError
 from hub.meta.cursors import read_cursor
+from hub.meta.public import is_public_graph
 from hub.meta.quarantine import quarantined_records
 from hub.meta.status import hub_status
 from hub.pipeline.forget import forget
@@ -102,20 +103,33 @@ def export(
     ctx: typer.Context,
     format: Annotated[str, typer.Option(help="nquads or trig")] = "nquads",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default stdout)")] = None,
-    data_only: Annotated[bool, typer.Option(help="Leave out provenance and hub state")] = False,
+    data_only: Annotated[bool, typer.Option(
+        help="Leave out the bookkeeping graph; persons' contact data stays: operator output")] = False,
+    public: Annotated[bool, typer.Option(
+        help="Only what anonymous readers see: record graphs, no bookkeeping, no contact graphs")
+    ] = False,
 ) -> None:
-    """Export every record graph, with its provenance unless --data-only."""
+    """Export every graph (operator backup), or only the record graphs with --data-only/--public."""
     fmt = {"nquads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG}.get(format)
     with opened(ctx, read_only=True) as (_, store):
         if fmt is None:
             raise UsageError("--format must be nquads or trig")
-        quads = [q for q in store.quads() if not (data_only and str(q.graph_name) == f"<{META_GRAPH}>")]
+        quads = [q for q in store.quads() if _exported(q, data_only, public)]
         data = serialize(quads, fmt)
         if output is None:
             sys.stdout.buffer.write(data)
         else:
             output.write_bytes(data)
             console.print(f"wrote {len(quads):,} quads to {output}")
+
+
+def _exported(quad: ox.Quad, data_only: bool, public: bool) -> bool:
+    """Whether ``quad`` goes into the export: ``public`` keeps the anonymous dataset
+    (hub.meta.public), ``data_only`` leaves out the bookkeeping graph alone."""
+    graph = quad.graph_name
+    if public:
+        return isinstance(graph, ox.NamedNode) and is_public_graph(graph.value)
+    return not (data_only and graph == ox.NamedNode(META_GRAPH))
 
 
 def validate(

@@ -48,7 +48,7 @@ class HubState:
         return result
 
     def after_write(self) -> None:
-        flush = getattr(getattr(self.store, "native", None), "flush", None)
+        flush = getattr(self.store, "flush", None)  # the embedded store and its public replica
         if flush is not None:
             flush()
         self.generation += 1

@@ -127,7 +127,7 @@ class Ingestor:
                 else:
                     tx.clear_meta(subject)
             if not tx.empty:
-                self.store.update(tx.render())
+                self.store.commit(tx)
             self._next_sequence = sequence
             return result
 
@@ -255,7 +255,7 @@ class Ingestor:
                     tx.set_meta(subject, statements)
                 else:
                     tx.clear_meta(subject)
-            self.store.update(tx.render())
+            self.store.commit(tx)
             return changes
 
     def commit_planned(self, plan: Callable[[Transaction, int], int]) -> None:
@@ -268,7 +268,7 @@ class Ingestor:
             tx = Transaction()
             following = plan(tx, self._next_sequence)
             if not tx.empty:
-                self.store.update(tx.render())
+                self.store.commit(tx)
             self._next_sequence = following
 
     def check(self, records: list[Record]) -> list[Report]:

@@ -14,6 +14,7 @@ from typing import TypeAlias
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Triple
 
 from hub.errors import HubError
+from hub.store.transaction import Transaction
 
 Term: TypeAlias = NamedNode | BlankNode | Literal
 """A bound value; the hub does not use RDF-star, so quoted triples never appear in its rows."""
@@ -42,6 +43,11 @@ class Store(ABC):
     @abstractmethod
     def update(self, update: str) -> None:
         """Apply one SPARQL Update request atomically."""
+
+    def commit(self, tx: Transaction) -> None:
+        """Apply a batch's transaction; a backend that keeps derived copies updates them too."""
+        if not tx.empty:
+            self.update(tx.render())
 
     @abstractmethod
     def quads(self, graph: str | None = None) -> Iterator[Quad]:

@@ -9,6 +9,8 @@ from typing import cast
 import pyoxigraph as ox
 
 from hub.store.base import Row, Store, StoreError
+from hub.store.replica import PublicReplica, generation_update, main_generation, replica_path
+from hub.store.transaction import Transaction
 
 
 def open_read_only(path: str | Path) -> ox.Store:
@@ -26,11 +28,16 @@ def scratch() -> ox.Store:
 
 
 class OxigraphStore(Store):
-    """pyoxigraph with the union of named graphs as the query default graph."""
+    """pyoxigraph with the union of named graphs as the query default graph.
+
+    Open for writing on disk, it keeps the public replica beside it (:mod:`hub.store.replica`)
+    and applies each commit to both; in memory, or read-only, it has none.
+    """
 
     def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
         self.path = path
         self.read_only = read_only
+        self._replica: PublicReplica | None = None
         try:
             if path is None:
                 self._store = ox.Store()
@@ -39,12 +46,17 @@ class OxigraphStore(Store):
             else:
                 path.mkdir(parents=True, exist_ok=True)
                 self._store = ox.Store(str(path))
+                self._generation = main_generation(self._store)
+                self._replica = PublicReplica.open(
+                    self._store, replica_path(path), self._generation
+                )
         except OSError as exc:
             raise StoreError(f"cannot open the store in {path}: {exc}") from exc
 
     @property
     def native(self) -> ox.Store:
-        """The pyoxigraph store, for the bulk paths that SPARQL text would slow down."""
+        """The pyoxigraph store, for the bulk paths that SPARQL text would slow down. A write
+        through it bypasses the public replica: call :meth:`rebuild_replica` after one."""
         return self._store
 
     def _query(self, query: str) -> object:
@@ -72,7 +84,41 @@ class OxigraphStore(Store):
     def construct(self, query: str) -> list[ox.Triple]:
         return list(cast(ox.QueryTriples, self._query(query)))
 
+    def commit(self, tx: Transaction) -> None:
+        """The transaction on the main store with the next commit counter, then its public part
+        on the replica (a crash between the two is repaired at the next open)."""
+        if self._replica is None:
+            super().commit(tx)
+            return
+        if tx.empty:
+            return
+        generation = self._generation + 1
+        self._apply(tx.render() + " ;\n" + generation_update(generation))
+        self._generation = generation
+        try:
+            self._replica.apply(tx, generation)
+        except (OSError, SyntaxError) as exc:  # the main store has it: the replica is redone
+            self._replica.rebuild(self._store, generation, f"a commit failed on it: {exc}")
+
     def update(self, update: str) -> None:
+        """A raw update: what it touched is unknown, so the replica is copied again after it
+        (no server path writes this way; tools and tests do, rarely)."""
+        self._apply(update)
+        if self._replica is not None:
+            self.rebuild_replica()
+
+    def rebuild_replica(self) -> None:
+        if self._replica is not None:
+            self._replica.rebuild(self._store, self._generation, "after a raw write")
+
+    def flush(self) -> None:
+        """Persist both stores, so that read-only views opened next see the last commit."""
+        if self.path is not None and not self.read_only:
+            self._store.flush()
+            if self._replica is not None:
+                self._replica.flush()
+
+    def _apply(self, update: str) -> None:
         try:
             self._store.update(update)
         except SyntaxError as exc:
@@ -89,6 +135,8 @@ class OxigraphStore(Store):
             yield from self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
 
     def close(self) -> None:
-        if self.path is not None and not self.read_only:
-            self._store.flush()
+        self.flush()
+        if self._replica is not None:
+            self._replica.close()
+            self._replica = None
         del self._store

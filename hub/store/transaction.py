@@ -12,6 +12,7 @@ from datetime import datetime
 
 import pyoxigraph as ox
 
+from hub.meta.public import is_public_graph
 from hub.records import Node as Node
 from hub.vocab import META_GRAPH, XSD
 
@@ -94,5 +95,24 @@ class Transaction:
                 blocks.append(f"GRAPH {ox.NamedNode(graph)} {{\n{body}\n}}")
             if self.meta_lines:
                 blocks.append(f"GRAPH <{META_GRAPH}> {{\n" + "\n".join(self.meta_lines) + "\n}")
+            operations.append("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
+        return " ;\n".join(operations)
+
+    def render_public(self) -> str:
+        """The same graph operations kept to the public graphs, for the public replica
+        (:mod:`hub.store.replica`): no meta graph, no contact graph. Empty when none is touched."""
+        operations = [
+            f"DROP SILENT GRAPH {ox.NamedNode(g)}"
+            for g in dict.fromkeys(self.dropped_graphs)
+            if is_public_graph(g)
+        ]
+        blocks = [
+            f"GRAPH {ox.NamedNode(graph)} {{\n"
+            + "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
+            + "\n}"
+            for graph, triples in self.inserts.items()
+            if is_public_graph(graph)
+        ]
+        if blocks:
             operations.append("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
         return " ;\n".join(operations)

@@ -2,14 +2,15 @@
 everyone else.
 
 pyoxigraph's union default graph takes in every named graph, the bookkeeping graph
-``urn:maillage:meta`` and the persons' contact graphs included, and it cannot leave one out. An
-anonymous query therefore runs against an explicit dataset: the public graphs (see
-:mod:`hub.meta.public`) as its default graph and as its named graphs. The list is computed once
-per store generation in each worker. Its cost, measured with pyoxigraph 0.5 (each triple pattern
-is looked up once per listed graph): a join over 10,000 graphs takes about 1 s instead of 0.5 ms,
-a selective pattern 16 ms instead of 0.1 ms; at the sizes of the hubs running today (hundreds of
-graphs) it stays within a few milliseconds. A hub that grows past that needs the public data
-materialised in a graph of its own (see docs/privacy.md).
+``urn:maillage:meta`` and the persons' contact graphs included, and it cannot leave one out. The
+embedded store therefore keeps a public replica holding the public graphs only
+(:mod:`hub.store.replica`): an anonymous query runs there with the union default graph
+(:func:`replica_dataset`). Where there is no replica (a remote store; an embedded one while its
+replica is rebuilt), an anonymous query runs against an explicit dataset: the public graphs (see
+:mod:`hub.meta.public`) as its default graph and as its named graphs (:func:`anonymous_dataset`),
+listed once per store generation in each worker. That list costs: pyoxigraph looks each triple
+pattern up once per listed graph, and a join over 2,000 record graphs takes seconds instead of
+milliseconds (bench/anonymous_queries.py); a remote server's cost depends on the server.
 
 A query's own ``FROM``/``FROM NAMED`` (and the protocol's ``default-graph-uri``/
 ``named-graph-uri``) still choose graphs, among the public ones only.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import pyoxigraph as ox
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
 
@@ -47,6 +49,20 @@ def query_dataset(query: str) -> tuple[list[str], list[str]] | None:
     return default, named
 
 
+def replica_dataset(
+    query: str, default_graphs: Sequence[str], named_graphs: Sequence[str]
+) -> tuple[list[str], list[str]] | None:
+    """(default graph, named graphs) of an anonymous query on the public replica, or None for its
+    union default graph and all its named graphs (every one public). The protocol's graphs, else
+    the query's ``FROM``/``FROM NAMED``, are passed on: the union option would override them."""
+    if not default_graphs and not named_graphs:
+        declared = query_dataset(query)
+        if declared is None:
+            return None
+        default_graphs, named_graphs = declared
+    return public_graphs(default_graphs), public_graphs(named_graphs)
+
+
 def anonymous_dataset(
     query: str,
     default_graphs: Sequence[str],
@@ -66,3 +82,24 @@ def anonymous_dataset(
         [g for g in default_graphs if is_public_graph(g)],
         [g for g in named_graphs if is_public_graph(g)],
     )
+
+
+def public_options(
+    query: str,
+    default_graphs: Sequence[str],
+    named_graphs: Sequence[str],
+    graphs: Sequence[str] | None,
+) -> dict[str, object]:
+    """pyoxigraph's dataset arguments for an anonymous query: on the public replica when
+    ``graphs`` is None (every graph there is public, so the fast union is safe), else on a store
+    holding ``graphs``, private ones included (the explicit list of public graphs)."""
+    if graphs is None:
+        dataset = replica_dataset(query, default_graphs, named_graphs)
+        if dataset is None:
+            return {"use_default_graph_as_union": True}
+    else:
+        dataset = anonymous_dataset(query, default_graphs, named_graphs, graphs)
+    return {
+        "default_graph": [ox.NamedNode(g) for g in dataset[0]],
+        "named_graphs": [ox.NamedNode(g) for g in dataset[1]],
+    }

@@ -33,11 +33,12 @@ import pyoxigraph as ox
 
 from hub.api.query import sandbox
 from hub.api.query.admission import Admission, QueryUnavailable
-from hub.api.query.dataset import anonymous_dataset
+from hub.api.query.dataset import public_options
 from hub.api.query.depth import MAX_NESTING, too_deep
 from hub.api.query.safety import ForbiddenService, check_query
 from hub.errors import QueryError
 from hub.store.oxigraph import open_read_only
+from hub.store.replica import replica_path, replica_ready
 
 
 class QueryTimeout(QueryError):
@@ -87,10 +88,16 @@ def _execute(store_path: str, job: QueryJob, output: str) -> None:
     A read-only RocksDB view lists the files of the store when it opens; a compaction in the
     live writer may delete one of them before the query reads it ("No such file"). Nothing has
     been sent yet, so opening a fresh view and running the query again is safe.
+
+    An anonymous job reads the public replica (:mod:`hub.store.replica`) when there is one; the
+    operator's, the main store.
     """
+    replica = replica_path(store_path) if job.public else None
+    path = str(replica) if replica is not None and replica_ready(replica) else store_path
     for attempt in range(READ_RACE_ATTEMPTS):
         try:
-            _execute_once(_view(store_path, job.generation, fresh=attempt > 0), job, output)
+            store = _view(path, job.generation, fresh=attempt > 0)
+            _execute_once(store, job, output, on_replica=path != store_path)
             return
         except (RuntimeError, OSError) as exc:
             if "No such file" not in str(exc) or attempt == READ_RACE_ATTEMPTS - 1:
@@ -98,36 +105,37 @@ def _execute(store_path: str, job: QueryJob, output: str) -> None:
             time.sleep(0.01 * (attempt + 1))
 
 
-_VIEW: dict[str, object] = {}
+_VIEWS: dict[str, dict[str, object]] = {}
+"""This worker's read-only views by path (the main store, its public replica), each with the
+generation it was opened at."""
 
 
 def _view(store_path: str, generation: int, fresh: bool) -> ox.Store:
     """This worker's read-only view, reopened (about 10 ms) only after a write or a read race."""
-    if fresh or _VIEW.get("generation") != generation or "store" not in _VIEW:
-        _VIEW.clear()
-        _VIEW.update(generation=generation, store=open_read_only(store_path))
-    store = _VIEW["store"]
+    view = _VIEWS.setdefault(store_path, {})
+    if fresh or view.get("generation") != generation or "store" not in view:
+        view.clear()
+        view.update(generation=generation, store=open_read_only(store_path))
+    store = view["store"]
     assert isinstance(store, ox.Store)
     return store
 
 
 def _graphs(store: ox.Store) -> list[str]:
     """Every named graph of this worker's view, listed once per generation."""
-    if "graphs" not in _VIEW:
-        _VIEW["graphs"] = [g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)]
-    graphs = _VIEW["graphs"]
+    view = next(v for v in _VIEWS.values() if v.get("store") is store)
+    if "graphs" not in view:
+        view["graphs"] = [g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)]
+    graphs = view["graphs"]
     assert isinstance(graphs, list)
     return graphs
 
 
-def _execute_once(store: ox.Store, job: QueryJob, output: str) -> None:
+def _execute_once(store: ox.Store, job: QueryJob, output: str, on_replica: bool = False) -> None:
     kwargs: dict[str, object] = {"base_iri": job.base_iri}
     if job.public:
-        default, named = anonymous_dataset(
-            job.query, job.default_graphs, job.named_graphs, _graphs(store)
-        )
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in default]
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in named]
+        graphs = None if on_replica else _graphs(store)
+        kwargs.update(public_options(job.query, job.default_graphs, job.named_graphs, graphs))
     else:
         if job.default_graphs:
             kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]

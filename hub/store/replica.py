@@ -1,0 +1,147 @@
+"""The public replica: a second embedded store holding exactly the public graphs.
+
+Anonymous SPARQL must not see the bookkeeping graph nor the persons' contact graphs
+(:mod:`hub.meta.public`), and pyoxigraph's union default graph cannot leave a graph out. Listing
+the public graphs as an explicit dataset is correct but slow: pyoxigraph evaluates each triple
+pattern once per listed graph, and a join over 2,000 record graphs took seconds instead of
+milliseconds (bench/anonymous_queries.py). The replica holds the record graphs and nothing else,
+so an anonymous query runs on it with the fast union default graph, and every named graph it
+holds may be shown.
+
+It is derived data. The main store stays the truth: every commit applies there first, then its
+public part here (:meth:`Transaction.render_public`), in the same write-lock section. A commit
+counter ties the two: the main store keeps it in the meta graph, in the same update as the data;
+the replica's copy is a small file written after each replica update (not a triple: the union
+default graph would show any triple the replica held, its real default graph included). When the
+writer opens a data dir and the two differ, or the replica is missing or unreadable, the replica
+is rebuilt from the main store: a kill -9 between the two updates costs a rebuild at the next
+start, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from hub.meta.public import is_public_graph
+from hub.store.transaction import Transaction
+from hub.vocab import META_GRAPH, XSD
+
+log = logging.getLogger("maillage.store")
+
+GENERATION_SUBJECT = "urn:maillage:public-replica"
+GENERATION_PREDICATE = "urn:maillage:generation"
+
+
+def replica_path(store_path: str | Path) -> Path:
+    """Where the replica of the store at ``store_path`` lives: beside it, ``store-public``."""
+    path = Path(store_path)
+    return path.with_name(path.name + "-public")
+
+
+def _counter_file(path: Path) -> Path:
+    return path.with_name(path.name + ".generation")
+
+
+def replica_ready(path: Path) -> bool:
+    """Whether a replica is there to be read: its counter file is written once it is complete
+    (and removed while it is rebuilt)."""
+    return _counter_file(path).is_file() and path.is_dir()
+
+
+def main_generation(main: ox.Store) -> int:
+    """The commit counter of the main store (0 before the first counted commit)."""
+    for quad in main.quads_for_pattern(
+        ox.NamedNode(GENERATION_SUBJECT), ox.NamedNode(GENERATION_PREDICATE), None,
+        ox.NamedNode(META_GRAPH),
+    ):
+        try:
+            return int(quad.object.value) if isinstance(quad.object, ox.Literal) else -1
+        except ValueError:
+            return -1  # unreadable: differs from any replica's, which forces a rebuild
+    return 0
+
+
+def generation_update(generation: int) -> str:
+    """The operations that set the main store's counter, appended to a commit's update."""
+    subject, predicate = f"<{GENERATION_SUBJECT}>", f"<{GENERATION_PREDICATE}>"
+    return (
+        f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ {subject} {predicate} ?n }} }} ;\n"
+        f'INSERT DATA {{ GRAPH <{META_GRAPH}> {{ {subject} {predicate} "{generation}"^^<{XSD}integer> }} }}'
+    )
+
+
+def _public_quads(main: ox.Store, graphs: set[str]) -> Iterator[ox.Quad]:
+    for quad in main.quads_for_pattern(None, None, None, None):
+        name = quad.graph_name
+        if isinstance(name, ox.NamedNode) and is_public_graph(name.value):
+            graphs.add(name.value)
+            yield quad
+
+
+class PublicReplica:
+    """The replica store of one on-disk main store, open for writing by the same process."""
+
+    def __init__(self, store: ox.Store, path: Path) -> None:
+        self.store = store
+        self.path = path
+
+    @classmethod
+    def open(cls, main: ox.Store, path: Path, generation: int) -> PublicReplica:
+        """Open the replica beside a main store at ``generation``, rebuilt if it is not that
+        generation's (missing, left behind by a crash, unreadable)."""
+        counter = _counter_file(path)
+        try:
+            recorded: int | None = int(counter.read_text(encoding="ascii").strip())
+        except (OSError, ValueError):
+            recorded = None
+        stale = recorded != generation or not path.is_dir()
+        if stale:
+            counter.unlink(missing_ok=True)
+            shutil.rmtree(path, ignore_errors=True)  # no reader has it open before the writer
+        try:
+            store = ox.Store(str(path))
+        except OSError:  # damaged files: it is derived data, start it again
+            shutil.rmtree(path, ignore_errors=True)
+            store = ox.Store(str(path))
+            stale = True
+        replica = cls(store, path)
+        if stale:
+            replica.rebuild(main, generation, "it was missing or behind the main store")
+        return replica
+
+    def apply(self, tx: Transaction, generation: int) -> None:
+        """The public part of a commit the main store just applied as ``generation``."""
+        update = tx.render_public()
+        if update:
+            self.store.update(update)
+        self._record(generation)
+
+    def rebuild(self, main: ox.Store, generation: int, why: str) -> None:
+        """Copy the main store's public graphs again; the counter file is gone meanwhile, so a
+        crash halfway leaves a replica the next start rebuilds and readers do not use."""
+        _counter_file(self.path).unlink(missing_ok=True)
+        self.store.clear()
+        graphs: set[str] = set()
+        self.store.bulk_extend(_public_quads(main, graphs))
+        self.store.flush()
+        self._record(generation)
+        log.warning("rebuilt the public replica (%s): %d public graphs copied", why, len(graphs))
+
+    def _record(self, generation: int) -> None:
+        counter = _counter_file(self.path)
+        temporary = counter.with_name(counter.name + ".tmp")
+        temporary.write_text(f"{generation}\n", encoding="ascii")
+        os.replace(temporary, counter)
+
+    def flush(self) -> None:
+        self.store.flush()
+
+    def close(self) -> None:
+        self.store.flush()
+        del self.store

@@ -44,8 +44,9 @@ def query_dataset(query: str) -> tuple[list[str], list[str]] | None:
         return None
     if not clauses:
         return None
-    default = [str(c["default"]) for c in clauses if c.get("default") is not None]
-    named = [str(c["named"]) for c in clauses if c.get("named") is not None]
+    # a CompValue's get() answers a missing key with something else than None: ask with ``in``
+    default = [str(c["default"]) for c in clauses if "default" in c]
+    named = [str(c["named"]) for c in clauses if "named" in c]
     return default, named
 
 

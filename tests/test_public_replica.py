@@ -1,0 +1,178 @@
+"""Anonymous SPARQL runs on the public replica: no bookkeeping, no contacts, every write at once,
+and a replica left behind by a crash is rebuilt at the next start.
+
+The hub serves the demo data plus a person with an e-mail and a street address (kept in a private
+companion graph) and an organisation. Anonymous queries of every shape must find neither the meta
+graph nor the contacts, and must see a write (Graph Store, REST) as soon as it is acknowledged.
+Then the server stops, the replica is damaged the way a kill -9 between the main store's commit
+and the replica's would leave it (or deleted), and a new server must answer anonymous queries
+exactly as the operator's queries of the public graphs answer them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+import pytest
+
+from hub.meta.public import COMPANION_PREFIX, PRIVATE_GRAPH_PREFIX
+from hub.pipeline.ingest import Ingestor
+from hub.records import Record
+from hub.store.oxigraph import OxigraphStore
+from hub.store.replica import generation_update, main_generation
+from hub.store.transaction import Transaction
+from hub.vocab import DEFAULT_BASE_IRI, META_GRAPH, MLG, RDF_TYPE
+from tests.servers.hub import ServedHub, serving
+
+PERSON_MAIL = "replica.person@example.org"
+PERSON_STREET = "7 impasse du Registre"
+PERSON = "https://example.org/replica/person/lea"
+PUBLIC_GRAPHS = f'FILTER(!STRSTARTS(STR(?g), "{PRIVATE_GRAPH_PREFIX}"))'
+
+
+def actor(key: str, cls: str, name: str, **props: str) -> Record:
+    subject = ox.NamedNode(f"https://example.org/replica/{key}")
+    triples = [
+        ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + cls)),
+        ox.Triple(subject, ox.NamedNode(MLG + "name"), ox.Literal(name, language="fr")),
+    ]
+    triples += [ox.Triple(subject, ox.NamedNode(MLG + p), ox.Literal(v)) for p, v in props.items()]
+    return Record(source="wiki", source_id=key, triples=tuple(triples))
+
+
+def prepare(data: Path) -> None:
+    subprocess.run([sys.executable, "-m", "hub", "--data-dir", str(data), "demo", "--no-serve"],
+                   check=True, env=dict(os.environ), capture_output=True)
+    with OxigraphStore(data / "store") as store:
+        result = Ingestor(store, DEFAULT_BASE_IRI).ingest([
+            actor("person/lea", "Person", "Léa", email=PERSON_MAIL, streetAddress=PERSON_STREET),
+            actor("org/atelier", "Organization", "Atelier"),
+        ])
+        assert result.created == 2, result
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHub]:
+    data = tmp_path_factory.mktemp("replica") / "data"
+    prepare(data)
+    with serving(data, demo=False) as served:
+        yield served
+
+
+def sparql(hub: ServedHub, query: str, operator: bool = False, **params: str) -> httpx.Response:
+    response = httpx.get(f"{hub.url}/sparql", params={"query": query, **params},
+                         headers=hub.auth if operator else {}, timeout=60)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def count(hub: ServedHub, query: str, operator: bool = False) -> int:
+    rows = sparql(hub, query, operator).json()["results"]["bindings"]
+    return int(rows[0]["n"]["value"])
+
+
+def test_anonymous_queries_see_neither_bookkeeping_nor_contacts(hub: ServedHub) -> None:
+    companion = COMPANION_PREFIX + "x"
+    answers = {
+        "default graph": sparql(hub, "SELECT * WHERE { ?s ?p ?o }").text,
+        "GRAPH ?g": sparql(hub, "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }").text,
+        "graph list": sparql(hub, "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }").text,
+        "FROM meta": sparql(hub, f"SELECT * FROM <{META_GRAPH}> WHERE {{ ?s ?p ?o }}").text,
+        "FROM NAMED meta": sparql(
+            hub, f"SELECT * FROM NAMED <{META_GRAPH}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}").text,
+        "default-graph-uri meta": sparql(
+            hub, "SELECT * WHERE { ?s ?p ?o }", **{"default-graph-uri": META_GRAPH}).text,
+        "named-graph-uri companion": sparql(
+            hub, "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }", **{"named-graph-uri": companion}).text,
+        "CONSTRUCT": sparql(hub, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }").text,
+    }
+    leaks = {name: value for name, text in answers.items()
+             for value in (PERSON_MAIL, PERSON_STREET, PRIVATE_GRAPH_PREFIX) if value in text}
+    assert leaks == {}
+    assert "Léa" in answers["default graph"] and "Atelier" in answers["GRAPH ?g"]
+    # the operator still reads both, from the main store
+    private = sparql(hub, "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }", operator=True).text
+    assert PERSON_MAIL in private and META_GRAPH in private
+
+
+def test_a_public_write_is_seen_as_soon_as_it_is_acknowledged(hub: ServedHub) -> None:
+    graph = f"{DEFAULT_BASE_IRI}replica-test/graph"
+    subject = "https://example.org/replica/written"
+    body = (f'<{subject}> a <{MLG}Person> ; <{MLG}name> "Écrit"@fr ; '
+            f'<{MLG}email> "written.person@example.org" .')
+    ask = f'ASK {{ <{subject}> <{MLG}name> "Écrit"@fr }}'
+    for round_ in range(3):  # each acknowledged write is read back at once, with no pause
+        response = httpx.put(f"{hub.url}/store", params={"graph": graph}, content=body,
+                             headers={"Content-Type": "text/turtle", **hub.auth}, timeout=60)
+        assert response.status_code in (200, 201, 204), response.text
+        assert sparql(hub, ask).json()["boolean"] is True, f"round {round_}: PUT not seen"
+        assert "written.person@example.org" not in sparql(hub, "SELECT * { ?s ?p ?o }").text
+        assert httpx.delete(f"{hub.url}/store", params={"graph": graph}, headers=hub.auth,
+                            timeout=60).status_code in (200, 204)
+        assert sparql(hub, ask).json()["boolean"] is False, f"round {round_}: DELETE not seen"
+    created = httpx.post(f"{hub.url}/api/projects", json={"name": "Projet répliqué"},
+                         headers=hub.auth, timeout=60)
+    assert created.status_code == 201, created.text
+    assert "Projet répliqué" in sparql(hub, f"SELECT ?n WHERE {{ ?s <{MLG}name> ?n }}").text
+
+
+def public_view(hub: ServedHub) -> dict[str, int]:
+    """The public data counted twice: anonymously, and by the operator over the public graphs."""
+    triples = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } %s }"
+    distinct = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { %s } }"
+    return {
+        "anonymous quads": count(hub, triples % ""),
+        "operator quads": count(hub, triples % PUBLIC_GRAPHS, operator=True),
+        "anonymous triples": count(hub, distinct % "?s ?p ?o"),
+        "operator triples": count(
+            hub, distinct % f"GRAPH ?g {{ ?s ?p ?o }} {PUBLIC_GRAPHS}", operator=True),
+        "anonymous graphs": count(hub, "SELECT (COUNT(DISTINCT ?g) AS ?n) { GRAPH ?g { } }"),
+        "operator graphs": count(
+            hub, f"SELECT (COUNT(DISTINCT ?g) AS ?n) {{ GRAPH ?g {{ }} {PUBLIC_GRAPHS} }}",
+            operator=True),
+    }
+
+
+def assert_same(view: dict[str, int]) -> None:
+    for what in ("quads", "triples", "graphs"):
+        assert view[f"anonymous {what}"] == view[f"operator {what}"], view
+
+
+def commit_to_main_only(data: Path, graph: str, name: str) -> None:
+    """What a kill -9 between the two updates leaves: the main store has the commit (and its
+    counter), the replica has not."""
+    main = ox.Store(str(data / "store"))
+    subject = ox.NamedNode(f"https://example.org/replica/{name}")
+    tx = Transaction()
+    tx.add_graph(graph, [ox.Triple(subject, ox.NamedNode(MLG + "name"), ox.Literal(name))])
+    main.update(tx.render() + " ;\n" + generation_update(main_generation(main) + 1))
+    main.flush()
+    del main
+
+
+def test_a_replica_left_behind_or_lost_is_rebuilt_at_start(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    prepare(data)
+    with serving(data, demo=False) as hub:
+        before = public_view(hub)
+        assert_same(before)
+    graph = f"{DEFAULT_BASE_IRI}replica-test/after-crash"
+    commit_to_main_only(data, graph, "Survivant")
+    with serving(data, demo=False) as hub:
+        after = public_view(hub)
+        assert_same(after)
+        assert after["anonymous graphs"] == before["anonymous graphs"] + 1
+        assert "Survivant" in sparql(hub, "SELECT ?o WHERE { ?s ?p ?o }").text
+        assert PERSON_MAIL not in sparql(hub, "SELECT ?o WHERE { ?s ?p ?o }").text
+    shutil.rmtree(data / "store-public")
+    with serving(data, demo=False) as hub:
+        assert (data / "store-public").is_dir()  # made again, not left to the slow fallback
+        assert public_view(hub) == after
+        assert PERSON_MAIL not in sparql(hub, "SELECT ?o WHERE { ?s ?p ?o }").text

@@ -8,6 +8,7 @@ same formats, with the same spelling, whatever store the hub runs on.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +30,10 @@ RECORD_GRAPHS = (
 )
 """The record graphs, as the bookkeeping graph lists them: asking a server for every graph that
 holds a triple scans all its quads (and lists its system graphs)."""
+
+
+_RELATIVE_IRI = re.compile(r"<(?![A-Za-z][A-Za-z0-9+.-]*:)[^<>\s\"{}|^`\\]*>")
+"""An IRI reference without a scheme (a relative IRI); ``<`` and ``>`` as operators have spaces."""
 
 
 class RemoteQueryRunner:
@@ -101,7 +106,12 @@ class RemoteQueryRunner:
         return self._graph_cache[1]
 
     def _fetch(self, job: QueryJob, accept: str, deadline: float) -> Path:
-        query = f"BASE <{job.base_iri}>\n{job.query}" if job.base_iri else job.query
+        query = job.query
+        if job.base_iri and _RELATIVE_IRI.search(query):
+            # Only when needed: Virtuoso writes the protocol's dataset as `define` lines before
+            # the text and refuses a BASE after them (SP030), so a BASE it does not need breaks
+            # every anonymous query there.
+            query = f"BASE <{job.base_iri}>\n{query}"
         data: dict[str, str | list[str]] = {"query": query}
         default, named = list(job.default_graphs), list(job.named_graphs)
         if job.public:  # an explicit dataset: the server's union would show the private graphs

@@ -16,7 +16,7 @@ Each class lives next to the code that raises it; the intermediate classes live 
     ├── InputError                  hub/errors.py                  data handed to the hub is refused
     │   ├── RdfInputError           hub/rdf/io.py                  unparseable RDF, unknown format, DTD
     │   ├── UpdateRefused           hub/pipeline/sparql_update.py  a SPARQL Update that cannot apply
-    │   ├── DatasetRefused          hub/pipeline/update_dataset.py  what an update's WHERE reads is too large or private
+    │   ├── DatasetRefused          hub/pipeline/update_dataset.py  its WHERE reads too much
     │   ├── InvalidEntity           hub/api/routes/rest_write.py   the pipeline refused a REST write
     │   ├── BodyError               hub/api/routes/rest_body.py    a REST body that is not one entity
     │   ├── BadParameter            hub/views/listing.py           a malformed query parameter

@@ -53,12 +53,14 @@ bench: setup system-deps
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/http_api.py
 	$(BIN)/python bench/query_load.py
+	$(BIN)/python bench/anonymous_queries.py
 	$(BIN)/python bench/mediawiki.py
 
 bench-quick: setup system-deps
 	$(BIN)/python bench/run.py --quick
 	$(BIN)/python bench/http_api.py --quick
 	$(BIN)/python bench/query_load.py --quick
+	$(BIN)/python bench/anonymous_queries.py --quick
 	$(BIN)/python bench/mediawiki.py --quick
 
 clean:

@@ -105,11 +105,11 @@ class OxigraphStore(Store):
         (no server path writes this way; tools and tests do, rarely)."""
         self._apply(update)
         if self._replica is not None:
-            self.rebuild_replica()
+            self.rebuild_replica("after a raw update")
 
-    def rebuild_replica(self) -> None:
+    def rebuild_replica(self, why: str = "on request") -> None:
         if self._replica is not None:
-            self._replica.rebuild(self._store, self._generation, "after a raw write")
+            self._replica.rebuild(self._store, self._generation, why)
 
     def flush(self) -> None:
         """Persist both stores, so that read-only views opened next see the last commit."""

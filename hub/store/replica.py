@@ -131,7 +131,8 @@ class PublicReplica:
         self.store.bulk_extend(_public_quads(main, graphs))
         self.store.flush()
         self._record(generation)
-        log.warning("rebuilt the public replica (%s): %d public graphs copied", why, len(graphs))
+        level = logging.WARNING if graphs else logging.INFO  # an empty one is a new data dir
+        log.log(level, "rebuilt the public replica (%s): %d public graphs copied", why, len(graphs))
 
     def _record(self, generation: int) -> None:
         counter = _counter_file(self.path)

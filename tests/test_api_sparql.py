@@ -232,3 +232,21 @@ def test_the_api_serves_a_remote_virtuoso_store(tmp_path: Path, virtuoso: object
         assert found.status_code == 200, found.text
         assert [b["n"]["value"] for b in found.json()["results"]["bindings"]] == ["Lieu distant"]
         assert httpx.delete(f"{hub.url}/store", params=graph, headers=hub.auth).status_code == 204
+
+
+def test_from_chooses_the_default_graph_for_operators_and_anonymous_readers(
+    hub_server: ServedHub,
+) -> None:
+    """A query's FROM is honoured whoever asks (the union option used to override it)."""
+    url = f"{hub_server.url}/sparql"
+    json_results = {"Accept": "application/sparql-results+json"}
+    first = httpx.get(url, params={"query": "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } LIMIT 1"},
+                      headers=json_results).json()["results"]["bindings"][0]["g"]["value"]
+    inside = httpx.get(url, headers=json_results, params={
+        "query": f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{first}> {{ ?s ?p ?o }} }}"})
+    expected = int(inside.json()["results"]["bindings"][0]["n"]["value"])
+    query = f"SELECT (COUNT(*) AS ?n) FROM <{first}> WHERE {{ ?s ?p ?o }}"
+    for headers in (json_results, {**json_results, **hub_server.auth}):
+        answer = httpx.get(url, params={"query": query}, headers=headers)
+        assert answer.status_code == 200, answer.text
+        assert int(answer.json()["results"]["bindings"][0]["n"]["value"]) == expected > 0

@@ -33,7 +33,7 @@ import pyoxigraph as ox
 
 from hub.api.query import sandbox
 from hub.api.query.admission import Admission, QueryUnavailable
-from hub.api.query.dataset import public_options
+from hub.api.query.dataset import public_options, query_dataset
 from hub.api.query.depth import MAX_NESTING, too_deep
 from hub.api.query.safety import ForbiddenService, check_query
 from hub.errors import QueryError
@@ -137,12 +137,16 @@ def _execute_once(store: ox.Store, job: QueryJob, output: str, on_replica: bool 
         graphs = None if on_replica else _graphs(store)
         kwargs.update(public_options(job.query, job.default_graphs, job.named_graphs, graphs))
     else:
-        if job.default_graphs:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
-        else:
+        default, named = list(job.default_graphs), list(job.named_graphs)
+        if not default and not named:
+            # the union option would override the query's own FROM/FROM NAMED: pass them on
+            default, named = query_dataset(job.query) or ([], [])
+        if default:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in default]
+        elif not named:
             kwargs["use_default_graph_as_union"] = True
-        if job.named_graphs:
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+        if named:
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named]
     result = store.query(job.query, **kwargs)  # type: ignore[arg-type]
     with open(output, "wb") as out:
         if isinstance(result, ox.QueryTriples):

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from hub.cli import data, serve, sources
+from hub.cli import places as places_cli
 from hub.cli._common import user_errors
 from hub.config import load_config
 
@@ -61,5 +62,10 @@ matches.command("list")(sources.matches_list)
 matches.command("accept")(sources.matches_accept)
 matches.command("reject")(sources.matches_reject)
 app.add_typer(matches, name="matches")
+
+places = typer.Typer(help="Town names that name several communes: choose one.", no_args_is_help=True)
+places.command("list")(places_cli.places_list)
+places.command("choose")(places_cli.places_choose)
+app.add_typer(places, name="places")
 
 __all__ = ["app"]

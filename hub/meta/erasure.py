@@ -24,7 +24,7 @@ from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
 
 ERASURE = term("Erasure")
 ERASURE_PREFIX = "urn:maillage:erasure:"
-REVIEW_KINDS = ("SyncState", "Conflict", "MatchCandidate")
+REVIEW_KINDS = ("SyncState", "Conflict", "MatchCandidate", "PlacementCandidate")
 """Kinds of working state that name an entity (``mlg:entity``, or ``mlg:sameAsCandidate`` for a
 candidate pair): all of it describes the person, none of it is needed once the person is gone."""
 

@@ -88,6 +88,8 @@ PRIVATE_KINDS: frozenset[str] = frozenset(
         term("SyncState"),
         term("Cursor"),
         term("MatchCandidate"),
+        term("PlacementCandidate"),
+        term("PlacementChoice"),
         term("SourceStatus"),
         term("Erasure"),
     }

@@ -29,6 +29,7 @@ from hub.meta.erasure import (
 )
 from hub.meta.public import companion_graph
 from hub.pipeline.ingest import Ingestor
+from hub.pipeline.place import placing_graph
 from hub.records import now
 from hub.store.transaction import Transaction
 
@@ -87,6 +88,7 @@ def forget(ingestor: Ingestor, entity: str) -> Erasure:
         for record in records:
             tx.drop_graph(record.graph)
             tx.drop_graph(companion_graph(record.graph))
+            tx.drop_graph(placing_graph(ingestor.base, record.graph))
             tx.clear_meta(record.graph)
             change = Change(sequence, now(), entity, record.graph, "delete", record.source,
                             WRITER, source_id=record.source_id)

@@ -21,11 +21,12 @@ from hub.meta.cursors import write_cursor
 from hub.meta.provenance import provenance_statements, record_entity, stored_records
 from hub.meta.public import PERSON_CLASS, PERSON_CONTACT_PREDICATES, companion_graph
 from hub.meta.quarantine import quarantine_record, quarantined, release
+from hub.pipeline.place import Placer
 from hub.pipeline.validate import Report, Validator, Violation
 from hub.records import Cursor, MetaUpdate, Record, now
 from hub.store.base import Store
 from hub.store.transaction import Transaction
-from hub.vocab import RDF_TYPE
+from hub.vocab import MLG, RDF_TYPE
 
 
 @dataclass
@@ -65,9 +66,12 @@ class Ingestor:
         batch_size: int = 200,
         licences: Callable[[str], Licence] | None = None,
         contact_sources: frozenset[str] = frozenset(),
+        placer: Placer | None = None,
     ) -> None:
         """``licences`` (``Config.licence_of``) gives each source's licence for its records'
-        provenance; without it (tests, tools) provenance names none."""
+        provenance; without it (tests, tools) provenance names none. ``placer`` places records
+        in their commune (:mod:`hub.pipeline.place`); by default one on the bundled reference."""
+        self.placer = placer or Placer(base_iri)
         self.store = store
         self.licences = licences
         self.contact_sources = contact_sources  # sources that publish persons' contact data
@@ -147,6 +151,11 @@ class Ingestor:
             if (record.source, record.source_id) in waiting:
                 release(tx, self.base, record)
 
+        placing = self.placer.recall(self.store, [  # choices and candidates: one query, if any
+            r for g, r in records.items()
+            if (g in stored and stored[g].content_hash != r.content_hash)
+            or (g not in stored and self.placer.wanted(r))
+        ])
         to_validate: dict[str, Record] = {}
         for graph, record in records.items():
             problem = record.problem()
@@ -158,6 +167,7 @@ class Ingestor:
                 if graph in stored:
                     tx.drop_graph(graph)
                     tx.drop_graph(companion_graph(graph))
+                    self.placer.forget(tx, record, graph, placing)
                     tx.clear_meta(graph)
                     sequence = self._log(tx, result, sequence, record, graph, "delete", None)
                     result.deleted += 1
@@ -199,6 +209,13 @@ class Ingestor:
                 tx.add_graph(graph, public)
                 tx.add_graph(companion_graph(graph), private)
                 tx.add_meta(graph, provenance_statements(record, entity_iri, self._licence(record)))
+            warnings = self.placer.write(tx, record, graph, placing, existed=operation == "update")
+            if warnings:
+                report.violations.extend(
+                    Violation(entity_iri or graph, MLG + "territory", None, "Warning", {"en": w})
+                    for w in warnings
+                )
+                result.reports[graph] = report
             release_if_waiting(record)
             sequence = self._log(
                 tx, result, sequence, record, graph, operation, entity_iri, state=public

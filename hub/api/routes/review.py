@@ -8,7 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from hub.api.auth import require_operator, require_token
 from hub.api.state import HubState, hub_state
 from hub.meta.candidates import list_candidates
+from hub.meta.placements import list_placements
 from hub.pipeline.match import accept, reject
+from hub.pipeline.place import choice_plan
 from hub.sync.resolve import ConflictError, resolve
 
 router = APIRouter(tags=["review"])
@@ -40,6 +42,33 @@ async def accept_match(candidate_id: str, state: HubState = Depends(hub_state)) 
 )
 async def reject_match(candidate_id: str, state: HubState = Depends(hub_state)) -> dict[str, object]:
     return await run_in_threadpool(_decide, state, reject, candidate_id)
+
+
+@router.get("/places", summary="Town names that name several communes, waiting for a choice",
+            dependencies=[Depends(require_operator)])
+def places(state: HubState = Depends(hub_state)) -> list[dict[str, object]]:
+    """Each name with the INSEE codes of the communes it may be, most populous first."""
+    return [c.as_dict() for c in list_placements(state.store)]
+
+
+@router.post(
+    "/places/{candidate_id}/choose",
+    summary="Place the record in this commune, now and at every re-sync",
+    dependencies=[Depends(require_token)],
+)
+async def choose_place(
+    candidate_id: str,
+    insee: str = Query(pattern="^[0-9][0-9AB][0-9]{3}$", description="INSEE code of the commune meant"),
+    state: HubState = Depends(hub_state),
+) -> dict[str, object]:
+    def run() -> dict[str, object]:
+        with state.write_lock:  # unknown id: 404; a commune not among the candidates: 400
+            candidate, tx = choice_plan(state.store, state.ingestor.placer, candidate_id, insee)
+            state.store.commit(tx)
+            state.after_write()
+        return {**candidate.as_dict(), "chosen": insee}
+
+    return await run_in_threadpool(run)
 
 
 @router.post(

@@ -1,0 +1,321 @@
+"""Placing at ingest: a record's INSEE code, postal code or town name → ``mlg:territory`` to its commune.
+
+The link is the hub's own deduction, not the source's data, so it never enters the record graph
+(what the source said, and what outbound sync projects back to it). It lives in a derived graph
+beside it, :func:`placing_graph`, public like the record graph (under the hub's base IRI, not
+``urn:maillage:``), written in the same transaction and dropped or replaced with the record. The
+graph also says how each link was made (``mlg:placingMethod``, ``mlg:confidence``) and, with
+``prov:wasDerivedFrom``, which record graph it was derived from.
+
+Placing reads the record's own triples (``mlg:inseeCode``, ``mlg:postalCode``, ``mlg:locality``,
+which the mappings produce from the sources' fields), so connectors, imports and API writes are
+placed alike. The look-ups are in memory (:class:`~hub.territories.index.TerritoryIndex`); the
+store is asked once per batch, for the choices people made and the candidates waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from hub.errors import NotFound, UsageError
+from hub.iris import component
+from hub.meta.placements import (
+    Known,
+    PlacementCandidate,
+    candidate_statements,
+    choice_statements,
+    known_placings,
+    list_placements,
+    placement_iri,
+)
+from hub.records import Record
+from hub.store.base import Store
+from hub.store.transaction import Transaction
+from hub.territories.index import Commune, TerritoryIndex, normalise_name
+from hub.territories.index import iri as territory_iri
+from hub.vocab import MLG, PROV, RDF_TYPE, XSD, class_iris
+
+log = logging.getLogger(__name__)
+INSEE_CODE = re.compile(r"(?:\d{5}|2[AB]\d{3})")
+POSTAL_CODE = re.compile(r"\d{5}")
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+TERRITORY = MLG + "territory"
+HINT_PREDICATES = (MLG + "territory", MLG + "concernsTerritory")
+TERRITORY_CLASSES = frozenset(
+    c for local in ("Territory", "Commune", "EPCI", "Department", "Region") for c in class_iris(local)
+)
+"""A territory is not placed: the reference's own communes carry INSEE codes too."""
+
+
+def placing_graph(base: str, record_graph: str) -> str:
+    """The derived graph that holds the hub's placing of a record (reversible, one per record)."""
+    return f"{base}placing/{component(record_graph)}"
+
+
+@dataclass(frozen=True)
+class Placement:
+    insee: str
+    method: str  # insee, postal, postal+name, name, choice
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Ambiguity:
+    """A name (or a postal code without a name) that fits several communes."""
+
+    name: str
+    key: str
+    communes: tuple[str, ...]  # most populous first
+
+
+@dataclass
+class Outcome:
+    placements: dict[str, Placement] = field(default_factory=dict)
+    ambiguous: list[Ambiguity] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, commune: Commune | str, method: str, confidence: float) -> None:
+        code = commune if isinstance(commune, str) else commune.insee
+        self.placements.setdefault(code, Placement(code, method, confidence))
+
+
+@dataclass(frozen=True)
+class Hints:
+    insee: tuple[str, ...] = ()
+    postal: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    department: str | None = None
+    region: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.insee or self.postal or self.names)
+
+
+_AREA_HINT = re.compile(r"territory/(departement|region)-([0-9A-Za-z]{1,3})$")
+
+
+def hints_of(record: Record, entity: ox.NamedNode) -> Hints:
+    """What the record says about where its entity is (its own statements only)."""
+    insee: list[str] = []
+    postal: list[str] = []
+    names: list[str] = []
+    area: dict[str, str] = {}
+    for t in record.triples:
+        if t.subject != entity:
+            continue
+        p, o = t.predicate.value, t.object
+        if isinstance(o, ox.Literal):
+            if p == MLG + "inseeCode":
+                insee.append(o.value)
+            elif p == MLG + "postalCode":
+                postal.append(o.value)
+            elif p == MLG + "locality":
+                names.append(o.value)
+        elif p in HINT_PREDICATES and isinstance(o, ox.NamedNode):
+            match = _AREA_HINT.search(o.value)
+            if match:
+                area.setdefault(match[1], match[2])
+    return Hints(tuple(insee), tuple(postal), tuple(names), area.get("departement"), area.get("region"))
+
+
+class Placer:
+    """Decides and writes placings; one per ingestor (the index is shared by the process)."""
+
+    def __init__(self, base: str, index: TerritoryIndex | None = None) -> None:
+        self.base = base
+        self._index = index
+        self._missing = False
+
+    @property
+    def index(self) -> TerritoryIndex:
+        if self._index is None:
+            self._index = TerritoryIndex.load()
+        return self._index
+
+    def _available(self) -> bool:
+        """A hub installed without the reference data still ingests; it says once it cannot place."""
+        if self._index is None and not self._missing:
+            try:
+                self._index = TerritoryIndex.load()
+            except OSError as exc:
+                self._missing = True
+                log.warning("territory reference unavailable, records are not placed: %s", exc)
+        return self._index is not None
+
+    def wanted(self, record: Record) -> bool:
+        """Whether placing has anything to read in the record (cheap: no look-up)."""
+        if not self._available():
+            return False
+        entity = record.entity()
+        if entity is None or record.deleted:
+            return False
+        if any(t.subject == entity and t.predicate.value == RDF_TYPE
+               and isinstance(t.object, ox.NamedNode) and t.object.value in TERRITORY_CLASSES
+               for t in record.triples):
+            return False
+        return not hints_of(record, entity).empty
+
+    def recall(self, store: Store, records: Iterable[Record]) -> Known:
+        """The batch's choices and waiting candidates, in one query (none when nothing needs them)."""
+        pairs = [(r.source, r.source_id) for r in records]
+        return known_placings(store, pairs) if pairs else Known()
+
+    def decide(self, hints: Hints, choices: Mapping[str, str]) -> Outcome:
+        """INSEE code → exact; postal code → its commune, or the one the name names; a name alone
+        → only when it names one commune (within the department or region the record gives);
+        several → a person's choice if there is one, else an ambiguity. Never a guess."""
+        index, out = self.index, Outcome()
+        for raw in hints.insee:
+            code = raw.strip().upper()
+            if not INSEE_CODE.fullmatch(code):
+                out.warnings.append(f"malformed INSEE code {raw[:40]!r}: not placed")
+            elif (commune := index.commune(code)) is None:
+                out.warnings.append(f"unknown INSEE code {code!r}: not placed")
+            else:
+                out.add(commune, "insee", 1.0)
+        if out.placements:
+            return out
+        postal: list[str] = []
+        for raw in hints.postal:
+            code = raw.replace(" ", "").strip()
+            if not POSTAL_CODE.fullmatch(code):
+                out.warnings.append(f"malformed postal code {raw[:40]!r}: not placed")
+            elif not index.by_postal_code(code):
+                out.warnings.append(f"unknown postal code {code!r}: not placed")
+            else:
+                postal.append(code)
+        for code in postal:
+            communes = index.by_postal_code(code)
+            if len(communes) == 1:
+                out.add(communes[0], "postal", 1.0)
+                continue
+            named = [index.by_name(n, postal_code=code) for n in hints.names]
+            if any(len(found) == 1 for found in named):
+                for found in named:
+                    if len(found) == 1:
+                        out.add(found[0], "postal+name", 0.95)
+                continue
+            name = next((n for n, found in zip(hints.names, named, strict=True) if found),
+                        code)
+            self._ambiguous(out, name, code if name == code else normalise_name(name),
+                            next((f for f in named if f), communes), choices)
+        if postal:
+            return out
+        hinted = hints.department is not None or hints.region is not None
+        for name in hints.names:
+            if not name.strip():
+                continue
+            found = index.by_name(name, department=hints.department, region=hints.region)
+            if len(found) == 1:
+                out.add(found[0], "name", 0.9 if hinted else 0.8)
+            elif not found:
+                out.warnings.append(f"no commune named {name[:80]!r}: not placed")
+            else:
+                self._ambiguous(out, name, normalise_name(name), found, choices)
+        return out
+
+    @staticmethod
+    def _ambiguous(
+        out: Outcome, name: str, key: str, communes: list[Commune], choices: Mapping[str, str]
+    ) -> None:
+        codes = tuple(c.insee for c in communes)
+        chosen = choices.get(key)
+        if chosen is not None:
+            out.add(chosen, "choice", 1.0)
+        else:
+            out.ambiguous.append(Ambiguity(name.strip(), key, codes))
+
+    def write(
+        self, tx: Transaction, record: Record, graph: str, known: Known, *, existed: bool
+    ) -> list[str]:
+        """Fill ``tx`` with the record's placing (derived graph, candidates); returns warnings."""
+        pair = (record.source, record.source_id)
+        derived = placing_graph(self.base, graph)
+        entity = record.entity()
+        outcome = Outcome()
+        if entity is not None and self.wanted(record):
+            outcome = self.decide(hints_of(record, entity), known.choices.get(pair, {}))
+        triples = self.statements(entity, graph, outcome) if entity is not None else []
+        if existed:
+            tx.replace_graph(derived, triples)
+        else:
+            tx.add_graph(derived, triples)
+        emitted = set()
+        for ambiguity in outcome.ambiguous:
+            subject, statements = candidate_statements(
+                record.source, record.source_id, entity.value if entity else "", graph,
+                ambiguity.name, ambiguity.key, ambiguity.communes,
+            )
+            emitted.add(subject)
+            tx.set_meta(subject, statements)
+        for subject in known.candidates.get(pair, ()):
+            if subject not in emitted:
+                tx.clear_meta(subject)
+        return outcome.warnings
+
+    def forget(self, tx: Transaction, record: Record, graph: str, known: Known) -> None:
+        """The record is gone: its placing and its waiting candidates go with it (choices stay:
+        the record may come back)."""
+        tx.drop_graph(placing_graph(self.base, graph))
+        for subject in known.candidates.get((record.source, record.source_id), ()):
+            tx.clear_meta(subject)
+
+    def statements(self, entity: ox.NamedNode, graph: str, outcome: Outcome) -> list[ox.Triple]:
+        """The derived graph: the links, and per link how it was made (``<derived#INSEE>``: the
+        commune, method and confidence); the graph itself says which record it comes from. Kept
+        small: it is written with every record that names a town."""
+        if not outcome.placements:
+            return []
+        derived = placing_graph(self.base, graph)
+        territory = ox.NamedNode(TERRITORY)
+        triples = [ox.Triple(ox.NamedNode(derived), ox.NamedNode(PROV + "wasDerivedFrom"),
+                             ox.NamedNode(graph))]
+        for placement in outcome.placements.values():
+            commune = ox.NamedNode(territory_iri(self.base, "commune", placement.insee))
+            node = ox.NamedNode(f"{derived}#{placement.insee}")
+            triples += [
+                ox.Triple(entity, territory, commune),
+                ox.Triple(node, ox.NamedNode(RDF + "object"), commune),
+                ox.Triple(node, ox.NamedNode(MLG + "placingMethod"), ox.Literal(placement.method)),
+                ox.Triple(node, ox.NamedNode(MLG + "confidence"), ox.Literal(
+                    f"{placement.confidence:.2f}", datatype=ox.NamedNode(XSD + "decimal"))),
+            ]
+        return triples
+
+
+class PlacingError(UsageError):
+    """A choice that names no candidate commune (the API answers 400)."""
+
+
+def choice_plan(
+    store: Store, placer: Placer, candidate_id: str, insee: str
+) -> tuple[PlacementCandidate, Transaction]:
+    """The transaction that records a person's choice and re-places the stored record now (the
+    choice also applies at every later ingest of the record). Unknown id: NotFound; a commune
+    that is not among the candidates: :class:`PlacingError`."""
+    found = list_placements(store, candidate_id)
+    if not found:
+        placement_iri(candidate_id)  # a malformed id says so
+        raise NotFound(f"no placement candidate {candidate_id!r} (see `maillage places list`)")
+    candidate = found[0]
+    code = insee.strip().upper()
+    if code not in candidate.communes:
+        raise PlacingError(
+            f"{insee[:20]!r} is not one of the communes {candidate.name!r} may be: "
+            + ", ".join(candidate.communes)
+        )
+    tx = Transaction()
+    tx.set_meta(*choice_statements(candidate.source, candidate.source_id, candidate.key, code))
+    triples = store.graph_triples(candidate.graph)
+    record = Record(candidate.source, candidate.source_id, tuple(triples), graph=candidate.graph)
+    known = placer.recall(store, [record])
+    known.choices.setdefault((record.source, record.source_id), {})[candidate.key] = code
+    placer.write(tx, record, candidate.graph, known, existed=True)
+    tx.clear_meta(placement_iri(candidate_id))
+    return candidate, tx

@@ -1,0 +1,145 @@
+"""Placing at ingest: records land in their commune from an INSEE code, a postal code or a name,
+as a statement the hub derives beside the record graph, never in it; ambiguous names wait for a
+person, whose choice sticks when the source sends the record again."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+
+from hub.iris import graph_iri
+from hub.meta.placements import list_placements
+from hub.pipeline.ingest import Ingestor
+from hub.pipeline.place import PlacingError, choice_plan, placing_graph
+from hub.records import Record
+from hub.store import Store
+from hub.store.oxigraph import OxigraphStore
+from hub.territories.index import iri as territory_iri
+from hub.vocab import MLG, RDF_TYPE
+from tests.conftest import BASE, iri, lit, mlg
+
+
+@pytest.fixture
+def memory() -> Store:
+    return OxigraphStore(None)
+
+
+@pytest.fixture
+def hub(memory: Store) -> Ingestor:
+    return Ingestor(memory, BASE, batch_size=50)
+
+
+def record(local: str, revision: str = "1", **fields: str | list[str]) -> Record:
+    subject = iri(local)
+    triples = [
+        ox.Triple(subject, ox.NamedNode(RDF_TYPE), mlg("Place")),
+        ox.Triple(subject, mlg("name"), lit(f"Lieu {local} {revision}")),
+    ]
+    for key, values in fields.items():
+        for value in [values] if isinstance(values, str) else values:
+            triples.append(ox.Triple(subject, mlg(key), ox.Literal(value)))
+    return Record("test", local, tuple(triples), revision=revision)
+
+
+def communes_of(store: Store, local: str) -> set[str]:
+    rows = store.select(f"SELECT ?t WHERE {{ GRAPH ?g {{ {iri(local)} <{MLG}territory> ?t }} }}")
+    return {r["t"].value.rsplit("-", 1)[-1] for r in rows}
+
+
+def commune(code: str) -> str:
+    return territory_iri(BASE, "commune", code)
+
+
+def test_insee_code_places_exactly_outside_the_record_graph(memory: Store, hub: Ingestor) -> None:
+    hub.ingest([record("a", inseeCode="69123")])
+    assert communes_of(memory, "a") == {"69123"}
+    graph = graph_iri(BASE, "test", "a")
+    assert not any(t.predicate.value == MLG + "territory" for t in memory.graph_triples(graph))
+    derived = placing_graph(BASE, graph)
+    assert not derived.startswith("urn:maillage:")  # public, like the record
+    rows = memory.select(
+        f"""SELECT ?m ?c ?from WHERE {{ GRAPH <{derived}> {{ ?s <{MLG}placingMethod> ?m ;
+            <{MLG}confidence> ?c . <{derived}> <http://www.w3.org/ns/prov#wasDerivedFrom> ?from }} }}"""
+    )
+    assert [(r["m"].value, float(r["c"].value), r["from"].value) for r in rows] == [
+        ("insee", 1.0, graph)
+    ]
+
+
+def test_former_code_of_a_merged_commune_lands_on_the_current_one(memory: Store, hub: Ingestor) -> None:
+    hub.ingest([record("a", inseeCode="14114")])  # Banville merged into Troarn
+    assert communes_of(memory, "a") == {"14712"}
+
+
+def test_postal_code_with_the_town_name_picks_the_commune(memory: Store, hub: Ingestor) -> None:
+    hub.ingest([
+        record("one", postalCode="93100"),  # Montreuil only
+        record("several", postalCode="14670", locality="Troarn"),  # a code shared by communes
+    ])
+    assert communes_of(memory, "one") == {"93048"}
+    assert communes_of(memory, "several") == {"14712"}
+
+
+def test_a_unique_name_alone_places_and_a_list_places_each(memory: Store, hub: Ingestor) -> None:
+    hub.ingest([record("a", locality=["Villeurbanne", "Saint-Étienne"])])
+    assert communes_of(memory, "a") == {"69266", "42218"}
+
+
+def test_ambiguous_name_waits_for_a_person_and_the_choice_sticks(memory: Store, hub: Ingestor) -> None:
+    hub.ingest([record("a", locality="Montreuil")])
+    assert communes_of(memory, "a") == set()
+    [candidate] = list_placements(memory)
+    assert candidate.name == "Montreuil" and candidate.communes[0] == "93048"  # most populous first
+    assert len(candidate.communes) >= 3
+    with pytest.raises(PlacingError):
+        choice_plan(memory, hub.placer, candidate.id, "69123")
+    _, tx = choice_plan(memory, hub.placer, candidate.id, "85148")
+    memory.commit(tx)
+    assert communes_of(memory, "a") == {"85148"}
+    assert list_placements(memory) == []
+    hub.ingest([record("a", revision="2", locality="Montreuil")])  # the source changed the page
+    assert communes_of(memory, "a") == {"85148"}
+    assert list_placements(memory) == []
+
+
+def test_a_department_hint_resolves_a_name(memory: Store, hub: Ingestor) -> None:
+    r = record("a", locality="Saint-Denis")
+    hinted = Record(r.source, r.source_id, (*r.triples, ox.Triple(
+        iri("a"), mlg("concernsTerritory"), ox.NamedNode(territory_iri(BASE, "departement", "974")))))
+    hub.ingest([hinted])
+    assert communes_of(memory, "a") == {"97411"}
+
+
+def test_bad_codes_warn_and_keep_the_record(memory: Store, hub: Ingestor) -> None:
+    result = hub.ingest([
+        record("a", postalCode="00000"), record("b", inseeCode="99999"), record("c", inseeCode="7505"),
+    ])
+    assert result.created == 3 and result.quarantined == 0
+    summary = {local: result.reports[graph_iri(BASE, "test", local)].summary() for local in "abc"}
+    assert "unknown postal code" in summary["a"]
+    assert "unknown INSEE code" in summary["b"]
+    assert "malformed INSEE code" in summary["c"]
+    assert communes_of(memory, "a") == communes_of(memory, "b") == communes_of(memory, "c") == set()
+
+
+def test_a_malformed_postal_code_is_still_refused_by_the_shapes(hub: Ingestor) -> None:
+    result = hub.ingest([record("a", postalCode="9310")])  # shapes/*.ttl: exactly 5 digits
+    assert result.quarantined == 1
+
+
+def test_deleting_a_record_drops_its_placing_and_candidates(memory: Store, hub: Ingestor) -> None:
+    hub.ingest([record("a", inseeCode="69123"), record("b", locality="Valence")])
+    assert list_placements(memory)
+    hub.ingest([
+        Record("test", "a", (), deleted=True), Record("test", "b", (), deleted=True),
+    ])
+    assert communes_of(memory, "a") == set()
+    assert list_placements(memory) == []
+    assert not memory.graph_triples(placing_graph(BASE, graph_iri(BASE, "test", "a")))
+
+
+def test_a_record_that_no_longer_names_a_town_loses_its_placing(memory: Store, hub: Ingestor) -> None:
+    hub.ingest([record("a", locality="Montreuil"), record("b", inseeCode="69123")])
+    hub.ingest([record("a", revision="2"), record("b", revision="2")])
+    assert communes_of(memory, "b") == set()
+    assert list_placements(memory) == []

@@ -1,0 +1,56 @@
+"""Placing seen from outside: anonymous readers see the hub's derived placing, a person decides
+an ambiguous town name over HTTP with the token, and the record lands in the commune chosen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+
+from hub.pipeline.ingest import Ingestor
+from hub.records import Record
+from hub.store.oxigraph import OxigraphStore
+from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
+from tests.servers.hub import serving
+
+
+def place(key: str, **fields: str) -> Record:
+    subject = ox.NamedNode(f"https://example.org/lieu/{key}")
+    triples = [
+        ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + "Place")),
+        ox.Triple(subject, ox.NamedNode(MLG + "name"), ox.Literal(f"Lieu {key}", language="fr")),
+        *(ox.Triple(subject, ox.NamedNode(MLG + k), ox.Literal(v)) for k, v in fields.items()),
+    ]
+    return Record(source="wiki", source_id=key, triples=tuple(triples))
+
+
+def territories(hub_url: str) -> dict[str, str]:
+    """What an anonymous reader sees: entity → commune code."""
+    rows = httpx.get(f"{hub_url}/sparql", params={
+        "query": f"SELECT ?e ?t WHERE {{ ?e <{MLG}territory> ?t }}"}).json()["results"]["bindings"]
+    return {b["e"]["value"].rsplit("/", 1)[-1]: b["t"]["value"].rsplit("-", 1)[-1] for b in rows}
+
+
+def test_an_ambiguous_name_is_chosen_over_http_and_anonymous_readers_see_the_placing(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    with OxigraphStore(data / "store") as store:
+        Ingestor(store, DEFAULT_BASE_IRI).ingest([
+            place("lyon", inseeCode="69123"), place("montreuil", locality="Montreuil"),
+        ])
+    with serving(data, demo=False) as hub:
+        assert territories(hub.url) == {"lyon": "69123"}
+        assert httpx.get(f"{hub.url}/places").status_code in (401, 403)
+        [candidate] = httpx.get(f"{hub.url}/places", headers=hub.auth).json()
+        assert candidate["name"] == "Montreuil" and candidate["communes"][0] == "93048"
+        choose = f"{hub.url}/places/{candidate['id']}/choose"
+        assert httpx.post(choose, params={"insee": "85148"}).status_code == 401
+        assert httpx.post(choose, params={"insee": "69123"}, headers=hub.auth).status_code == 400
+        assert httpx.post(choose, params={"insee": "nope"}, headers=hub.auth).status_code == 400
+        assert httpx.post(f"{hub.url}/places/{'0' * 24}/choose", params={"insee": "85148"},
+                          headers=hub.auth).status_code == 404
+        assert httpx.post(choose, params={"insee": "85148"}, headers=hub.auth).status_code == 200
+        assert httpx.get(f"{hub.url}/places", headers=hub.auth).json() == []
+        assert territories(hub.url) == {"lyon": "69123", "montreuil": "85148"}

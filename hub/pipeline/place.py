@@ -297,7 +297,8 @@ def choice_plan(
     store: Store, placer: Placer, candidate_id: str, insee: str
 ) -> tuple[PlacementCandidate, Transaction]:
     """The transaction that records a person's choice and re-places the stored record now (the
-    choice also applies at every later ingest of the record). Unknown id: NotFound; a commune
+    choice also applies at every later ingest of the record), and the other records of the same
+    entity waiting on the same name. Unknown id: NotFound; a commune
     that is not among the candidates: :class:`PlacingError`."""
     found = list_placements(store, candidate_id)
     if not found:
@@ -310,12 +311,18 @@ def choice_plan(
             f"{insee[:20]!r} is not one of the communes {candidate.name!r} may be: "
             + ", ".join(candidate.communes)
         )
+    # the same entity read from several sources (a wiki page pushed to a platform and read
+    # back) asks the same question once per record: one answer settles them all
+    same = [c for c in list_placements(store)
+            if c.entity == candidate.entity and c.key == candidate.key and code in c.communes]
     tx = Transaction()
-    tx.set_meta(*choice_statements(candidate.source, candidate.source_id, candidate.key, code))
-    triples = store.graph_triples(candidate.graph)
-    record = Record(candidate.source, candidate.source_id, tuple(triples), graph=candidate.graph)
-    known = placer.recall(store, [record])
-    known.choices.setdefault((record.source, record.source_id), {})[candidate.key] = code
-    placer.write(tx, record, candidate.graph, known, existed=True)
-    tx.clear_meta(placement_iri(candidate_id))
+    records = {(c.source, c.source_id): c for c in [candidate, *same]}
+    stored = [Record(c.source, c.source_id, tuple(store.graph_triples(c.graph)), graph=c.graph)
+              for c in records.values()]
+    known = placer.recall(store, stored)
+    for c, record in zip(records.values(), stored, strict=True):
+        tx.set_meta(*choice_statements(c.source, c.source_id, c.key, code))
+        known.choices.setdefault((c.source, c.source_id), {})[c.key] = code
+        placer.write(tx, record, c.graph, known, existed=True)
+        tx.clear_meta(placement_iri(c.id))
     return candidate, tx

@@ -4,16 +4,19 @@ person, whose choice sticks when the source sends the record again."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pyoxigraph as ox
 import pytest
 
 from hub.iris import graph_iri
 from hub.meta.placements import list_placements
 from hub.pipeline.ingest import Ingestor
-from hub.pipeline.place import PlacingError, choice_plan, placing_graph
+from hub.pipeline.place import Placer, PlacingError, choice_plan, placing_graph, refresh_plans
 from hub.records import Record
 from hub.store import Store
 from hub.store.oxigraph import OxigraphStore
+from hub.store.transaction import Transaction
 from hub.territories.index import iri as territory_iri
 from hub.vocab import MLG, RDF_TYPE
 from tests.conftest import BASE, iri, lit, mlg
@@ -143,3 +146,19 @@ def test_a_record_that_no_longer_names_a_town_loses_its_placing(memory: Store, h
     hub.ingest([record("a", revision="2"), record("b", revision="2")])
     assert communes_of(memory, "b") == set()
     assert list_placements(memory) == []
+
+
+def test_refresh_places_records_stored_before_placing(memory: Store) -> None:
+    Ingestor(memory, BASE, placer=Placer(BASE, enabled=False)).ingest([record("a", inseeCode="69123"),
+                                                     record("b", locality="Valence")])
+    assert communes_of(memory, "a") == set() and list_placements(memory) == []
+    placer = Placer(BASE)
+    assert sum(count for count, tx in _committed(memory, refresh_plans(memory, placer))) == 2
+    assert communes_of(memory, "a") == {"69123"}
+    assert [c.name for c in list_placements(memory)] == ["Valence"]
+
+
+def _committed(store: Store, plans: Iterator[tuple[int, Transaction]]) -> Iterator[tuple[int, Transaction]]:
+    for count, tx in plans:
+        store.commit(tx)
+        yield count, tx

@@ -46,6 +46,12 @@ def test_an_ambiguous_name_is_chosen_over_http_and_anonymous_readers_see_the_pla
         [candidate] = httpx.get(f"{hub.url}/places", headers=hub.auth).json()
         assert candidate["name"] == "Montreuil" and candidate["communes"][0] == "93048"
         choose = f"{hub.url}/places/{candidate['id']}/choose"
+        anonymous = httpx.get(f"{hub.url}/ui/operations").text
+        assert 'data-count="places"' in anonymous and "Montreuil (85)" not in anonymous
+        page = httpx.get(f"{hub.url}/ui/operations", headers=hub.auth).text
+        buttons = page[page.index(f'data-place="{candidate["id"]}"'):].split("</tr>", 1)[0]
+        assert buttons.index("Montreuil (93)") < buttons.index("Montreuil (85)")  # by population
+        assert f"/places/{candidate['id']}/choose?insee=85148" in buttons
         assert httpx.post(choose, params={"insee": "85148"}).status_code == 401
         assert httpx.post(choose, params={"insee": "69123"}, headers=hub.auth).status_code == 400
         assert httpx.post(choose, params={"insee": "nope"}, headers=hub.auth).status_code == 400

@@ -60,3 +60,17 @@ def places_choose(
         candidate, tx = choice_plan(store, ingestor.placer, candidate_id, insee)
         store.commit(tx)
     out.print(f"{candidate.entity}: {candidate.name!r} is commune {insee}", highlight=False)
+
+
+def places_refresh(ctx: typer.Context) -> None:
+    """Place every stored record again (records stored before placing, a new reference version)."""
+    from hub.pipeline.place import refresh_plans
+
+    placed = 0
+    with opened(ctx) as (config, store):
+        ingestor = Ingestor(store, config.base_iri, licences=config.licence_of)
+        for count, tx in refresh_plans(store, ingestor.placer):
+            if not tx.empty:
+                store.commit(tx)
+            placed += count
+    out.print(f"{placed:,} record(s) naming a place were placed again; see `maillage places list`")

@@ -30,6 +30,11 @@ Conflict               ``urn:maillage:conflict:{id}``     source entity paramete
 (``conflicts``)        (24 hex digits)                    reason hubProperty? prov:generatedAtTime
 MatchCandidate         ``urn:maillage:match:{id}``        source sourceId entity sameAsCandidate
 (``candidates``)       (24 hex digits)                    confidence reason prov:generatedAtTime
+PlacementCandidate     ``urn:maillage:placement:{id}``    source sourceId entity graph locality reason
+(``placements``)       (24 hex digits)                    (the name key) inseeCode+ ("NNN code", by
+                                                          population) prov:generatedAtTime
+PlacementChoice        ``urn:maillage:placement-choice:`` source sourceId reason (the name key)
+(``placements``)       ``{id}`` (hash of src, id, name)   inseeCode prov:generatedAtTime
 SourceStatus           ``urn:maillage:source:{name}``     source summary lastError?
 (``status``)                                              prov:startedAtTime prov:endedAtTime
 Erasure                ``urn:maillage:erasure:{uuid}``    prov:atTime recordsRemoved quarantineRemoved

@@ -75,7 +75,8 @@ def companion_of(graph: str) -> str | None:
     return graph[len(COMPANION_PREFIX):] if graph.startswith(COMPANION_PREFIX) else None
 
 RECORD_GRAPHS_PUBLIC = True
-"""Every named graph but the meta graph holds one source record: all public."""
+"""Every named graph but the meta graph and the companion graphs holds one source record, or the
+hub's placing of one (``{base}placing/…``, :mod:`hub.pipeline.place`): all public."""
 
 PUBLIC_KINDS: frozenset[str] = frozenset({term("Record"), term("Change")})
 """Meta-graph subjects (by ``rdf:type``) an anonymous reader may see at all: a record graph's

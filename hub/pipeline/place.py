@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -38,7 +38,7 @@ from hub.store.base import Store
 from hub.store.transaction import Transaction
 from hub.territories.index import Commune, TerritoryIndex, normalise_name
 from hub.territories.index import iri as territory_iri
-from hub.vocab import MLG, PROV, RDF_TYPE, XSD, class_iris
+from hub.vocab import META_GRAPH, MLG, PROV, RDF_TYPE, XSD, class_iris, term
 
 log = logging.getLogger(__name__)
 INSEE_CODE = re.compile(r"(?:\d{5}|2[AB]\d{3})")
@@ -127,8 +127,10 @@ def hints_of(record: Record, entity: ox.NamedNode) -> Hints:
 class Placer:
     """Decides and writes placings; one per ingestor (the index is shared by the process)."""
 
-    def __init__(self, base: str, index: TerritoryIndex | None = None) -> None:
+    def __init__(self, base: str, index: TerritoryIndex | None = None, *, enabled: bool = True) -> None:
+        """``enabled=False``: place nothing (benchmarks, tools that must store records as they are)."""
         self.base = base
+        self.enabled = enabled
         self._index = index
         self._missing = False
 
@@ -150,16 +152,20 @@ class Placer:
 
     def wanted(self, record: Record) -> bool:
         """Whether placing has anything to read in the record (cheap: no look-up)."""
-        if not self._available():
-            return False
+        return self._hints(record) is not None
+
+    def _hints(self, record: Record) -> tuple[ox.NamedNode, Hints] | None:
+        if record.deleted or not self.enabled or not self._available():
+            return None
         entity = record.entity()
-        if entity is None or record.deleted:
-            return False
-        if any(t.subject == entity and t.predicate.value == RDF_TYPE
-               and isinstance(t.object, ox.NamedNode) and t.object.value in TERRITORY_CLASSES
-               for t in record.triples):
-            return False
-        return not hints_of(record, entity).empty
+        if entity is None or any(
+            t.subject == entity and t.predicate.value == RDF_TYPE
+            and isinstance(t.object, ox.NamedNode) and t.object.value in TERRITORY_CLASSES
+            for t in record.triples
+        ):
+            return None
+        hints = hints_of(record, entity)
+        return None if hints.empty else (entity, hints)
 
     def recall(self, store: Store, records: Iterable[Record]) -> Known:
         """The batch's choices and waiting candidates, in one query (none when nothing needs them)."""
@@ -236,20 +242,19 @@ class Placer:
     ) -> list[str]:
         """Fill ``tx`` with the record's placing (derived graph, candidates); returns warnings."""
         pair = (record.source, record.source_id)
-        derived = placing_graph(self.base, graph)
-        entity = record.entity()
-        outcome = Outcome()
-        if entity is not None and self.wanted(record):
-            outcome = self.decide(hints_of(record, entity), known.choices.get(pair, {}))
-        triples = self.statements(entity, graph, outcome) if entity is not None else []
-        if existed:
-            tx.replace_graph(derived, triples)
-        else:
-            tx.add_graph(derived, triples)
+        found = self._hints(record)
+        outcome = self.decide(found[1], known.choices.get(pair, {})) if found else Outcome()
+        if existed or outcome.placements:  # a new record placed nowhere writes nothing
+            derived = placing_graph(self.base, graph)
+            triples = self.statements(found[0], derived, graph, outcome) if found else []
+            if existed:
+                tx.replace_graph(derived, triples)
+            else:
+                tx.add_graph(derived, triples)
         emitted = set()
         for ambiguity in outcome.ambiguous:
             subject, statements = candidate_statements(
-                record.source, record.source_id, entity.value if entity else "", graph,
+                record.source, record.source_id, found[0].value if found else "", graph,
                 ambiguity.name, ambiguity.key, ambiguity.communes,
             )
             emitted.add(subject)
@@ -266,13 +271,14 @@ class Placer:
         for subject in known.candidates.get((record.source, record.source_id), ()):
             tx.clear_meta(subject)
 
-    def statements(self, entity: ox.NamedNode, graph: str, outcome: Outcome) -> list[ox.Triple]:
+    def statements(
+        self, entity: ox.NamedNode, derived: str, graph: str, outcome: Outcome
+    ) -> list[ox.Triple]:
         """The derived graph: the links, and per link how it was made (``<derived#INSEE>``: the
         commune, method and confidence); the graph itself says which record it comes from. Kept
         small: it is written with every record that names a town."""
         if not outcome.placements:
             return []
-        derived = placing_graph(self.base, graph)
         territory = ox.NamedNode(TERRITORY)
         triples = [ox.Triple(ox.NamedNode(derived), ox.NamedNode(PROV + "wasDerivedFrom"),
                              ox.NamedNode(graph))]
@@ -326,3 +332,32 @@ def choice_plan(
         placer.write(tx, record, c.graph, known, existed=True)
         tx.clear_meta(placement_iri(c.id))
     return candidate, tx
+
+
+def refresh_plans(store: Store, placer: Placer, batch: int = 500) -> Iterator[tuple[int, Transaction]]:
+    """Place every stored record again, a batch per transaction: for records stored before placing
+    existed (an unchanged record is not re-read at ingest) or after a new reference version.
+    Yields (records placed or re-placed in the batch, its transaction)."""
+    rows = store.select(
+        f"""SELECT ?g ?src ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{term("Record")}> ;
+            <{term("source")}> ?src ; <{term("sourceId")}> ?id }} }} ORDER BY ?g"""
+    )
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        values = " ".join(str(r["g"]) for r in chunk)
+        triples: dict[str, list[ox.Triple]] = {}
+        query = f"SELECT ?g ?s ?p ?o WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+        for row in store.select(query):
+            triples.setdefault(row["g"].value, []).append(
+                ox.Triple(row["s"], row["p"], row["o"])  # type: ignore[arg-type]
+            )
+        records = [
+            Record(r["src"].value, r["id"].value, tuple(triples.get(r["g"].value, ())), graph=r["g"].value)
+            for r in chunk
+        ]
+        wanted = [r for r in records if r.triples and placer.wanted(r)]  # a territory is not
+        known = placer.recall(store, wanted)
+        tx = Transaction()
+        for record in wanted:
+            placer.write(tx, record, record.graph or "", known, existed=True)
+        yield len(wanted), tx

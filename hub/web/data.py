@@ -11,12 +11,14 @@ import pyoxigraph as ox
 from hub.config import Config
 from hub.meta.candidates import list_candidates
 from hub.meta.conflicts import list_conflicts
+from hub.meta.placements import PlacementCandidate, list_placements
 from hub.meta.provenance import ATTRIBUTION_NAME, LICENSE
 from hub.meta.public import public_graph_filter
 from hub.meta.quarantine import list_quarantine
 from hub.meta.status import class_counts, source_counts, source_statuses
 from hub.rdf.resources import named_query
 from hub.store.base import Store
+from hub.territories.index import TerritoryIndex
 from hub.views import listing as listing_query
 from hub.views.entity import (
     Entity,
@@ -254,9 +256,11 @@ def operations(store: Store, config: Config, operator: bool) -> dict[str, Any]:
     """The operations page; without the token only how many entries wait: quarantine reasons,
     conflicting values and candidate pairs are private (hub.meta.public), whoever opens the page."""
     quarantine, conflicts, matches = list_quarantine(store), list_conflicts(store), list_candidates(store)
-    counts = {"quarantine": len(quarantine), "conflicts": len(conflicts), "matches": len(matches)}
+    places = list_placements(store)
+    counts = {"quarantine": len(quarantine), "conflicts": len(conflicts), "matches": len(matches),
+              "places": len(places)}
     if not operator:
-        quarantine, conflicts, matches = [], [], []
+        quarantine, conflicts, matches, places = [], [], [], []
     return {
         "sources": sources_overview(store, config),
         "operator": operator,
@@ -264,4 +268,17 @@ def operations(store: Store, config: Config, operator: bool) -> dict[str, Any]:
         "quarantine": quarantine,
         "conflicts": conflicts,
         "matches": matches,
+        "places": [_placement(c) for c in places],
     }
+
+
+def _placement(candidate: PlacementCandidate) -> dict[str, Any]:
+    """A town name to place, with a button label per commune it may be (most populous first)."""
+    index = TerritoryIndex.load()
+    choices = []
+    for code in candidate.communes:
+        commune = index.commune(code)
+        label = f"{commune.name} ({commune.department})" if commune else code
+        choices.append({"code": code, "label": label,
+                        "population": commune.population if commune else None})
+    return {**candidate.as_dict(), "choices": choices}

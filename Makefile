@@ -55,6 +55,7 @@ bench: setup system-deps
 	$(BIN)/python bench/query_load.py
 	$(BIN)/python bench/anonymous_queries.py
 	$(BIN)/python bench/mediawiki.py
+	$(BIN)/python bench/territories.py
 
 bench-quick: setup system-deps
 	$(BIN)/python bench/run.py --quick
@@ -62,6 +63,7 @@ bench-quick: setup system-deps
 	$(BIN)/python bench/query_load.py --quick
 	$(BIN)/python bench/anonymous_queries.py --quick
 	$(BIN)/python bench/mediawiki.py --quick
+	$(BIN)/python bench/territories.py --quick
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

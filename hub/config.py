@@ -17,6 +17,9 @@ from hub.vocab import DEFAULT_BASE_IRI
 
 CONFIG_ENV = "MAILLAGE_CONFIG"
 DATA_ENV = "MAILLAGE_DATA"
+TERRITORIES_ENV = "MAILLAGE_TERRITORIES"
+"""``0`` (or ``false``, ``no``) keeps the territory reference out of the store (the test suite's hubs,
+which would otherwise each load 36,000 records); beats ``[hub] territories``."""
 TOKEN_ENV = "MAILLAGE_TOKEN"
 DIRECTIONS = ("read", "write", "both")
 
@@ -145,6 +148,8 @@ class Config:
     base_iri: str = DEFAULT_BASE_IRI
     batch_size: int = 200
     in_memory: bool = False
+    territories: bool = True
+    """Load the official territory reference (source "territoires") at first start or import."""
     store: StoreSettings = field(default_factory=StoreSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     sources: list[SourceSettings] = field(default_factory=list)
@@ -244,6 +249,12 @@ def load_config(path: Path | None = None, data_dir: Path | None = None) -> Confi
     )
     config.base_iri = hub.pop("base_iri", config.base_iri)
     config.batch_size = int(hub.pop("batch_size", config.batch_size))
+    territories = hub.pop("territories", config.territories)
+    if not isinstance(territories, bool):
+        raise ConfigError("[hub] territories must be true or false")
+    chosen_territories = os.environ.get(TERRITORIES_ENV, "").lower()
+    config.territories = {"0": False, "false": False, "no": False, "1": True, "true": True,
+                          "yes": True}.get(chosen_territories, territories)
     file_data_dir = hub.pop("data_dir", None)
     if hub:
         raise ConfigError(f"unknown key(s) in [hub]: {', '.join(sorted(hub))}")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pyoxigraph as ox
 import pytest
 
+from hub.config import TERRITORIES_ENV
 from hub.pipeline.ingest import Ingestor
 from hub.pipeline.validate import Validator
 from hub.records import Record
@@ -20,6 +22,11 @@ from tests.servers.hub import ServedHub
 from tests.servers.mediawiki import Wiki
 
 BASE = DEFAULT_BASE_IRI
+
+# The hubs the tests start (and the CLI they run) leave the 36,000-record territory reference out
+# of their stores: each would spend tens of seconds loading it. Tests of the reference turn it on
+# (MAILLAGE_TERRITORIES=1 in the environment of the hub they start, or `[hub] territories`).
+os.environ.setdefault(TERRITORIES_ENV, "0")
 
 
 @pytest.fixture(scope="session")

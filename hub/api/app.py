@@ -30,6 +30,7 @@ from hub.api.routes import (
     rest_edit,
     review,
     sparql,
+    territories,
     update,
     void,
 )
@@ -43,6 +44,7 @@ from hub.store import open_store
 from hub.store.base import Store
 from hub.store.remote import RemoteStore
 from hub.sync.scheduler import SyncRunner
+from hub.territories.reference import load_configured
 from hub.web import pages
 
 log = logging.getLogger("maillage.api")
@@ -129,6 +131,7 @@ def create_app(config: Config) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(config)
+        load_configured(config, store)  # the territory reference, at the first start only
         runner = make_runner(config, store)
         hub = HubState(
             config=config,
@@ -161,7 +164,7 @@ def create_app(config: Config) -> FastAPI:
         docs_url=None,  # /docs comes from hub.api.routes.docs, with the vendored Swagger UI
         redoc_url=None,
     )
-    for module in (sparql, update, graph_store, rest, changes, void, ops, review, forget):
+    for module in (sparql, update, graph_store, territories, rest, changes, void, ops, review, forget):
         app.include_router(module.router)
     app.include_router(rest_edit.router)
     app.include_router(pages.router)

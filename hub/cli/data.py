@@ -96,6 +96,7 @@ def import_command(
     with opened(ctx) as (config, store):
         if not file.exists():
             raise NotFound(f"no such file: {file}")
+        load_reference(config, store)
         print_result(import_file(config, store, file, format, source, base))
 
 
@@ -271,6 +272,17 @@ def forget_command(
     )
 
 
+def load_reference(config: Config, store: Store) -> None:
+    """The territory reference, once per store and package version (a minute on a fresh store)."""
+    from hub.territories.reference import load_configured
+
+    with console.status("loading the territory reference (once per package version)"):
+        loaded = load_configured(config, store)
+    if loaded is not None and loaded.result is not None:
+        console.print(f"territory reference {loaded.version}: {loaded.result.created:,} created, "
+                      f"{loaded.result.updated:,} updated, {loaded.result.deleted:,} deleted")
+
+
 def load_demo(config: Config, store: Store) -> IngestResult:
     return import_file(config, store, DEMO_DIR / "demo.ttl", None, "demo", None)
 
@@ -283,6 +295,7 @@ def demo(
 ) -> None:
     """Load the demo data (from the seed documents), then serve it."""
     with opened(ctx) as (config, store):
+        load_reference(config, store)
         print_result(load_demo(config, store))
     if serve:
         serve_hub(ctx.obj, host, port)

@@ -3,8 +3,9 @@
     .venv/bin/python bench/placing.py            # 6,000 places, 3 rounds each way
     .venv/bin/python bench/placing.py --quick    # 1,500 places, 2 rounds
 
-Each record is a place with a postal code and a town name taken from the reference (the common
-case: a wiki page or a platform element with an address). The same records are ingested into a
+Each record is a place of 12 triples (name, descriptions, keywords, web address, street address)
+with a postal code and a town name taken from the reference (the common case: a wiki page or a
+platform element with an address). The same records are ingested into a
 fresh in-memory store with placing on (the default) and off (``Placer(enabled=False)``),
 alternately, and the best round of each is kept. Printed: the decision alone per record
 (look-ups in memory), the ingest per record both ways and their ratio.
@@ -42,6 +43,14 @@ def places(count: int, tag: str) -> list[Record]:
             ox.Triple(s, ox.NamedNode(MLG + "name"), ox.Literal(f"Lieu {i}", language="fr")),
             ox.Triple(s, ox.NamedNode(MLG + "postalCode"), ox.Literal(commune.postal_codes[0])),
             ox.Triple(s, ox.NamedNode(MLG + "locality"), ox.Literal(commune.name)),
+            ox.Triple(s, ox.NamedNode(MLG + "streetAddress"), ox.Literal(f"{i} rue de la Gare")),
+            ox.Triple(s, ox.NamedNode(MLG + "shortDescription"), ox.Literal(
+                f"Tiers-lieu numéro {i} à {commune.name}.", language="fr")),
+            ox.Triple(s, ox.NamedNode(MLG + "description"), ox.Literal(
+                "Atelier partagé, café associatif et espace de travail. " * 4, language="fr")),
+            *(ox.Triple(s, ox.NamedNode(MLG + "keyword"), ox.Literal(k, language="fr"))
+              for k in ("tiers-lieu", "atelier", "numérique")),
+            ox.Triple(s, ox.NamedNode(MLG + "url"), ox.NamedNode(f"https://example.org/lieu/{i}")),
         )))
     return out
 
@@ -57,7 +66,9 @@ def main() -> None:
     for record in sample:
         entity = record.entity()
         assert entity is not None
-        placer.decide(hints_of(record, entity), {})
+        hints = hints_of(record, entity)
+        assert hints is not None
+        placer.decide(hints, {})
     decide = (time.perf_counter() - began) / count
     best = {"on": float("inf"), "off": float("inf")}
     for round_ in range(rounds):

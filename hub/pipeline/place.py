@@ -52,6 +52,11 @@ TERRITORY_CLASSES = frozenset(
 """A territory is not placed: the reference's own communes carry INSEE codes too."""
 
 
+_TERRITORY, _OBJECT = ox.NamedNode(TERRITORY), ox.NamedNode(RDF + "object")
+_METHOD, _CONFIDENCE = ox.NamedNode(MLG + "placingMethod"), ox.NamedNode(MLG + "confidence")
+_DERIVED_FROM, _DECIMAL = ox.NamedNode(PROV + "wasDerivedFrom"), ox.NamedNode(XSD + "decimal")
+
+
 def placing_graph(base: str, record_graph: str) -> str:
     """The derived graph that holds the hub's placing of a record (reversible, one per record)."""
     return f"{base}placing/{component(record_graph)}"
@@ -100,16 +105,22 @@ class Hints:
 _AREA_HINT = re.compile(r"territory/(departement|region)-([0-9A-Za-z]{1,3})$")
 
 
-def hints_of(record: Record, entity: ox.NamedNode) -> Hints:
-    """What the record says about where its entity is (its own statements only)."""
+_READ = frozenset({MLG + "inseeCode", MLG + "postalCode", MLG + "locality", RDF_TYPE, *HINT_PREDICATES})
+
+
+def hints_of(record: Record, entity: ox.NamedNode) -> Hints | None:
+    """What the record says about where its entity is (its own statements only); None for a
+    territory (the reference's own records). One pass, the predicate tested first: it runs on
+    every record ingested."""
     insee: list[str] = []
     postal: list[str] = []
     names: list[str] = []
     area: dict[str, str] = {}
     for t in record.triples:
-        if t.subject != entity:
+        p = t.predicate.value
+        if p not in _READ or t.subject != entity:
             continue
-        p, o = t.predicate.value, t.object
+        o = t.object
         if isinstance(o, ox.Literal):
             if p == MLG + "inseeCode":
                 insee.append(o.value)
@@ -117,9 +128,11 @@ def hints_of(record: Record, entity: ox.NamedNode) -> Hints:
                 postal.append(o.value)
             elif p == MLG + "locality":
                 names.append(o.value)
-        elif p in HINT_PREDICATES and isinstance(o, ox.NamedNode):
-            match = _AREA_HINT.search(o.value)
-            if match:
+        elif isinstance(o, ox.NamedNode):
+            if p == RDF_TYPE:
+                if o.value in TERRITORY_CLASSES:
+                    return None
+            elif match := _AREA_HINT.search(o.value):
                 area.setdefault(match[1], match[2])
     return Hints(tuple(insee), tuple(postal), tuple(names), area.get("departement"), area.get("region"))
 
@@ -133,6 +146,7 @@ class Placer:
         self.enabled = enabled
         self._index = index
         self._missing = False
+        self._cache: dict[int, tuple[Record, tuple[ox.NamedNode, Hints] | None]] = {}
 
     @property
     def index(self) -> TerritoryIndex:
@@ -157,15 +171,16 @@ class Placer:
     def _hints(self, record: Record) -> tuple[ox.NamedNode, Hints] | None:
         if record.deleted or not self.enabled or not self._available():
             return None
+        cached = self._cache.get(id(record))
+        if cached is not None and cached[0] is record:  # asked by the batch's recall, then write
+            return cached[1]
         entity = record.entity()
-        if entity is None or any(
-            t.subject == entity and t.predicate.value == RDF_TYPE
-            and isinstance(t.object, ox.NamedNode) and t.object.value in TERRITORY_CLASSES
-            for t in record.triples
-        ):
-            return None
-        hints = hints_of(record, entity)
-        return None if hints.empty else (entity, hints)
+        hints = hints_of(record, entity) if entity is not None else None
+        found = None if entity is None or hints is None or hints.empty else (entity, hints)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[id(record)] = (record, found)  # the record is held: its id is not reused
+        return found
 
     def recall(self, store: Store, records: Iterable[Record]) -> Known:
         """The batch's choices and waiting candidates, in one query (none when nothing needs them)."""
@@ -243,6 +258,7 @@ class Placer:
         """Fill ``tx`` with the record's placing (derived graph, candidates); returns warnings."""
         pair = (record.source, record.source_id)
         found = self._hints(record)
+        self._cache.pop(id(record), None)
         outcome = self.decide(found[1], known.choices.get(pair, {})) if found else Outcome()
         if existed or outcome.placements:  # a new record placed nowhere writes nothing
             derived = placing_graph(self.base, graph)
@@ -279,18 +295,15 @@ class Placer:
         small: it is written with every record that names a town."""
         if not outcome.placements:
             return []
-        territory = ox.NamedNode(TERRITORY)
-        triples = [ox.Triple(ox.NamedNode(derived), ox.NamedNode(PROV + "wasDerivedFrom"),
-                             ox.NamedNode(graph))]
+        triples = [ox.Triple(ox.NamedNode(derived), _DERIVED_FROM, ox.NamedNode(graph))]
         for placement in outcome.placements.values():
             commune = ox.NamedNode(territory_iri(self.base, "commune", placement.insee))
             node = ox.NamedNode(f"{derived}#{placement.insee}")
             triples += [
-                ox.Triple(entity, territory, commune),
-                ox.Triple(node, ox.NamedNode(RDF + "object"), commune),
-                ox.Triple(node, ox.NamedNode(MLG + "placingMethod"), ox.Literal(placement.method)),
-                ox.Triple(node, ox.NamedNode(MLG + "confidence"), ox.Literal(
-                    f"{placement.confidence:.2f}", datatype=ox.NamedNode(XSD + "decimal"))),
+                ox.Triple(entity, _TERRITORY, commune),
+                ox.Triple(node, _OBJECT, commune),
+                ox.Triple(node, _METHOD, ox.Literal(placement.method)),
+                ox.Triple(node, _CONFIDENCE, ox.Literal(f"{placement.confidence:.2f}", datatype=_DECIMAL)),
             ]
         return triples
 

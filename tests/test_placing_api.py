@@ -1,14 +1,19 @@
 """Placing seen from outside: anonymous readers see the hub's derived placing, a person decides
-an ambiguous town name over HTTP with the token, and the record lands in the commune chosen."""
+an ambiguous town name over HTTP with the token or on the command line, and the record lands in
+the commune chosen; `maillage places refresh` places a hub's records stored before placing."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import pyoxigraph as ox
 
 from hub.pipeline.ingest import Ingestor
+from hub.pipeline.place import Placer
 from hub.records import Record
 from hub.store.oxigraph import OxigraphStore
 from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
@@ -60,3 +65,28 @@ def test_an_ambiguous_name_is_chosen_over_http_and_anonymous_readers_see_the_pla
         assert httpx.post(choose, params={"insee": "85148"}, headers=hub.auth).status_code == 200
         assert httpx.get(f"{hub.url}/places", headers=hub.auth).json() == []
         assert territories(hub.url) == {"lyon": "69123", "montreuil": "85148"}
+
+
+def maillage(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hub", "--data-dir", str(data), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_command_line_places_an_older_hub_and_takes_a_choice(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with OxigraphStore(data / "store") as store:  # records stored before placing existed
+        Ingestor(store, DEFAULT_BASE_IRI, placer=Placer(DEFAULT_BASE_IRI, enabled=False)).ingest([
+            place("lyon", inseeCode="69123"), place("valence", locality="Valence"),
+        ])
+    refresh = maillage(data, "places", "refresh")
+    assert refresh.returncode == 0 and "2 record(s)" in refresh.stdout, refresh.stderr
+    [candidate] = json.loads(maillage(data, "places", "list", "--format", "json").stdout)
+    assert candidate["name"] == "Valence" and candidate["communes"][0] == "26362"
+    wrong = maillage(data, "places", "choose", candidate["id"], "69123")
+    assert wrong.returncode == 1 and "not one of the communes" in wrong.stderr
+    assert maillage(data, "places", "choose", candidate["id"], "82186").returncode == 0
+    assert json.loads(maillage(data, "places", "list", "--format", "json").stdout) == []
+    with OxigraphStore(data / "store") as store:
+        rows = store.select(f"SELECT ?e ?t WHERE {{ GRAPH ?g {{ ?e <{MLG}territory> ?t }} }}")
+    assert {(r["e"].value.rsplit("/", 1)[-1], r["t"].value.rsplit("-", 1)[-1]) for r in rows} == {
+        ("lyon", "69123"), ("valence", "82186")}

@@ -66,6 +66,7 @@ app.add_typer(matches, name="matches")
 places = typer.Typer(help="Town names that name several communes: choose one.", no_args_is_help=True)
 places.command("list")(places_cli.places_list)
 places.command("choose")(places_cli.places_choose)
+places.command("refresh")(places_cli.places_refresh)
 app.add_typer(places, name="places")
 
 __all__ = ["app"]

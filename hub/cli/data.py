@@ -27,6 +27,7 @@ from hub.meta.quarantine import quarantined_records
 from hub.meta.status import hub_status
 from hub.pipeline.forget import forget
 from hub.pipeline.ingest import Ingestor, IngestResult, types_of
+from hub.pipeline.place import is_placing_graph
 from hub.pipeline.validate import Validator
 from hub.rdf.forms import query_form
 from hub.rdf.io import ParseOptions, guess_format, read_records, serialize
@@ -80,7 +81,8 @@ def print_result(result: IngestResult) -> None:
     )
     out.print(table)
     for graph, report in list(result.reports.items())[:10]:
-        out.print(f"[yellow]quarantined[/] {graph}\n{report.summary()}", highlight=False)
+        label = "quarantined" if not report.conforms else "stored, with warnings"  # placing's
+        out.print(f"[yellow]{label}[/] {graph}\n{report.summary()}", highlight=False)
     if result.quarantined:
         out.print("see them with [bold]maillage status[/]; after a fix, run [bold]maillage retry[/]")
 
@@ -112,10 +114,14 @@ def export(
 ) -> None:
     """Export every graph (operator backup), or only the record graphs with --data-only/--public."""
     fmt = {"nquads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG}.get(format)
-    with opened(ctx, read_only=True) as (_, store):
+    with opened(ctx, read_only=True) as (config, store):
         if fmt is None:
             raise UsageError("--format must be nquads or trig")
-        quads = [q for q in store.quads() if _exported(q, data_only, public)]
+        quads = [  # placing is re-derived by the hub that imports the export
+            q for q in store.quads() if _exported(q, data_only, public)
+            and not (isinstance(q.graph_name, ox.NamedNode)
+                     and is_placing_graph(config.base_iri, q.graph_name.value))
+        ]
         data = serialize(quads, fmt)
         if output is None:
             sys.stdout.buffer.write(data)

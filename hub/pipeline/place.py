@@ -62,6 +62,12 @@ def placing_graph(base: str, record_graph: str) -> str:
     return f"{base}placing/{component(record_graph)}"
 
 
+def is_placing_graph(base: str, graph: str) -> bool:
+    """Whether ``graph`` is a derived placing graph: the hub's own deduction, re-made at every
+    ingest, so an export leaves it out (imported elsewhere it would be a record of nothing)."""
+    return graph.startswith(f"{base}placing/")
+
+
 @dataclass(frozen=True)
 class Placement:
     insee: str

@@ -124,6 +124,8 @@ def ensure_loaded(store: Store, base: str, batch_size: int = 2000,
     expected = len(index.regions) + len(index.departments) + len(index.epcis) + len(index.communes)
     if loaded_revision(store, base) == revision:
         return Loaded(index.version, expected, None)
+    log.info("loading the territory reference %s (%d territories; about a minute on a fresh store, "
+             "once per package version)", revision, expected)
     ingestor = Ingestor(store, base, Validator(), batch_size, licences=lambda _source: LICENCE)
     wanted = list(records(index, base))
     result = IngestResult()

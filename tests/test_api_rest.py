@@ -206,7 +206,8 @@ def test_territory_filter_follows_part_of_territory(hub_server: ServedHub) -> No
     inside = set(ids(walk(hub_server, "territories", territory="84", limit=500)))
     assert BASE + "territory/region-84" in inside
     assert {s for s in typed("Territory") if in_territory(s, "84", ("partOfTerritory",))} <= inside
-    assert walk(hub_server, "projects", territory="no-such-code") == []
+    assert walk(hub_server, "projects", territory="99999") == []  # well-formed, unknown
+    assert httpx.get(f"{hub_server.url}/api/projects", params={"territory": "no-such-code"}).status_code == 400
 
 
 def test_source_and_updated_since_filters(hub_server: ServedHub) -> None:

@@ -30,6 +30,7 @@ from hub.api.routes import (
     rest_edit,
     review,
     sparql,
+    territories,
     update,
     void,
 )
@@ -163,7 +164,7 @@ def create_app(config: Config) -> FastAPI:
         docs_url=None,  # /docs comes from hub.api.routes.docs, with the vendored Swagger UI
         redoc_url=None,
     )
-    for module in (sparql, update, graph_store, rest, changes, void, ops, review, forget):
+    for module in (sparql, update, graph_store, territories, rest, changes, void, ops, review, forget):
         app.include_router(module.router)
     app.include_router(rest_edit.router)
     app.include_router(pages.router)

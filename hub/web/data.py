@@ -252,6 +252,28 @@ def observatory(store: Store) -> dict[str, dict[str, int]]:
     }
 
 
+def territory_table(store: Store, level: str) -> list[dict[str, Any]]:
+    """One row per region or department (``level``): entities of every type and source, the
+    population and the density per 10,000 inhabitants, from ``sparql/observatory-by-{level}``."""
+    rows = store.select(named_query(f"observatory-by-{level}"))
+    table: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if level not in row or "entities" not in row:
+            continue
+        entry = table.setdefault(row[level].value, {
+            "iri": row[level].value,
+            "name": row[f"{level}Name"].value if f"{level}Name" in row else row[level].value,
+            "code": row["code"].value if "code" in row else "",
+            "population": int(float(row["population"].value)) if "population" in row else None,
+            "entities": 0,
+        })
+        entry["entities"] += int(row["entities"].value)
+    for entry in table.values():
+        population = entry["population"]
+        entry["density"] = round(entry["entities"] * 10000 / population, 2) if population else None
+    return sorted(table.values(), key=lambda e: (-e["entities"], e["name"]))
+
+
 def operations(store: Store, config: Config, operator: bool) -> dict[str, Any]:
     """The operations page; without the token only how many entries wait: quarantine reasons,
     conflicting values and candidate pairs are private (hub.meta.public), whoever opens the page."""

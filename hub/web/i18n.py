@@ -41,6 +41,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "tag": "Mot-clé",
         "theme": "Thème",
         "territory": "Territoire (code INSEE)",
+        "territory_hint": "Tapez le début d'un nom (région, département, EPCI, commune) ou un code : "
+                          "84, region-84, departement-26, 03310, 200041465.",
+        "kind_region": "région",
+        "kind_department": "département",
+        "kind_commune": "commune",
         "filter": "Filtrer",
         "reset": "Réinitialiser",
         "results": "résultats",
@@ -66,6 +71,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "map_intro": "Lieux, acteurs et projets géolocalisés.",
         "markers": "marqueurs",
         "no_coordinates": "Aucune entité n'a de coordonnées.",
+        "no_coordinates_why": "Les sources ne donnent pas de position et le hub n'en invente pas ; "
+                              "les comptes par région et par département sont dans",
         "example": "Exemple de requête",
         "query": "Requête",
         "run": "Exécuter",
@@ -73,6 +80,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "download_csv": "Télécharger en CSV",
         "rows": "lignes",
         "by_region": "Entités par région",
+        "per_region": "Par région : entités, population, densité",
+        "per_department": "Par département : entités, population, densité",
+        "code": "Code",
+        "entities": "Entités",
+        "population": "Population",
+        "density": "Pour 10 000 habitants",
+        "observatory_note": "Toutes les sources, placées par leur territoire (mlg:territory, "
+                            "mlg:concernsTerritory) et la hiérarchie officielle ; les requêtes sont "
+                            "dans sparql/observatory-by-*.rq.",
         "by_theme": "Entités par thème",
         "by_type": "Entités par type",
         "by_month": "Changements par mois",
@@ -147,6 +163,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "tag": "Keyword",
         "theme": "Theme",
         "territory": "Territory (INSEE code)",
+        "territory_hint": "Type the start of a name (region, department, EPCI, commune) or a code: "
+                          "84, region-84, departement-26, 03310, 200041465.",
+        "kind_region": "region",
+        "kind_department": "department",
+        "kind_commune": "commune",
         "filter": "Filter",
         "reset": "Reset",
         "results": "results",
@@ -172,6 +193,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "map_intro": "Places, actors and projects with coordinates.",
         "markers": "markers",
         "no_coordinates": "No entity has coordinates.",
+        "no_coordinates_why": "The sources give no position and the hub invents none; the counts "
+                              "per region and department are in",
         "example": "Example query",
         "query": "Query",
         "run": "Run",
@@ -179,6 +202,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "download_csv": "Download as CSV",
         "rows": "rows",
         "by_region": "Entities per region",
+        "per_region": "Per region: entities, population, density",
+        "per_department": "Per department: entities, population, density",
+        "code": "Code",
+        "entities": "Entities",
+        "population": "Population",
+        "density": "Per 10,000 inhabitants",
+        "observatory_note": "Every source, placed through its territory (mlg:territory, "
+                            "mlg:concernsTerritory) and the official hierarchy; the queries are "
+                            "in sparql/observatory-by-*.rq.",
         "by_theme": "Entities per theme",
         "by_type": "Entities per type",
         "by_month": "Changes per month",

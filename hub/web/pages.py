@@ -206,7 +206,9 @@ def observatory_page(request: Request, state: HubState = Depends(hub_state)) -> 
 
     def build() -> HTMLResponse:
         series = data.observatory(state.store)
-        return page.render("observatory.html", series=series, series_json=data.script_json(series))
+        tables = {level: data.territory_table(state.store, level) for level in ("region", "department")}
+        return page.render("observatory.html", series=series, series_json=data.script_json(series),
+                           tables=tables)
 
     return _guarded(page, build)
 

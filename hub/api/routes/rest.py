@@ -209,7 +209,8 @@ def list_collection(
     tag: str | None = Query(None, description="a keyword (mlg:keyword), case-insensitive"),
     theme: str | None = Query(None, description="a theme (mlg:theme), case-insensitive"),
     territory: str | None = Query(
-        None, description="INSEE code; includes the territories inside it (partOfTerritory+)"
+        None, description="a commune, EPCI, department or region code (84, region-84, 03310, "
+        "200041465) or a territory IRI; includes the territories inside it (partOfTerritory+)"
     ),
     bbox: str | None = Query(None, description="minLon,minLat,maxLon,maxLat"),
     updated_since: str | None = Query(None, description="ISO 8601 date-time"),

@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 
+from hub.iris import graph_iri
 from hub.pipeline.ingest import Ingestor
-from hub.pipeline.place import Placer
+from hub.pipeline.place import Placer, placing_graph
 from hub.records import Record
 from hub.store.oxigraph import OxigraphStore
 from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
@@ -65,6 +66,15 @@ def test_an_ambiguous_name_is_chosen_over_http_and_anonymous_readers_see_the_pla
         assert httpx.post(choose, params={"insee": "85148"}, headers=hub.auth).status_code == 200
         assert httpx.get(f"{hub.url}/places", headers=hub.auth).json() == []
         assert territories(hub.url) == {"lyon": "69123", "montreuil": "85148"}
+        # the placing is the hub's: written by ingest only, never through the write protocols
+        derived = placing_graph(DEFAULT_BASE_IRI, graph_iri(DEFAULT_BASE_IRI, "wiki", "lyon"))
+        put = httpx.put(f"{hub.url}/store", params={"graph": derived}, headers={
+            **hub.auth, "Content-Type": "text/turtle"}, content=b"<https://example.org/a> a <https://example.org/B> .")
+        assert put.status_code == 403
+        update = httpx.post(f"{hub.url}/sparql/update", headers=hub.auth, data={
+            "update": f"DROP GRAPH <{derived}>"})
+        assert update.status_code == 400 and "placing" in update.text
+        assert territories(hub.url)["lyon"] == "69123"
 
 
 def maillage(data: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -23,6 +23,7 @@ from hub.clipping import clip_message
 from hub.errors import InputError
 from hub.meta.provenance import record_sources
 from hub.pipeline.ingest import Ingestor, IngestResult
+from hub.pipeline.place import is_placing_graph
 from hub.pipeline.update_dataset import MAX_READ_QUADS, Reads, parse, reads, with_dataset
 from hub.pipeline.validate import Report
 from hub.records import Record
@@ -193,6 +194,10 @@ def apply_update(
     except InputError as exc:
         raise UpdateRefused(str(exc)) from exc
     graphs = affected_graphs(update)  # a relative graph name stays refused: write it in full
+    derived = [g for g in graphs if is_placing_graph(ingestor.base, g)]
+    if derived:
+        raise UpdateRefused(f"<{derived[0]}> is the hub's placing of a record (derived at ingest): "
+                            "update the record instead")
     before = [quad for graph in graphs for quad in ingestor.store.quads(graph)]
     read = _read_copy(ingestor.store, found, graphs)
     after = _split(evaluate(update, before + read, base_iri), graphs, set(read))

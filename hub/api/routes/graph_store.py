@@ -33,6 +33,7 @@ from hub.clipping import clip_message
 from hub.iris import graph_iri
 from hub.meta.provenance import record_sources
 from hub.meta.public import RECORD_GRAPHS_PUBLIC, companion_graph, is_public_graph
+from hub.pipeline.place import is_placing_graph
 from hub.pipeline.sparql_update import SOURCE as UPDATE_SOURCE
 from hub.records import Record, skolemize
 
@@ -78,6 +79,8 @@ def _graph_param(request: Request, read: bool = False) -> str:
         raise HTTPException(400, clip_message(f"invalid graph IRI: {exc}")) from exc
     if not read and not is_public_graph(graph):
         raise HTTPException(403, "the hub's own state graphs are read-only here")
+    if not read and is_placing_graph(hub_state(request).config.base_iri, graph):
+        raise HTTPException(403, "a placing graph is derived by the hub at ingest: write the record")
     return graph
 
 

@@ -56,6 +56,7 @@ bench: setup system-deps
 	$(BIN)/python bench/anonymous_queries.py
 	$(BIN)/python bench/mediawiki.py
 	$(BIN)/python bench/territories.py
+	$(BIN)/python bench/placing.py
 
 bench-quick: setup system-deps
 	$(BIN)/python bench/run.py --quick
@@ -64,6 +65,7 @@ bench-quick: setup system-deps
 	$(BIN)/python bench/anonymous_queries.py --quick
 	$(BIN)/python bench/mediawiki.py --quick
 	$(BIN)/python bench/territories.py --quick
+	$(BIN)/python bench/placing.py --quick
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -252,7 +252,7 @@ CASES: dict[str, tuple[str, Pairs, str | None, str]] = {
                         "postalCode", "Pattern"),
     "commune code": ("Commune", [("name", s("X")), ("inseeCode", s("2C123"))], "inseeCode", "Pattern"),
     "EPCI code": ("EPCI", [("name", s("X")), ("inseeCode", s("20004697"))], "inseeCode", "Pattern"),
-    "department code": ("Department", [("name", s("X")), ("inseeCode", s("977"))], "inseeCode", "Pattern"),
+    "department code": ("Department", [("name", s("X")), ("inseeCode", s("999"))], "inseeCode", "Pattern"),
     "region code": ("Region", [("name", s("X")), ("inseeCode", s("123"))], "inseeCode", "Pattern"),
     "region without code": ("Region", [("name", s("X"))], "inseeCode", "MinCount"),
     "url as a literal": ("Place", [*PLACE, ("url", s("https://example.org/"))], "url", "NodeKind"),

@@ -48,6 +48,16 @@ class Entity:
     graphs: list[str]
     types: list[str]
     embedded: set[str] = field(default_factory=set)
+    derived: set[tuple[str, str]] = field(default_factory=set)
+    """(predicate, object) pairs the hub derived itself (its placing) and no record states: shown
+    to readers, but never written back into a record by an edit."""
+
+    def own_triples(self) -> list[ox.Triple]:
+        """The triples records state, without the hub's derived ones: what an edit starts from."""
+        return [
+            t for t in self.triples
+            if node_key(t.subject) != self.iri or (str(t.predicate), str(t.object)) not in self.derived
+        ]
 
     def values(self, predicate: str) -> list[ox.NamedNode | ox.BlankNode | ox.Literal]:
         return [
@@ -72,17 +82,21 @@ def load_entity(store: Store, base: str, iri: str) -> Entity | None:
         return None
     subject = ox.NamedNode(iri)
     seen: set[tuple[str, str]] = set()
+    stated: set[tuple[str, str]] = set()
     triples: list[ox.Triple] = []
     graphs: list[str] = []
+    placing = f"{base}placing/"
     for row in rows:
         graphs.append(row["g"].value)
         key = (str(row["p"]), str(row["o"]))
+        if not row["g"].value.startswith(placing):
+            stated.add(key)
         if key not in seen:
             seen.add(key)
             triples.append(ox.Triple(subject, row["p"], row["o"]))  # type: ignore[arg-type]
     embedded = _embedded_nodes(store, base, triples)
     types = [node_key(t.object) for t in triples if t.predicate.value == RDF_TYPE]
-    return Entity(iri, triples, sorted(set(graphs)), types, embedded)
+    return Entity(iri, triples, sorted(set(graphs)), types, embedded, seen - stated)
 
 
 def _embedded_nodes(store: Store, base: str, triples: list[ox.Triple]) -> set[str]:

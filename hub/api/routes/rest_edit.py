@@ -131,7 +131,7 @@ async def _update(request: Request, collection: str, state: HubState, patch: boo
                            for t in state.store.graph_triples(companion_graph(g))
                            if t.subject == subject]
                 triples = (
-                    merge([*current.triples, *private], parsed, base, collection) if patch
+                    merge([*current.own_triples(), *private], parsed, base, collection) if patch
                     else parsed.triples
                 )
                 _write(state, current.iri, triples, current.graphs)

@@ -22,26 +22,20 @@ import re
 from collections.abc import Sequence
 
 import pyoxigraph as ox
-from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import parseQuery
 
+from hub.api.query.safety import parsed
 from hub.meta.public import is_public_graph, public_graphs
 
 _FROM = re.compile(r"\bfrom\b", re.IGNORECASE)
-MAX_PARSED_CHARS = 10_000
 
 
 def query_dataset(query: str) -> tuple[list[str], list[str]] | None:
     """The graphs a query's ``FROM`` and ``FROM NAMED`` clauses name, or None when it has none
     (or is too long or too odd to read: the public union is then used)."""
-    if not _FROM.search(query) or len(query) > MAX_PARSED_CHARS:
+    if not _FROM.search(query):
         return None
-    try:
-        clauses = translateQuery(parseQuery(query)).algebra.get("datasetClause")
-    except RecursionError:
-        return None
-    except Exception:  # pyparsing and the translation raise many types; all mean "unreadable"
-        return None
+    algebra = parsed(query)
+    clauses = algebra.get("datasetClause") if algebra is not None else None
     if not clauses:
         return None
     # a CompValue's get() answers a missing key with something else than None: ask with ``in``

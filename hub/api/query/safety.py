@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
 
 from rdflib import URIRef, Variable
 from rdflib.plugins.sparql.algebra import translateQuery, translateUpdate
@@ -63,7 +65,7 @@ def _check(text: str, allowlist: Allowlist, update: bool, confined: bool) -> Non
     suspicious = _MAY_CALL_OUT.search(text) or (update and _MAY_LOAD.search(text))
     if not suspicious:
         return
-    algebra = _parse(text, update) if len(text) <= MAX_PARSED_CHARS else None
+    algebra = parsed(text, update)
     if algebra is None:
         if confined:
             return
@@ -77,8 +79,13 @@ def _check(text: str, allowlist: Allowlist, update: bool, confined: bool) -> Non
         _check_target(target, allowlist)
 
 
-def _parse(text: str, update: bool) -> object | None:
-    """The translated algebra, or None when rdflib cannot read the text."""
+@lru_cache(maxsize=16)
+def parsed(text: str, update: bool = False) -> Any:
+    """rdflib's translated algebra of a request, or None when it cannot read it or the text is
+    longer than :data:`MAX_PARSED_CHARS`. Cached: a worker asks once for the SERVICE check and
+    again for the query's FROM clauses (:mod:`hub.api.query.dataset`), and a parse costs."""
+    if len(text) > MAX_PARSED_CHARS:
+        return None
     try:
         if update:
             return translateUpdate(parseUpdate(text)).algebra

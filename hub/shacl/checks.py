@@ -17,16 +17,15 @@ import rdflib
 
 from hub.shacl.model import (
     BNODE,
-    IRI,
     LITERAL,
     RDF_LANGSTRING,
-    XSD_STRING,
     Data,
     Messages,
     Node,
     Shape,
     ValueTest,
     conforms,
+    to_rdflib,
 )
 from hub.shacl.xsd import Number, compare, number
 
@@ -50,20 +49,6 @@ def turtle_text(graph: rdflib.Graph, term: rdflib.term.Node) -> str:
     return str(term)
 
 
-def normalized(node: Node) -> rdflib.term.Identifier:
-    """The rdflib term of a data node as rdflib itself would read it (normalized literal)."""
-    kind, text, datatype, language = node
-    if kind == IRI:
-        return rdflib.URIRef(text)
-    if kind == BNODE:
-        return rdflib.BNode(text)
-    if language:
-        return rdflib.Literal(text, lang=language)
-    if datatype == XSD_STRING:
-        return rdflib.Literal(text)
-    return rdflib.Literal(text, datatype=rdflib.URIRef(datatype))
-
-
 class Wording:
     """The way generic messages print terms of the shapes graph and of the data."""
 
@@ -78,7 +63,7 @@ class Wording:
     def data(self, node: Node) -> str:
         if node[0] == BNODE:
             return f"_:{node[1]}"
-        return self.term_text(data_graph(), normalized(node))
+        return self.term_text(data_graph(), to_rdflib(node, as_written=False))
 
 
 def fixed(text: str) -> Messages:

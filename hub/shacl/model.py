@@ -89,18 +89,20 @@ def rdflib_node(term: rdflib.term.Node) -> Node:
     raise TypeError(f"unsupported term {term!r}")
 
 
-def to_rdflib(node: Node) -> rdflib.term.Identifier:
-    """The rdflib term of a node, keeping the lexical form exactly as written."""
+def to_rdflib(node: Node, *, as_written: bool = True) -> rdflib.term.Identifier:
+    """The rdflib term of a node: the lexical form exactly as written, or (``as_written=False``)
+    normalized as rdflib itself would read it, which is how generic messages print values."""
     kind, text, datatype, language = node
     if kind == IRI:
         return rdflib.URIRef(text)
     if kind == BNODE:
         return rdflib.BNode(text)
+    normalize = False if as_written else None  # None: rdflib's own (normalizing) default
     if language:
-        return rdflib.Literal(text, lang=language, normalize=False)
+        return rdflib.Literal(text, lang=language, normalize=normalize)
     if datatype == XSD_STRING:
         return rdflib.Literal(text)
-    return rdflib.Literal(text, datatype=rdflib.URIRef(datatype), normalize=False)
+    return rdflib.Literal(text, datatype=rdflib.URIRef(datatype), normalize=normalize)
 
 
 @dataclass(eq=False, slots=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ import pyoxigraph as ox
 from hub.pipeline.validate import Validator
 from hub.records import Record
 from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
+from tests.servers.common import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-token-not-a-secret"
@@ -113,12 +113,6 @@ class Server:
     log: Path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serving(data_dir: Path, config_text: str, config_name: str = "bench.toml") -> Iterator[Server]:
     """``maillage serve`` on ``data_dir`` with this configuration, until /health answers."""
@@ -146,12 +140,7 @@ def serving(data_dir: Path, config_text: str, config_name: str = "bench.toml") -
                 time.sleep(0.1)
             yield Server(url=url, proc=proc, log=log_path)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -35,3 +36,13 @@ def unavailable(reason: str) -> None:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"required test server unavailable in CI: {reason}")
     pytest.skip(reason)
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """Ask a server process to stop, and kill it if it has not within ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

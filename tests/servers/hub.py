@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers.common import free_port, wait_until
+from tests.servers.common import free_port, stop, wait_until
 
 TOKEN = "test-token-not-a-secret"
 
@@ -57,8 +57,4 @@ def serving(data_dir: Path, config: str = "", demo: bool = True) -> Iterator[Ser
             backend = "sparql" if 'backend = "sparql"' in config else "oxigraph"
             yield ServedHub(url=url, token=TOKEN, data_dir=data_dir, backend=backend)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)

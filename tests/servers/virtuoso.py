@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers.common import free_port, wait_until
+from tests.servers.common import free_port, stop, wait_until
 
 VIRTUOSO = "virtuoso-t"
 ISQL = "isql-vt"
@@ -86,10 +86,6 @@ def running_virtuoso() -> Iterator[Virtuoso]:
         )
         yield Virtuoso(sparql_url=f"{base}/sparql", gsp_url=f"{base}/sparql-graph-crud")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)

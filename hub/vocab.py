@@ -31,6 +31,7 @@ COLLECTIONS: Final[dict[str, str]] = {
     "commons": "Commons",
     "resources": "Resource",
     "events": "Event",
+    "grants": "Grant",
     "territories": "Territory",
 }
 

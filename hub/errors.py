@@ -24,13 +24,15 @@ Each class lives next to the code that raises it; the intermediate classes live 
     │   ├── ForbiddenService        hub/api/query/safety.py        SERVICE outside the allow-list
     │   ├── FieldError              connectors/communecter/elements.py   a field that is not RDF
     │   ├── WikitextError           connectors/mediawiki/wikitext.py     a page unsafe to read
-    │   └── MappingError            connectors/mediawiki/pagemap.py      a value the mapping refuses
+    │   ├── MappingError            connectors/mediawiki/pagemap.py      a value the mapping refuses
+    │   └── PageError               connectors/website/fetch.py          a web page that cannot be read
     ├── StoreError                  hub/store/base.py              store unreachable or refusing
     ├── ConflictError               hub/sync/resolve.py            no such conflict, or not resolvable so
     ├── ConnectorError              connectors/base/__init__.py    a source unusable as configured
     │   ├── WikiError               connectors/mediawiki/client.py
     │   ├── CommunecterError        connectors/communecter/client.py
-    │   └── PeerError               connectors/peerhub/__init__.py
+    │   ├── PeerError               connectors/peerhub/__init__.py
+    │   └── WebsiteError            connectors/website/fetch.py
     ├── QueryError                  hub/errors.py                  the query pool could not answer
     │   ├── QueryFailed             hub/api/query/runner.py        invalid query (400)
     │   │   └── QueryTooComplex     hub/api/query/runner.py

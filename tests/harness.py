@@ -81,6 +81,17 @@ def communecter_source(platform: object, name: str = "co", mapping: str | None =
     return Source(settings, {user_env: BOT_EMAIL, password_env: BOT_PASSWORD})
 
 
+def website_source(site: object, name: str = "site", url: str | None = None, **options: object) -> Source:
+    """A website source on ``site`` (tests.servers.website.Site), from its sitemap unless ``url``
+    names another address; no pause between requests unless the test asks for one. A page's URL
+    is how a test names its item."""
+    settings = SourceSettings(
+        name=name, kind="website", url=url or f"{site.url}/sitemap.xml",  # type: ignore[attr-defined]
+        options={"delay": 0, "retry_wait": 0.01, "timeout": 5, **options},
+    )
+    return Source(settings, url_of=lambda key: key)
+
+
 class HubUnderTest:
     """An in-memory hub with ``sources``; ``monkeypatch`` (when given) scopes the credentials'
     environment variables to the test, otherwise they are set for the process (bench)."""

@@ -16,7 +16,7 @@ def test_the_readme_example_is_a_valid_configuration(tmp_path: Path) -> None:
     path = tmp_path / "maillage.toml"
     path.write_text(example)
     config = load_config(path)
-    assert {s.kind for s in config.sources} == {"mediawiki", "communecter", "hub"}
+    assert {s.kind for s in config.sources} == {"mediawiki", "communecter", "hub", "website"}
     assert config.api.service_allowlist and config.store.backend == "oxigraph"
     for source in config.sources:
         assert not any("password" in v.lower() and "_" not in v for v in source.credentials.values()), \

@@ -25,6 +25,7 @@ BUILTIN = {
     "mediawiki": "connectors.mediawiki",
     "communecter": "connectors.communecter",
     "hub": "connectors.peerhub",
+    "website": "connectors.website",
 }
 
 Factory = Callable[[Any, Any, Any], Connector]

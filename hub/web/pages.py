@@ -28,7 +28,7 @@ from hub.store.base import StoreError
 from hub.views.entity import load_entity
 from hub.views.listing import BadParameter
 from hub.vocab import COLLECTIONS, MLG, XSD
-from hub.web import data
+from hub.web import choropleth, data
 from hub.web.i18n import STRINGS, language
 
 log = logging.getLogger("maillage.web")
@@ -173,7 +173,8 @@ def map_page(request: Request, state: HubState = Depends(hub_state)) -> HTMLResp
         for point in points:
             point["href"] = page.entity_url(point["iri"])
         return page.render("map.html", points=data.script_json(points), count=len(points),
-                           tiles=data.script_json(tiles))
+                           tiles=data.script_json(tiles),
+                           shaded=data.script_json(choropleth.figures(state.store)))
 
     return _guarded(page, build)
 

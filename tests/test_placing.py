@@ -125,9 +125,19 @@ def test_bad_codes_warn_and_keep_the_record(memory: Store, hub: Ingestor) -> Non
     assert communes_of(memory, "a") == communes_of(memory, "b") == communes_of(memory, "c") == set()
 
 
-def test_a_malformed_postal_code_is_still_refused_by_the_shapes(hub: Ingestor) -> None:
-    result = hub.ingest([record("a", postalCode="9310")])  # shapes/*.ttl: exactly 5 digits
-    assert result.quarantined == 1
+def test_a_malformed_postal_code_is_a_warning_of_the_shapes_and_of_placing(
+    memory: Store, hub: Ingestor
+) -> None:
+    """Issue 16: kept, said twice (the shapes' format rule, and that placing skipped it), unplaced;
+    a value no postal code could be (over 20 characters) is still refused."""
+    result = hub.ingest([record("a", postalCode="9310"), record("b", postalCode="9" * 21)])
+    assert result.created == 1 and result.quarantined == 1
+    report = result.reports[graph_iri(BASE, "test", "a")]
+    assert report.conforms and {v.severity for v in report.violations} == {"Warning"}
+    assert "exactly 5 digits" in report.summary() and "malformed postal code '9310'" in report.summary()
+    assert "exactement 5 chiffres" in report.summary("fr")
+    assert communes_of(memory, "a") == set()
+    assert not result.reports[graph_iri(BASE, "test", "b")].conforms
 
 
 def test_deleting_a_record_drops_its_placing_and_candidates(memory: Store, hub: Ingestor) -> None:

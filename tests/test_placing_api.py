@@ -100,3 +100,38 @@ def test_the_command_line_places_an_older_hub_and_takes_a_choice(tmp_path: Path)
         rows = store.select(f"SELECT ?e ?t WHERE {{ GRAPH ?g {{ ?e <{MLG}territory> ?t }} }}")
     assert {(r["e"].value.rsplit("/", 1)[-1], r["t"].value.rsplit("-", 1)[-1]) for r in rows} == {
         ("lyon", "69123"), ("valence", "82186")}
+
+
+def test_a_malformed_postal_code_or_unknown_code_is_a_warning_the_record_is_kept(tmp_path: Path) -> None:
+    """Over REST, the Graph Store protocol and the command line: stored, said, not placed."""
+    data = tmp_path / "data"
+    with serving(data, demo=False) as hub:
+        created = httpx.post(f"{hub.url}/api/places", headers=hub.auth, json={
+            "id": "https://example.org/lieu/court", "name": "Lieu court", "postalCode": "7501"})
+        assert created.status_code == 201, created.text
+        assert created.json()["postalCode"] == "7501"  # kept as the person wrote it
+        warning = created.headers["Warning"]
+        assert warning.startswith("299 ") and "5 digits" in warning and "7501" in warning
+        fine = httpx.post(f"{hub.url}/api/places", headers=hub.auth, json={
+            "id": "https://example.org/lieu/bon", "name": "Lieu bon", "postalCode": "93100",
+            "shortDescription": "Un lieu bien placé."})
+        assert fine.status_code == 201 and "Warning" not in fine.headers
+        turtle = (f'<https://example.org/lieu/nulle> a <{MLG}Place> ; <{MLG}name> "Nulle part" ; '
+                  f'<{MLG}shortDescription> "Introuvable." ; <{MLG}inseeCode> "99999" .')
+        put = httpx.put(f"{hub.url}/store", params={"graph": "https://example.org/graphs/nulle"},
+                        content=turtle, headers={**hub.auth, "Content-Type": "text/turtle"})
+        assert put.status_code == 201, put.text
+        [unknown] = put.json()["warnings"]
+        assert unknown["severity"] == "Warning" and "unknown INSEE code '99999'" in unknown["message"]["en"]
+        assert territories(hub.url) == {"bon": "93048"}  # the others are kept, placed nowhere
+        names = httpx.get(f"{hub.url}/sparql", params={"query": f"SELECT ?n WHERE {{ ?e <{MLG}name> ?n }}"})
+        assert {b["n"]["value"] for b in names.json()["results"]["bindings"]} == {
+            "Lieu court", "Lieu bon", "Nulle part"}
+        assert httpx.get(f"{hub.url}/quarantine", headers=hub.auth).json() == []
+    file = tmp_path / "lieux.ttl"
+    file.write_text(f'<https://example.org/lieu/cedex> a <{MLG}Place> ; <{MLG}name> "Cedex" ; '
+                    f'<{MLG}postalCode> "F-75011" .\n', encoding="utf-8")
+    imported = maillage(data, "import", str(file))
+    assert imported.returncode == 0, imported.stderr
+    assert "stored, with warnings" in imported.stdout and "5 digits" in imported.stdout
+    assert "malformed postal code 'F-75011'" in imported.stdout

@@ -210,11 +210,11 @@ class Ingestor:
                 tx.add_graph(companion_graph(graph), private)
                 tx.add_meta(graph, provenance_statements(record, entity_iri, self._licence(record)))
             warnings = self.placer.write(tx, record, graph, placing, existed=operation == "update")
-            if warnings:
-                report.violations.extend(
-                    Violation(entity_iri or graph, MLG + "territory", None, "Warning", {"en": w})
-                    for w in warnings
-                )
+            report.violations.extend(
+                Violation(entity_iri or graph, MLG + "territory", None, "Warning", {"en": w})
+                for w in warnings
+            )
+            if report.violations:  # warnings only (the shapes' and placing's): stored, reported
                 result.reports[graph] = report
             release_if_waiting(record)
             sequence = self._log(

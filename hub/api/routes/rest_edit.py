@@ -27,6 +27,7 @@ from hub.api.routes.rest import (
 )
 from hub.api.routes.rest_body import Body, BodyError, merge, read_body
 from hub.api.routes.rest_write import InvalidEntity, delete_entity, write_entity
+from hub.api.routes.writes import warning_header
 from hub.api.state import HubState, hub_state
 from hub.meta.public import companion_graph
 from hub.views.entity import entity_path, load_entity
@@ -52,10 +53,11 @@ def _invalid(exc: InvalidEntity) -> Response:
     return JSONResponse(exc.as_json(), status_code=422)
 
 
-def _write(state: HubState, iri: str, triples: list[ox.Triple], graphs: list[str]) -> None:
-    """:func:`write_entity`, with data the pipeline cannot even represent answered as 400."""
+def _write(state: HubState, iri: str, triples: list[ox.Triple], graphs: list[str]) -> dict[str, str]:
+    """:func:`write_entity`, with data the pipeline cannot even represent answered as 400; the
+    stored record's warnings as a ``Warning`` header (the body is the entity)."""
     try:
-        write_entity(state, iri, triples, graphs)
+        return warning_header([(iri, v) for v in write_entity(state, iri, triples, graphs)])
     except (TypeError, ValueError) as exc:
         raise HTTPException(400, f"the data cannot be stored: {exc}") from exc
 
@@ -99,7 +101,7 @@ async def create_entity(
                     raise HTTPException(
                         409, f"<{parsed.iri}> already exists: PUT or PATCH {path} to change it"
                     )
-                _write(state, parsed.iri, parsed.triples, [])
+                warned = _write(state, parsed.iri, parsed.triples, [])
             except InvalidEntity as exc:
                 return _invalid(exc)
             entity = load_entity(state.store, base, parsed.iri)
@@ -107,7 +109,7 @@ async def create_entity(
             raise HTTPException(409, f"<{parsed.iri}> was removed before it could be shown")
         location = str(request.base_url).rstrip("/") + entity_path(base, collection, parsed.iri)
         return entity_response(state, entity, "application/ld+json", 201,
-                               headers={"Location": location})
+                               headers={"Location": location, **warned})
 
     return await run_in_threadpool(work)
 
@@ -134,13 +136,13 @@ async def _update(request: Request, collection: str, state: HubState, patch: boo
                     merge([*current.own_triples(), *private], parsed, base, collection) if patch
                     else parsed.triples
                 )
-                _write(state, current.iri, triples, current.graphs)
+                warned = _write(state, current.iri, triples, current.graphs)
             except InvalidEntity as exc:
                 return _invalid(exc)
             entity = load_entity(state.store, base, current.iri)
         if entity is None:
             raise HTTPException(404, f"<{current.iri}> holds no statements any more")
-        return entity_response(state, entity, "application/ld+json")
+        return entity_response(state, entity, "application/ld+json", headers=warned)
 
     return await run_in_threadpool(work)
 

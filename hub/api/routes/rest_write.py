@@ -84,26 +84,30 @@ def _without_entity(store: Store, info: GraphInfo, iri: str, base: str) -> list[
     return [t for t in old if node_key(t.subject) not in owned]
 
 
-def _commit(state: HubState, record: Record) -> None:
+def _commit(state: HubState, record: Record) -> list[Violation]:
+    """Store the record; its warnings (stored all the same), or InvalidEntity."""
     problem = record.problem()
     if problem is not None:
         raise InvalidEntity(problem)
     result = state.commit([record])
     graph = graph_iri(state.config.base_iri, record.source, record.source_id)
-    if result.quarantined:
+    if not result.quarantined:
         report = result.reports.get(graph)
-        violations = [v for v in report.violations if v.severity == "Violation"] if report else []
-        raise InvalidEntity(
-            "the entity does not conform to the hub shapes; nothing was stored / "
-            "l'entité n'est pas conforme aux formes du hub ; rien n'a été enregistré",
-            violations or (report.violations if report else []),
-        )
+        return list(report.violations) if report else []
+    report = result.reports.get(graph)
+    violations = [v for v in report.violations if v.severity == "Violation"] if report else []
+    raise InvalidEntity(
+        "the entity does not conform to the hub shapes; nothing was stored / "
+        "l'entité n'est pas conforme aux formes du hub ; rien n'a été enregistré",
+        violations or (report.violations if report else []),
+    )
 
 
 def write_entity(
     state: HubState, iri: str, triples: list[ox.Triple], graphs: list[str]
-) -> None:
-    """Replace what the hub says about ``iri`` with ``triples`` (entity triples first)."""
+) -> list[Violation]:
+    """Replace what the hub says about ``iri`` with ``triples`` (entity triples first); returns
+    the stored record's warnings."""
     base = state.config.base_iri
     infos = graph_infos(state.store, iri, graphs)
     mine = [i for i in infos if i.entity == iri]
@@ -116,8 +120,9 @@ def write_entity(
             primary.source, primary.source_id, tuple(triples + kept), connector=CONNECTOR,
             written_by=WRITER,
         )
-    _commit(state, record)
+    warnings = _commit(state, record)
     _detach(state, iri, [i for i in infos if i is not primary])
+    return warnings
 
 
 def delete_entity(state: HubState, iri: str, graphs: list[str]) -> None:

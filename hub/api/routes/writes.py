@@ -68,10 +68,36 @@ def invalid_response(reports: dict[str, Report]) -> JSONResponse:
 
 
 def summary(result: IngestResult) -> dict[str, object]:
-    return {
+    """What was written, and the warnings of the records stored (a malformed postal code, an
+    unknown INSEE code: kept, not placed), bounded like a report."""
+    warnings = stored_warnings(result)
+    body: dict[str, object] = {
         "created": result.created,
         "updated": result.updated,
         "deleted": result.deleted,
         "unchanged": result.unchanged,
         "changes": [c.as_dict() for c in result.changes],
+        "warnings": [{"graph": clip(g), **violation_fields(v)} for g, v in warnings[:MAX_VIOLATIONS]],
     }
+    if len(warnings) > MAX_VIOLATIONS:
+        body["warnings_not_listed"] = len(warnings) - MAX_VIOLATIONS
+    return body
+
+
+def stored_warnings(result: IngestResult) -> list[tuple[str, Violation]]:
+    """(graph, warning) of the records the ingest stored (a refused record's report is a 422)."""
+    return [(graph, v) for graph, report in result.reports.items() if report.conforms
+            for v in report.violations]
+
+
+def warning_header(warnings: list[tuple[str, Violation]]) -> dict[str, str]:
+    """HTTP ``Warning`` (RFC 7234, code 299: persistent) for an answer whose body is the entity
+    itself: one quoted English message per warning (the first ten), ASCII only, bounded."""
+    if not warnings:
+        return {}
+    texts = []
+    for _graph, v in warnings[:10]:
+        text = clip(v.describe("en"), 300).encode("ascii", "replace").decode()
+        texts.append('299 maillage "' + text.replace("\\", "\\\\").replace('"', '\\"')
+                     .replace("\r", " ").replace("\n", " ") + '"')
+    return {"Warning": ", ".join(texts)}

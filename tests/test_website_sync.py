@@ -218,8 +218,18 @@ def test_the_site_organisation_is_the_entity_another_source_knows(site: Site,
         ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + "Organization")),
         ox.Triple(subject, ox.NamedNode(MLG + "name"), ox.Literal("La Fabrique Croix-Rousse", language="fr")),
         ox.Triple(subject, ox.NamedNode(MLG + "url"), ox.NamedNode(HOME))))])
+    wiki_page, wiki_entity = "https://wiki.example.org/wiki/Atelier_du_Canal", "https://example.org/wiki/atelier"
+    node = ox.NamedNode(wiki_entity)
+    hub.ingestor.ingest([Record(source="wiki", source_id="Atelier du Canal", source_url=wiki_page, triples=(
+        ox.Triple(node, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + "Place")),
+        ox.Triple(node, ox.NamedNode(MLG + "name"), ox.Literal("Atelier (wiki)", language="fr")),
+        ox.Triple(node, ox.NamedNode(MLG + "shortDescription"), ox.Literal("Un atelier.", language="fr"))))])
+    canal = site.put("/canal-atelier.html", html_page({
+        "@context": "https://schema.org", "@type": "Place", "name": "Atelier du Canal",
+        "description": "Atelier partagé.", "sameAs": wiki_page}))
     hub.sync()
     assert hub.entity(pages["association"]) == known, "same web address: one entity, not two"
+    assert hub.entity(canal) == wiki_entity, "sameAs the wiki page's address: the wiki's entity"
 
 
 def test_a_served_hub_syncs_a_website(site: Site, tmp_path: Path) -> None:
@@ -242,3 +252,43 @@ def test_a_website_is_only_read(site: Site, monkeypatch: pytest.MonkeyPatch) -> 
     report = HubUnderTest(source, monkeypatch=monkeypatch).sync(ok=False)
     assert report.error is not None and 'direction = "read"' in report.error
     assert site.hits == [], "nothing asked of the site"
+
+
+def test_a_sitemap_index_is_followed_on_the_site_only(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = build(site)
+    port = site.url.rsplit(":", 1)[1]
+    site.index = [f"{site.url}/sitemap.xml", f"http://localhost:{port}/sitemap.xml"]
+    hub = HubUnderTest(website_source(site, url=f"{site.url}/sitemap-index.xml"), monkeypatch=monkeypatch)
+    report = hub.sync(ok=False)
+    assert report.error is not None and "localhost" in report.error, "an off-site child sitemap is refused"
+    site.index = [f"{site.url}/sitemap.xml"]
+    assert hub.sync().read.created == 4
+    assert _is(hub, hub.entity(pages["agenda"]), "Event")
+    assert not [h for h in site.hits if h.host.startswith("localhost")]
+
+
+def test_no_redirect_off_the_site_and_no_page_past_the_size_cap(site: Site,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    build(site)
+    port = site.url.rsplit(":", 1)[1]
+    site.redirects["/ancienne.html"] = f"http://localhost:{port}/association.html"
+    site.redirects["/nouvelle.html"] = "/association.html"
+    moved, kept = f"{site.url}/ancienne.html", f"{site.url}/nouvelle.html"
+    big = site.put("/grande.html", html_page(organization("Grande page"), body="<p>texte</p>" * 500))
+    hub = HubUnderTest(website_source(site, urls=[moved, kept, big], max_page_bytes=2000),
+                       monkeypatch=monkeypatch)
+    report = hub.sync()
+    reasons = {e.source_id: e.reason for e in list_quarantine(hub.store, "site")}
+    assert "not one of this source's hosts" in reasons[f"page {moved}"]
+    assert "over max_page_bytes" in reasons[f"page {big}"]
+    assert report.read.created == 1, "a redirect within the site is followed"
+    assert not [h for h in site.hits if h.host.startswith("localhost")]
+
+
+def test_records_are_placed_in_their_commune(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = build(site)
+    hub = HubUnderTest(website_source(site), monkeypatch=monkeypatch)
+    hub.sync()
+    org, event = hub.entity(pages["association"]), hub.entity(pages["agenda"])
+    assert hub.values(org, "territory") and hub.values(event, "territory")
+    assert all("69" in t.rsplit("/", 1)[-1] for t in hub.values(org, "territory")), hub.values(org, "territory")

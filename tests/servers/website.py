@@ -64,6 +64,10 @@ class Site:
     now: datetime = field(default_factory=lambda: datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
     extra_sitemap: list[str] = field(default_factory=list)
     """Absolute URLs added to the sitemap as they are (another host, a forbidden path)."""
+    redirects: dict[str, str] = field(default_factory=dict)
+    """Path → the Location a 301 answers (another host, to check it is not followed)."""
+    index: list[str] = field(default_factory=list)
+    """Absolute URLs of the sitemaps ``/sitemap-index.xml`` lists."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def advance(self, minutes: int = 1) -> None:
@@ -116,6 +120,13 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, ROBOTS.encode(), "text/plain")
             if path == "/sitemap.xml":
                 return self._send(200, site.sitemap(), "application/xml")
+            if path == "/sitemap-index.xml":
+                children = "".join(f"<sitemap><loc>{url}</loc></sitemap>" for url in site.index)
+                body = ('<?xml version="1.0" encoding="UTF-8"?><sitemapindex '
+                        f'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{children}</sitemapindex>')
+                return self._send(200, body.encode(), "application/xml")
+            if path in site.redirects:
+                return self._send(301, b"", "text/html", {"Location": site.redirects[path]})
             with site.lock:
                 page = site.pages.get(path)
             if page is None:

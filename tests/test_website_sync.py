@@ -19,6 +19,7 @@ from hub.meta.quarantine import list_quarantine
 from hub.records import Record
 from hub.vocab import MLG, OWL_SAME_AS, RDF_TYPE
 from tests.harness import HubUnderTest, website_source
+from tests.servers.common import free_port
 from tests.servers.hub import serving
 from tests.servers.website import Site, html_page, organization, running_site
 
@@ -273,13 +274,16 @@ def test_no_redirect_off_the_site_and_no_page_past_the_size_cap(site: Site,
     port = site.url.rsplit(":", 1)[1]
     site.redirects["/ancienne.html"] = f"http://localhost:{port}/association.html"
     site.redirects["/nouvelle.html"] = "/association.html"
+    site.redirects["/service.html"] = f"http://127.0.0.1:{free_port()}/admin"  # another port: another service
     moved, kept = f"{site.url}/ancienne.html", f"{site.url}/nouvelle.html"
+    other_port = f"{site.url}/service.html"
     big = site.put("/grande.html", html_page(organization("Grande page"), body="<p>texte</p>" * 500))
-    hub = HubUnderTest(website_source(site, urls=[moved, kept, big], max_page_bytes=2000),
+    hub = HubUnderTest(website_source(site, urls=[moved, kept, other_port, big], max_page_bytes=2000),
                        monkeypatch=monkeypatch)
     report = hub.sync()
     reasons = {e.source_id: e.reason for e in list_quarantine(hub.store, "site")}
     assert "not one of this source's hosts" in reasons[f"page {moved}"]
+    assert "not one of this source's hosts" in reasons[f"page {other_port}"]
     assert "over max_page_bytes" in reasons[f"page {big}"]
     assert report.read.created == 1, "a redirect within the site is followed"
     assert not [h for h in site.hits if h.host.startswith("localhost")]

@@ -41,7 +41,7 @@ class WebsiteConnector:
         hosts = options.get("hosts", [])
         if not _strings(urls) or not _strings(hosts):
             raise ConfigError(f"source {source.name!r}: options.urls and options.hosts are lists of text")
-        allowed = {h for h in (host_of(source.url), *map(host_of, urls), *hosts) if h}
+        allowed = {h for h in (host_of(source.url), *map(host_of, urls), *(h.lower() for h in hosts)) if h}
         try:
             settings = Settings(**{k: v for k, v in options.items() if k in CLIENT_OPTIONS})
             site = Site(

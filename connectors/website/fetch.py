@@ -67,7 +67,15 @@ class _Host:
 
 
 def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    """The host a URL reaches, with its port unless it is http(s)'s own: another port of a
+    configured host is another service, not the site."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return ""
+    host = (parts.hostname or "").lower()
+    return host if port in (None, 80, 443) else f"{host}:{port}"
 
 
 class PoliteClient:
@@ -115,11 +123,12 @@ class PoliteClient:
                 return Page(url, response.status_code)
             if response.status_code != 200:
                 raise PageError(f"{target}: HTTP {response.status_code}")
+            kind = response.headers.get("content-type", "")
             return Page(
                 url,
                 200,
                 body,
-                response.headers.get("content-type", ""),
+                kind,
                 response.headers.get("etag"),
                 response.headers.get("last-modified"),
             )
@@ -139,7 +148,8 @@ class PoliteClient:
         for attempt in range(self.settings.max_retries + 1):
             try:
                 response, body = self._once(url, headers)
-                if response.status_code < 500 or attempt == self.settings.max_retries:
+                busy = response.status_code >= 500 or response.status_code == 429
+                if not busy or attempt == self.settings.max_retries:
                     return response, body
                 problem = f"HTTP {response.status_code}"
             except httpx.TransportError as exc:

@@ -119,6 +119,8 @@ class WebsiteReader:
         else:
             try:
                 self.client.check(self.site.url)
+                if not self.client.allowed(self.site.url):
+                    raise PageError(f"{self.site.url}: robots.txt forbids Maillage to read it")
                 answer = self.client.get(self.site.url)
             except PageError as exc:
                 raise WebsiteError(f"{self.site.name}: {exc}; nothing was read or deleted") from exc
@@ -164,8 +166,10 @@ class WebsiteReader:
                 return  # gone: its records are deleted with the others at the end
             if page.status != 200:
                 raise PageError(f"{url}: HTTP {page.status} to an unconditional request")
-            items, language = extract(page.body, url, page.content_type, self.site.microdata)
-            found = entities(top_level(items), url, language or self.site.language)
+            found: list[Entity] = []
+            if _html(page.content_type):  # a PDF or an image listed in the sitemap says nothing
+                items, language = extract(page.body, url, page.content_type, self.site.microdata)
+                found = entities(top_level(items), url, language or self.site.language)
         except PageError as exc:
             log.warning("website %s: %s", self.site.name, exc)
             problem = Record(self.site.name, page_error_id(url), (), connector=CONNECTOR, error=str(exc))
@@ -238,6 +242,11 @@ class WebsiteReader:
             source_url=entity.page,
             error="; ".join(f"{entity.page}: {e}" for e in entity.errors) or None,
         )
+
+
+def _html(content_type: str) -> bool:
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind in ("", "text/html", "application/xhtml+xml")
 
 
 def _same_lastmod(listed: Listed, before: PageState) -> bool:

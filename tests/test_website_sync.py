@@ -16,6 +16,7 @@ import pytest
 
 from hub.meta.changelog import last_sequence, read_changes
 from hub.meta.quarantine import list_quarantine
+from hub.pipeline.ingest import Ingestor
 from hub.records import Record
 from hub.vocab import MLG, OWL_SAME_AS, RDF_TYPE
 from tests.harness import HubUnderTest, website_source
@@ -296,3 +297,28 @@ def test_records_are_placed_in_their_commune(site: Site, monkeypatch: pytest.Mon
     org, event = hub.entity(pages["association"]), hub.entity(pages["agenda"])
     assert hub.values(org, "territory") and hub.values(event, "territory")
     assert all("69" in t.rsplit("/", 1)[-1] for t in hub.values(org, "territory")), hub.values(org, "territory")
+
+
+def test_a_read_killed_between_batches_resumes_without_reading_again(site: Site,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = build(site)
+    monkeypatch.setattr("connectors.website.reader.PAGES_PER_BATCH", 1)
+    hub = HubUnderTest(website_source(site), monkeypatch=monkeypatch)
+    real, calls = Ingestor.ingest_batch, []
+
+    def dies_at_the_second(ingestor: Ingestor, records: list[Record], *args: object, **kwargs: object) -> object:
+        calls.append(len(records))
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed after the first batch")
+        return real(ingestor, records, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ingestor, "ingest_batch", dies_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        hub.sync(ok=False)
+    monkeypatch.setattr(Ingestor, "ingest_batch", real)
+    event = hub.entity(pages["agenda"])  # the first page's records, committed with their cursor
+    site.hits.clear()
+    report = hub.sync()
+    assert report.read.created == 3, report.summary()  # the organisation, the place, the café
+    assert site.requested("/agenda/repair-cafe.html") == [], "a committed page is not read again"
+    assert hub.values(event, "organizedBy") == {hub.entity(pages["association"])}

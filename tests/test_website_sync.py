@@ -322,3 +322,15 @@ def test_a_read_killed_between_batches_resumes_without_reading_again(site: Site,
     assert report.read.created == 3, report.summary()  # the organisation, the place, the café
     assert site.requested("/agenda/repair-cafe.html") == [], "a committed page is not read again"
     assert hub.values(event, "organizedBy") == {hub.entity(pages["association"])}
+
+
+def test_pages_past_max_pages_keep_their_records(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = build(site)
+    urls = [pages["association"], pages["lieu"], pages["agenda"]]
+    hub = HubUnderTest(website_source(site, urls=urls), monkeypatch=monkeypatch)
+    assert hub.sync().read.created == 3
+    hub.sources["site"].settings.options["max_pages"] = 2
+    site.hits.clear()
+    report = hub.sync(full=True)
+    assert (report.read.deleted, report.read.unchanged) == (0, 2), report.summary()
+    assert site.requested("/agenda/repair-cafe.html") == [] and hub.holds(hub.entity(pages["agenda"]))

@@ -97,6 +97,8 @@ class WebsiteReader:
         self.client = client
         self.site = site
         self.view = view
+        self._beyond_cap: frozenset[str] = frozenset()
+        """Pages of the last listing past ``max_pages``: not read, their records kept."""
 
     def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:
         self.client.new_pass()
@@ -110,8 +112,6 @@ class WebsiteReader:
         yield from self._batches(work)
 
     # -- listing ---------------------------------------------------------------------------
-    _beyond_cap: frozenset[str] = frozenset()
-
     def listing(self) -> list[Listed]:
         """The pages to read now, in the site's order: on the source's hosts, allowed by robots.txt."""
         if self.site.urls:

@@ -8,7 +8,9 @@ graph also says how each link was made (``mlg:placingMethod``, ``mlg:confidence`
 ``prov:wasDerivedFrom``, which record graph it was derived from.
 
 Placing reads the record's own triples (``mlg:inseeCode``, ``mlg:postalCode``, ``mlg:locality``,
-which the mappings produce from the sources' fields), so connectors, imports and API writes are
+which the mappings produce from the sources' fields, and, when a record gives nothing else,
+``mlg:latitude``/``mlg:longitude``, looked up in the commune outlines of
+:mod:`hub.territories.geometry`), so connectors, imports and API writes are
 placed alike. The look-ups are in memory (:class:`~hub.territories.index.TerritoryIndex`); the
 store is asked once per batch, for the choices people made and the candidates waiting.
 """
@@ -36,6 +38,7 @@ from hub.meta.placements import (
 from hub.records import Record
 from hub.store.base import Store
 from hub.store.transaction import Transaction
+from hub.territories import geometry
 from hub.territories.index import Commune, TerritoryIndex, normalise_name
 from hub.territories.index import iri as territory_iri
 from hub.vocab import META_GRAPH, MLG, PROV, RDF_TYPE, XSD, class_iris, term
@@ -71,7 +74,7 @@ def is_placing_graph(base: str, graph: str) -> bool:
 @dataclass(frozen=True)
 class Placement:
     insee: str
-    method: str  # insee, postal, postal+name, name, choice
+    method: str  # insee, postal, postal+name, name, choice, coordinates
     confidence: float
 
 
@@ -102,16 +105,19 @@ class Hints:
     names: tuple[str, ...] = ()
     department: str | None = None
     region: str | None = None
+    point: tuple[float, float] | None = None  # latitude, longitude
 
     @property
     def empty(self) -> bool:
-        return not (self.insee or self.postal or self.names)
+        return not (self.insee or self.postal or self.names or self.point)
 
 
 _AREA_HINT = re.compile(r"territory/(departement|region)-([0-9A-Za-z]{1,3})$")
 
 
-_READ = frozenset({MLG + "inseeCode", MLG + "postalCode", MLG + "locality", RDF_TYPE, *HINT_PREDICATES})
+_LAT, _LON = MLG + "latitude", MLG + "longitude"
+_READ = frozenset({MLG + "inseeCode", MLG + "postalCode", MLG + "locality", _LAT, _LON, RDF_TYPE,
+                   *HINT_PREDICATES})
 
 
 def hints_of(record: Record, entity: ox.NamedNode) -> Hints | None:
@@ -122,6 +128,7 @@ def hints_of(record: Record, entity: ox.NamedNode) -> Hints | None:
     postal: list[str] = []
     names: list[str] = []
     area: dict[str, str] = {}
+    point: dict[str, str] = {}
     for t in record.triples:
         p = t.predicate.value
         if p not in _READ or t.subject != entity:
@@ -134,13 +141,20 @@ def hints_of(record: Record, entity: ox.NamedNode) -> Hints | None:
                 postal.append(o.value)
             elif p == MLG + "locality":
                 names.append(o.value)
+            elif p in (_LAT, _LON):
+                point.setdefault(p, o.value)
         elif isinstance(o, ox.NamedNode):
             if p == RDF_TYPE:
                 if o.value in TERRITORY_CLASSES:
                     return None
             elif match := _AREA_HINT.search(o.value):
                 area.setdefault(match[1], match[2])
-    return Hints(tuple(insee), tuple(postal), tuple(names), area.get("departement"), area.get("region"))
+    try:
+        where = (float(point[_LAT]), float(point[_LON])) if len(point) == 2 else None
+    except ValueError:
+        where = None  # the shapes refuse it; placing just does not use it
+    return Hints(tuple(insee), tuple(postal), tuple(names), area.get("departement"), area.get("region"),
+                 where)
 
 
 class Placer:
@@ -245,7 +259,19 @@ class Placer:
                 out.warnings.append(f"no commune named {name[:80]!r}: not placed")
             else:
                 self._ambiguous(out, name, normalise_name(name), found, choices)
+        if hints.point is not None and not (hints.insee or hints.postal or hints.names):
+            self._by_point(out, hints, *hints.point)
         return out
+
+    def _by_point(self, out: Outcome, hints: Hints, lat: float, lon: float) -> None:
+        """Coordinates and no other hint (:func:`geometry.commune_at`: never the nearest commune)."""
+        shapes = geometry.available()  # read at the first record that gives only coordinates
+        found = (geometry.commune_at(shapes, self.index, lat, lon, hints.department, hints.region)
+                 if shapes is not None else "no commune outlines installed: coordinates not placed")
+        if isinstance(found, str):
+            out.warnings.append(found)
+        else:
+            out.add(found[0], "coordinates", found[1])
 
     @staticmethod
     def _ambiguous(

@@ -25,14 +25,17 @@ Each class lives next to the code that raises it; the intermediate classes live 
     │   ├── FieldError              connectors/communecter/elements.py   a field that is not RDF
     │   ├── WikitextError           connectors/mediawiki/wikitext.py     a page unsafe to read
     │   ├── MappingError            connectors/mediawiki/pagemap.py      a value the mapping refuses
-    │   └── PageError               connectors/website/fetch.py          a web page that cannot be read
+    │   ├── PageError               connectors/website/fetch.py          a web page that cannot be read
+    │   └── RuleError               connectors/jsonapi/rules.py          a JSON value a rule refuses
     ├── StoreError                  hub/store/base.py              store unreachable or refusing
     ├── ConflictError               hub/sync/resolve.py            no such conflict, or not resolvable so
     ├── ConnectorError              connectors/base/__init__.py    a source unusable as configured
     │   ├── WikiError               connectors/mediawiki/client.py
     │   ├── CommunecterError        connectors/communecter/client.py
     │   ├── PeerError               connectors/peerhub/__init__.py
-    │   └── WebsiteError            connectors/website/fetch.py
+    │   ├── WebsiteError            connectors/website/fetch.py
+    │   ├── ApiError                connectors/jsonapi/client.py   a JSON API that did not answer usably
+    │   └── AuthRefused             connectors/jsonapi/auth.py     a JSON API that refused the credentials
     ├── QueryError                  hub/errors.py                  the query pool could not answer
     │   ├── QueryFailed             hub/api/query/runner.py        invalid query (400)
     │   │   └── QueryTooComplex     hub/api/query/runner.py
@@ -47,7 +50,7 @@ Each class lives next to the code that raises it; the intermediate classes live 
 
 Not in the tree, on purpose (``tests/test_errors.py`` holds the same list):
 
-- signals that never leave the code that raises them: ``Retryable`` (Communecter client),
+- signals that never leave the code that raises them: ``Retryable`` (Communecter and JSON API clients),
   ``EditConflict`` (MediaWiki client), ``_Died`` (query pool), and the writer protocol's
   ``StaleRevision``, ``WriteRefused`` and ``AlreadyExists`` (``connectors/base/protocol.py``),
   which the hub's outbound sync turns into a retry or a conflict record;

@@ -20,7 +20,9 @@ from hub.vocab import MLG, RDF_TYPE, class_iris
 
 HUB_CLASSES = frozenset(
     iri
-    for local in ("Actor", "Place", "Project", "Commons", "Resource", "Event", "Grant", "Territory")
+    for local in (
+        "Actor", "Place", "Project", "Commons", "Resource", "Service", "Event", "Grant", "Territory"
+    )
     for iri in class_iris(local)
 )
 MAX_LITERAL_BYTES = 1_000_000

@@ -30,6 +30,7 @@ COLLECTIONS: Final[dict[str, str]] = {
     "projects": "Project",
     "commons": "Commons",
     "resources": "Resource",
+    "services": "Service",
     "events": "Event",
     "grants": "Grant",
     "territories": "Territory",

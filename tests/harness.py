@@ -92,6 +92,19 @@ def website_source(site: object, name: str = "site", url: str | None = None, **o
     return Source(settings, url_of=lambda key: key)
 
 
+def jsonapi_source(api: object, name: str = "di", mapping: str = "mappings/data-inclusion.toml",
+                   token: str | None = None, **options: object) -> Source:
+    """A jsonapi source on ``api`` (an emulator with ``url`` and ``token``, such as
+    tests.servers.data_inclusion), its token in an environment variable; ``token`` overrides it."""
+    token_env = f"MAILLAGE_TEST_{name.upper()}_TOKEN"
+    settings = SourceSettings(
+        name=name, kind="jsonapi", url=api.url, mapping=str((ROOT / mapping).resolve()),  # type: ignore[attr-defined]
+        direction="read", credentials={"token_env": token_env}, options=dict(options),
+        license="https://www.etalab.gouv.fr/licence-ouverte-open-licence",
+    )
+    return Source(settings, {token_env: token if token is not None else api.token})  # type: ignore[attr-defined]
+
+
 class HubUnderTest:
     """An in-memory hub with ``sources``; ``monkeypatch`` (when given) scopes the credentials'
     environment variables to the test, otherwise they are set for the process (bench)."""

@@ -22,7 +22,7 @@ def test_a_kind_declared_by_an_entry_point_is_found_and_checked(monkeypatch: pyt
     declared = [EntryPoint(name="yeswiki", value="tests.test_registry", group=registry.GROUP),
                 EntryPoint(name="mediawiki", value="tests.test_registry", group=registry.GROUP)]
     monkeypatch.setattr(registry, "entry_points", lambda group: declared if group == registry.GROUP else [])
-    assert list(registry.kinds()) == ["mediawiki", "communecter", "hub", "website", "yeswiki"]
+    assert list(registry.kinds()) == ["mediawiki", "communecter", "hub", "website", "jsonapi", "yeswiki"]
     assert registry.factory("yeswiki") is connector
     assert registry.factory("mediawiki") is not connector, "a package cannot take over a built-in kind"
     assert registry.factory("hub").__module__ == "connectors.peerhub", "the peer hub keeps its kind"

@@ -26,6 +26,7 @@ BUILTIN = {
     "communecter": "connectors.communecter",
     "hub": "connectors.peerhub",
     "website": "connectors.website",
+    "jsonapi": "connectors.jsonapi",
 }
 
 Factory = Callable[[Any, Any, Any], Connector]

@@ -23,10 +23,12 @@ from tests.harness import (
     HubUnderTest,
     Source,
     communecter_source,
+    jsonapi_source,
     mediawiki_source,
     website_source,
 )
 from tests.servers.communecter import Communecter, running_communecter
+from tests.servers.data_inclusion import DataInclusion, running_data_inclusion
 from tests.servers.hub import ServedHub, serving
 from tests.servers.mediawiki import Wiki
 from tests.servers.website import Site, html_page, organization, running_site
@@ -263,5 +265,44 @@ class TestWebsite(ConnectorContract):
     @pytest.fixture
     def hub(self, driver: WebsiteDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
         hub = HubUnderTest(website_source(driver.site), monkeypatch=monkeypatch)
+        yield hub
+        hub.close()
+
+
+class DataInclusionDriver:
+    """A producer publishing structures through data·inclusion (the emulator); the hub reads
+    them with the declarative jsonapi connector and the shipped mapping, and never writes."""
+
+    hub_class = "Organization"
+    text = "description"
+
+    def __init__(self, api: DataInclusion) -> None:
+        self.api = api
+
+    def create_item(self, name: str, text: str) -> str:
+        return "structures/" + self.api.add_structure(nom=name, description=text)
+
+    def edit_item(self, key: str, text: str) -> None:
+        self.api.update(key.removeprefix("structures/"), description=text)
+
+    def delete_item(self, key: str) -> None:
+        self.api.delete(key.removeprefix("structures/"))
+
+    def items(self) -> dict[str, dict[str, str]]:
+        return {f"structures/{key}": {"name": s["nom"], "description": s["description"] or ""}
+                for key, s in self.api.structures.items()}
+
+
+class TestJsonApi(ConnectorContract):
+    writes = False
+
+    @pytest.fixture
+    def driver(self) -> Iterator[DataInclusionDriver]:
+        with running_data_inclusion() as api:
+            yield DataInclusionDriver(api)
+
+    @pytest.fixture
+    def hub(self, driver: DataInclusionDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
+        hub = HubUnderTest(jsonapi_source(driver.api, retry_wait=0.05, timeout=2), monkeypatch=monkeypatch)
         yield hub
         hub.close()

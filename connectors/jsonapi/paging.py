@@ -1,0 +1,103 @@
+"""Walking an endpoint's pages the way its API pages: page/size, offset/limit, ``next`` links,
+cursors, or a single answer.
+
+Each page yields the records it holds, as found at the mapping's ``records`` path. A listing
+that announces a ``total`` is checked against what was read: when records moved between pages
+during the walk (the source changed meanwhile), the reader is told the listing is incomplete and
+deletes nothing on its word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.jsonapi.client import ApiClient, ApiError
+from connectors.jsonapi.mapping import Endpoint
+from connectors.jsonapi.paths import walk
+
+MAX_PAGES = 1_000_000  # a guard against an API that sends the same `next` link forever
+
+
+@dataclass
+class Listing:
+    """What the walk learnt besides the records."""
+
+    read: int = 0
+    total: int | None = None
+    pages: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.total is None or self.read >= self.total
+
+
+def pages(client: ApiClient, endpoint: Endpoint, listing: Listing,
+          extra: dict[str, str] | None = None) -> Iterator[list[Any]]:
+    """The records of each page of ``endpoint`` (``extra`` query parameters: an updated-since
+    filter); ``listing`` is filled as the walk goes."""
+    paging = endpoint.paging
+    params: dict[str, str | int] = {**dict(endpoint.params), **(extra or {})}
+    url: str | None = endpoint.path
+    number = paging.first
+    offset = 0
+    seen_links: set[str] = set()
+    while url is not None and listing.pages < MAX_PAGES:
+        query = dict(params)
+        if paging.kind == "page":
+            query.update({paging.page: number, paging.size: paging.size_value})
+        elif paging.kind == "offset":
+            query.update({paging.offset: offset, paging.size: paging.size_value})
+        elif paging.kind == "cursor":
+            query[paging.size] = paging.size_value
+        body = client.get(url, query if paging.kind != "next" or listing.pages == 0 else None)
+        records = _records(body, endpoint, url)
+        listing.pages += 1
+        listing.read += len(records)
+        if paging.total:
+            total = walk(body, paging.total)
+            if isinstance(total, int):
+                listing.total = total
+        yield records
+        if paging.kind == "none" or not records:
+            return
+        if paging.kind == "page":
+            count = walk(body, paging.pages) if paging.pages else None
+            if (isinstance(count, int) and number - paging.first + 1 >= count) or (
+                count is None and len(records) < paging.size_value
+            ):
+                return
+            number += 1
+        elif paging.kind == "offset":
+            if len(records) < paging.size_value or (
+                listing.total is not None and listing.read >= listing.total
+            ):
+                return
+            offset += len(records)
+        elif paging.kind == "next":
+            link = walk(body, paging.next)
+            if not link or not isinstance(link, str) or link in seen_links:
+                return
+            seen_links.add(link)
+            url = link
+        elif paging.kind == "cursor":
+            cursor = walk(body, paging.next)
+            if cursor in (None, "") or str(cursor) in seen_links:
+                return
+            seen_links.add(str(cursor))
+            params[paging.cursor] = str(cursor)
+
+
+def _records(body: Any, endpoint: Endpoint, url: str) -> list[Any]:
+    found = walk(body, endpoint.records)
+    if found is None and isinstance(body, dict) and endpoint.records not in body:
+        raise ApiError(
+            f"{url}: the answer has no '{endpoint.records}' (keys: {', '.join(list(body)[:10])}); "
+            f"check the endpoint's records path in the mapping"
+        )
+    if found is None:
+        return []
+    if not isinstance(found, list):
+        raise ApiError(f"{url}: '{endpoint.records or 'the answer'}' is not a list of records")
+    return found

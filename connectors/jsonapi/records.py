@@ -1,0 +1,134 @@
+"""One API record → one hub record, through its endpoint's rules.
+
+Entities are named from (source, endpoint, id), so a record read again updates the same entity
+and a link from another endpoint (a service's ``structure_id``) names it without a look-up. A
+link to a record the source does not list, a field of the wrong shape, a record without an id:
+the record carries the reason and is quarantined with its source id; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import pyoxigraph as ox
+
+from connectors.jsonapi.mapping import ApiMapping, Endpoint
+from connectors.jsonapi.paths import walk
+from connectors.jsonapi.rules import Converter, RuleError, describe, render
+from hub.iris import component, slug
+from hub.records import Record, now
+from hub.vocab import MLG, RDF_TYPE, property_iri
+
+CONNECTOR = "jsonapi"
+Resolver = Callable[[str, str], str | None]
+"""(endpoint name, record id) → the linked entity's IRI, or None when the source has no such record."""
+
+
+class RecordMapper:
+    def __init__(self, mapping: ApiMapping, base: str, source: str, base_url: str) -> None:
+        self.mapping = mapping
+        self.base = base
+        self.source = source
+        self.base_url = base_url.rstrip("/")
+        self.converter = Converter(mapping, base)
+
+    def entity(self, endpoint: Endpoint, record_id: str) -> str:
+        local = f"{endpoint.hub_class.lower()}/{slug(self.source)}/{endpoint.name}/{component(record_id)}"
+        return self.base + local
+
+    def source_id(self, endpoint: Endpoint, record_id: str) -> str:
+        """Ids are unique per endpoint only (a structure and a service may both be "dora--42")."""
+        return f"{endpoint.name}/{record_id}"
+
+    def record_id(self, endpoint: Endpoint, item: Any) -> str | None:
+        value = walk(item, endpoint.id) if isinstance(item, dict) else None
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+            return str(value).strip()
+        return None
+
+    def kept(self, endpoint: Endpoint, item: Any) -> bool:
+        """Whether the record passes the endpoint's ``keep_if`` filters (else it is as if absent)."""
+        return all(str(walk(item, path)) in values for path, values in endpoint.keep_if)
+
+    def record(self, endpoint: Endpoint, item: Any, resolve: Resolver) -> Record:
+        record_id = self.record_id(endpoint, item)
+        if record_id is None:
+            return self._without_id(endpoint, item)
+        subject = ox.NamedNode(self.entity(endpoint, record_id))
+        a = ox.NamedNode(RDF_TYPE)
+        triples = [ox.Triple(subject, a, ox.NamedNode(MLG + c)) for c in endpoint.classes]
+        extra: list[ox.Triple] = []
+        errors: list[str] = []
+        for rule in endpoint.rules:
+            predicate = ox.NamedNode(property_iri(rule.property))
+            try:
+                if rule.link:
+                    target = self.mapping.endpoint(rule.link)
+                    for value in self.converter.raw_values(rule, item):
+                        if not isinstance(value, str | int) or isinstance(value, bool):
+                            raise RuleError(
+                                f"expected the id of a record of {rule.link}, got {describe(value)}"
+                            )
+                        iri = resolve(rule.link, str(value))
+                        if iri is None:
+                            raise RuleError(
+                                f"links to {target.name} {str(value)!r}, which the source does not list "
+                                f"(unknown {target.hub_class.lower()})"
+                            )
+                        triples.append(ox.Triple(subject, predicate, ox.NamedNode(iri)))
+                    continue
+                for term in self.converter.terms(rule, item, extra):
+                    triples.append(ox.Triple(subject, predicate, term))
+            except RuleError as exc:
+                errors.append(f"{rule.path}: {exc}")
+        for constant in endpoint.constants:
+            try:
+                term = self.converter.term(constant.datatype, constant.value)
+            except RuleError as exc:
+                errors.append(f"constant {constant.property}: {exc}")
+                continue
+            triples.append(ox.Triple(subject, ox.NamedNode(property_iri(constant.property)), term))
+        revision = walk(item, endpoint.updated) if endpoint.updated else None
+        return Record(
+            source=self.source,
+            source_id=self.source_id(endpoint, record_id),
+            triples=tuple(dict.fromkeys([*triples, *extra])),
+            revision=str(revision) if revision not in (None, "") else None,
+            retrieved_at=now(),
+            connector=CONNECTOR,
+            source_url=self._url(endpoint, item, record_id),
+            error="; ".join(errors) or None,
+        )
+
+    def _url(self, endpoint: Endpoint, item: Any, record_id: str) -> str:
+        if endpoint.url:
+            found = render(endpoint.url, item, self.base) if "{" in endpoint.url else walk(item, endpoint.url)
+            if isinstance(found, str) and is_web_address(found.strip()):
+                return found.strip()
+        return f"{self.base_url}{endpoint.path.rstrip('/')}/{component(record_id)}"
+
+    def _without_id(self, endpoint: Endpoint, item: Any) -> Record:
+        digest = hashlib.sha256(json.dumps(item, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return Record(
+            source=self.source,
+            source_id=f"{endpoint.name}/sans-id-{digest}",
+            triples=(),
+            connector=CONNECTOR,
+            source_url=f"{self.base_url}{endpoint.path}",
+            error=f"the record has no '{endpoint.id}' (its id), so the hub cannot follow it: "
+            f"{describe(item)}",
+        )
+
+
+def is_web_address(text: str) -> bool:
+    """An absolute http(s) IRI with a host: what provenance accepts as a record's page."""
+    try:
+        ox.NamedNode(text)
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)

@@ -16,7 +16,11 @@ def test_the_readme_example_is_a_valid_configuration(tmp_path: Path) -> None:
     path = tmp_path / "maillage.toml"
     path.write_text(example)
     config = load_config(path)
-    assert {s.kind for s in config.sources} == {"mediawiki", "communecter", "hub", "website"}
+    assert {s.kind for s in config.sources} == {"mediawiki", "communecter", "hub", "website", "jsonapi"}
+    for source in config.sources:  # a shipped mapping the example names loads as it is
+        if source.kind == "jsonapi" and source.mapping:
+            from connectors.jsonapi.mapping import load_mapping
+            assert load_mapping(Path(source.mapping)).endpoints
     assert config.api.service_allowlist and config.store.backend == "oxigraph"
     for source in config.sources:
         assert not any("password" in v.lower() and "_" not in v for v in source.credentials.values()), \

@@ -64,21 +64,57 @@ def sync(
 
 def discover(
     ctx: typer.Context,
-    source: Annotated[str, typer.Argument(help="A [[sources]] name of kind mediawiki")],
+    source: Annotated[
+        str, typer.Argument(help="A [[sources]] name (mediawiki or jsonapi), or a JSON API's base URL")
+    ],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the draft mapping here")
     ] = None,
+    path: Annotated[
+        list[str] | None,
+        typer.Option("--path", help="JSON API: an endpoint path to sample (repeatable)"),
+    ] = None,
+    token_env: Annotated[
+        str | None,
+        typer.Option("--token-env", help="JSON API: the environment variable holding the token"),
+    ] = None,
+    header: Annotated[
+        str | None,
+        typer.Option("--header", help="JSON API: send the token in this header (an API key)"),
+    ] = None,
 ) -> None:
-    """List a wiki's templates and their parameters, and draft a mapping file to finish by hand."""
+    """Draft a mapping file to finish by hand: a wiki's templates and parameters, or the fields
+    of a JSON API's records (sampled from each --path)."""
     config: Config = ctx.obj
     with user_errors():
-        settings = config.source(source)
+        settings = _discovered_source(config, source, path or [], token_env, header)
         draft = _discoverer(settings)(settings)
     if output is None:
         sys.stdout.write(draft)
     else:
         output.write_text(draft, encoding="utf-8")
-        console.print(f"draft mapping written to {output}: check each [[templates]] entry")
+        console.print(f"draft mapping written to {output}: check each entry")
+
+
+def _discovered_source(config: Config, name: str, paths: list[str], token_env: str | None,
+                       header: str | None) -> SourceSettings:
+    """A configured source (the options add paths to sample), or a JSON API given by its URL."""
+    if name.startswith(("http://", "https://")) and name not in {s.name for s in config.sources}:
+        if not paths:
+            raise UsageError("discover on a URL samples JSON API endpoints: give --path (repeatable)")
+        return SourceSettings(
+            name="draft", kind="jsonapi", url=name,
+            credentials={"token_env": token_env} if token_env else {},
+            options={"discover_paths": paths, "discover_header": header},
+        )
+    settings = config.source(name)
+    if paths or token_env or header:
+        settings = SourceSettings(
+            **{**settings.__dict__, "credentials": {**settings.credentials,
+                                                    **({"token_env": token_env} if token_env else {})},
+               "options": {**settings.options, "discover_paths": paths, "discover_header": header}}
+        )
+    return settings
 
 
 def _discoverer(settings: SourceSettings) -> Callable[[SourceSettings], str]:
@@ -95,7 +131,7 @@ def _discoverer(settings: SourceSettings) -> Callable[[SourceSettings], str]:
         module = None
     found: Callable[[SourceSettings], str] | None = getattr(module, "discover", None)
     if found is None:
-        raise UsageError(f"discover reads wikis; {settings.name!r} is of kind {settings.kind}")
+        raise UsageError(f"discover reads wikis and JSON APIs; {settings.name!r} is of kind {settings.kind}")
     return found
 
 

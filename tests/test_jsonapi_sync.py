@@ -223,3 +223,12 @@ def test_a_jsonapi_source_is_read_only(api: DataInclusion, monkeypatch: pytest.M
         from connectors.jsonapi.mapping import parse_mapping
         parse_mapping({"endpoints": [{"name": "x", "path": "/x", "class": "Organization", "id": "id",
                                       "fields": {"nom": "name", "s": {"property": "p", "link": "nulle-part"}}}]})
+
+
+def test_a_retry_after_longer_than_allowed_ends_the_sync_with_the_reason(
+        api: DataInclusion, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.add_structure()
+    api.fail_next("429", count=3)
+    report = di_hub(api, monkeypatch, max_retry_after=0.5).sync(ok=False)
+    assert report.error is not None and "HTTP 429" in report.error and "asks to wait 1 s" in report.error
+    assert len(api.requests) == 1, "not asked again before the wait the API asks for"

@@ -63,11 +63,14 @@ class Authenticator:
     def _exchange(self, http: httpx.Client) -> str:
         auth = self.auth
         values = {field: self._needed(key) for field, key in auth.fields}
+        headers = {name: self._needed(key) for name, key in auth.headers}
         try:
-            if auth.body == "form":
-                response = http.post(auth.url or "", data=values)
+            if not values:
+                response = http.post(auth.url or "", headers=headers)
+            elif auth.body == "form":
+                response = http.post(auth.url or "", data=values, headers=headers)
             else:
-                response = http.post(auth.url or "", json=values)
+                response = http.post(auth.url or "", json=values, headers=headers)
         except httpx.TransportError as exc:
             raise ConnectorError(f"{self.source}: the token exchange at {auth.url} failed: {exc}") from exc
         if response.status_code in (400, 401, 403):
@@ -75,7 +78,7 @@ class Authenticator:
                 f"{self.source}: the API refused the credentials at {auth.url} "
                 f"(HTTP {response.status_code}); "
                 f"check the environment variables named by credentials "
-                f"{', '.join(key for _, key in auth.fields)}"
+                f"{', '.join(key for _, key in (*auth.fields, *auth.headers))}"
             )
         if response.status_code >= 300:
             raise ConnectorError(

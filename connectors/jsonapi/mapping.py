@@ -34,6 +34,9 @@ class Auth:
     """token_exchange: where the credentials are POSTed (relative to the source's url)."""
     fields: tuple[tuple[str, str], ...] = ()
     """token_exchange: body field → ``credentials`` key naming the environment variable."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """token_exchange: header → ``credentials`` key, sent with the exchange only (Aides-territoires'
+    ``X-AUTH-TOKEN``)."""
     body: str = "json"
     """token_exchange: "json" or "form"."""
     token_field: str = "token"
@@ -149,7 +152,8 @@ def _keys(raw: dict[str, Any], allowed: set[str], where: str) -> None:
 
 
 def _auth(raw: dict[str, Any]) -> Auth:
-    _keys(raw, {"kind", "token", "header", "scheme", "url", "fields", "body", "token_field"}, "[auth]")
+    allowed = {"kind", "token", "header", "scheme", "url", "fields", "headers", "body", "token_field"}
+    _keys(raw, allowed, "[auth]")
     kind = raw.get("kind", "none")
     if kind not in AUTH_KINDS:
         raise ConfigError(f"[auth] kind must be one of {', '.join(AUTH_KINDS)}, not {kind!r}")
@@ -157,8 +161,8 @@ def _auth(raw: dict[str, Any]) -> Auth:
         raise ConfigError(f"[auth] kind = {kind!r} needs token = \"<credentials key>\"")
     if kind == "header" and not raw.get("header"):
         raise ConfigError("[auth] kind = \"header\" needs header = \"X-Api-Key\" (or the API's name)")
-    if kind == "token_exchange" and not (raw.get("url") and raw.get("fields")):
-        raise ConfigError("[auth] kind = \"token_exchange\" needs url and fields")
+    if kind == "token_exchange" and not (raw.get("url") and (raw.get("fields") or raw.get("headers"))):
+        raise ConfigError("[auth] kind = \"token_exchange\" needs url, and fields or headers")
     if raw.get("body", "json") not in ("json", "form"):
         raise ConfigError("[auth] body must be \"json\" or \"form\"")
     scheme = "" if kind == "header" else "Bearer"
@@ -169,6 +173,7 @@ def _auth(raw: dict[str, Any]) -> Auth:
         scheme=str(raw.get("scheme", scheme)),
         url=raw.get("url"),
         fields=tuple((str(k), str(v)) for k, v in raw.get("fields", {}).items()),
+        headers=tuple((str(k), str(v)) for k, v in raw.get("headers", {}).items()),
         body=raw.get("body", "json"),
         token_field=raw.get("token_field", "token"),
     )

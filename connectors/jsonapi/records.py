@@ -24,6 +24,7 @@ from hub.records import Record, now
 from hub.vocab import MLG, RDF_TYPE, property_iri
 
 CONNECTOR = "jsonapi"
+_RDF_TYPE = ox.NamedNode(RDF_TYPE)
 Resolver = Callable[[str, str], str | None]
 """(endpoint name, record id) → the linked entity's IRI, or None when the source has no such record."""
 
@@ -35,10 +36,21 @@ class RecordMapper:
         self.source = source
         self.base_url = base_url.rstrip("/")
         self.converter = Converter(mapping, base)
+        # what every record of a harvest repeats, made once (a harvest maps thousands of records)
+        self._prefixes = {
+            e.name: f"{base}{e.hub_class.lower()}/{slug(source)}/{e.name}/" for e in mapping.endpoints
+        }
+        self._types = {e.name: [ox.NamedNode(MLG + c) for c in e.classes] for e in mapping.endpoints}
+        self._predicates: dict[str, ox.NamedNode] = {}
 
     def entity(self, endpoint: Endpoint, record_id: str) -> str:
-        local = f"{endpoint.hub_class.lower()}/{slug(self.source)}/{endpoint.name}/{component(record_id)}"
-        return self.base + local
+        return self._prefixes[endpoint.name] + component(record_id)
+
+    def _predicate(self, name: str) -> ox.NamedNode:
+        found = self._predicates.get(name)
+        if found is None:
+            found = self._predicates[name] = ox.NamedNode(property_iri(name))
+        return found
 
     def source_id(self, endpoint: Endpoint, record_id: str) -> str:
         """Ids are unique per endpoint only (a structure and a service may both be "dora--42")."""
@@ -59,12 +71,11 @@ class RecordMapper:
         if record_id is None:
             return self._without_id(endpoint, item)
         subject = ox.NamedNode(self.entity(endpoint, record_id))
-        a = ox.NamedNode(RDF_TYPE)
-        triples = [ox.Triple(subject, a, ox.NamedNode(MLG + c)) for c in endpoint.classes]
+        triples = [ox.Triple(subject, _RDF_TYPE, cls) for cls in self._types[endpoint.name]]
         extra: list[ox.Triple] = []
         errors: list[str] = []
         for rule in endpoint.rules:
-            predicate = ox.NamedNode(property_iri(rule.property))
+            predicate = self._predicate(rule.property)
             try:
                 if rule.link:
                     target = self.mapping.endpoint(rule.link)
@@ -91,7 +102,7 @@ class RecordMapper:
             except RuleError as exc:
                 errors.append(f"constant {constant.property}: {exc}")
                 continue
-            triples.append(ox.Triple(subject, ox.NamedNode(property_iri(constant.property)), term))
+            triples.append(ox.Triple(subject, self._predicate(constant.property), term))
         revision = walk(item, endpoint.updated) if endpoint.updated else None
         return Record(
             source=self.source,

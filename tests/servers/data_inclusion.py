@@ -300,3 +300,48 @@ def running_data_inclusion() -> Iterator[DataInclusion]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+COMMUNES = [("69381", "69001", "Lyon", 45.7676, 4.8344), ("75056", "75011", "Paris", 48.8589, 2.3797),
+            ("13055", "13001", "Marseille", 43.2965, 5.3698), ("33063", "33000", "Bordeaux", 44.8378, -0.5792),
+            ("59350", "59000", "Lille", 50.6292, 3.0573), ("35238", "35000", "Rennes", 48.1173, -1.6778)]
+THEMES = ["numerique--acceder-a-des-services-en-ligne", "famille--garde-denfants", "se-former",
+          "trouver-un-emploi", "logement-hebergement", "difficultes-financieres"]
+PUBLICS = ["tous-publics", "jeunes", "seniors", "femmes", "demandeurs-emploi", "familles"]
+
+
+def fill_dump(di: DataInclusion, structures: int, services: int) -> None:
+    """A dump the size of a region's: ``structures`` structures and ``services`` services spread
+    over them, with the variety of real records (six towns, themes, audiences, fees, zones)."""
+    keys = []
+    for i in range(structures):
+        insee, postal, town, lat, lon = COMMUNES[i % len(COMMUNES)]
+        keys.append(di.add_structure(nom=f"Structure d'accueil {i:05d}", code_insee=insee, code_postal=postal,
+                                     commune=town, latitude=round(lat + i % 97 / 10_000, 6),
+                                     longitude=round(lon + i % 89 / 10_000, 6),
+                                     description=f"Accueil, information et orientation des habitants de {town}."))
+    for i in range(services):
+        di.add_service(keys[i % len(keys)], nom=f"Permanence d'accès aux droits {i:05d}",
+                       thematiques=[THEMES[i % 6], THEMES[(i + 2) % 6]], publics=[PUBLICS[i % 6]],
+                       frais="gratuit" if i % 3 else "payant", zone_eligibilite=[COMMUNES[i % 6][0][:2]],
+                       code_insee=COMMUNES[i % 6][0], code_postal=COMMUNES[i % 6][1], commune=COMMUNES[i % 6][2])
+
+
+def main() -> None:
+    """``python -m tests.servers.data_inclusion --port P --structures N --services M``: serve a
+    dump in its own process (the benchmark keeps the hub's work and the API's apart)."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--structures", type=int, default=5_000)
+    parser.add_argument("--services", type=int, default=5_000)
+    args = parser.parse_args()
+    di = DataInclusion(url=f"http://127.0.0.1:{args.port}")
+    fill_dump(di, args.structures, args.services)
+    uvicorn.run(build_app(di), host="127.0.0.1", port=args.port, log_level="warning", access_log=False,
+                lifespan="off")
+
+
+if __name__ == "__main__":
+    main()

@@ -81,6 +81,7 @@
       var swatch = document.createElement("span");
       swatch.className = "swatch";
       setShade(swatch, shade(steps, area.entities));
+      setShade(button, shade(steps, area.entities));  // for whoever reads the shading off the item
       button.appendChild(swatch);
       button.appendChild(document.createTextNode(" " + area.name + " : " + number.format(area.entities)));
       ["mouseenter", "focus", "click"].forEach(function (e) {

@@ -28,10 +28,14 @@
     marker.bindPopup(box);
     bounds.push([p.lat, p.lon]);
   });
-  if (bounds.length > 1) {
-    map.fitBounds(bounds, { padding: [30, 30], maxZoom: 10 });
-  } else if (bounds.length === 1) {
-    map.setView(bounds[0], 9);
+  // Frame metropolitan France when it has markers: with an overseas one in the bounds, the view
+  // would span half the globe and the metropolitan markers would pile up on each other.
+  var metropole = bounds.filter(function (b) { return b[0] > 41 && b[0] < 51.5 && b[1] > -5.5 && b[1] < 10; });
+  var framed = metropole.length ? metropole : bounds;
+  if (framed.length > 1) {
+    map.fitBounds(framed, { padding: [30, 30], maxZoom: 10 });
+  } else if (framed.length === 1) {
+    map.setView(framed[0], 9);
   }
   window.maillageMap = map;
 })();

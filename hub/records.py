@@ -62,6 +62,10 @@ class Record:
     written_by: str | None = None
     """Who wrote this version when it is not the source itself (``api`` for an edit through the
     HTTP API of a record first read from a source): the change log names both."""
+    license: str | None = None
+    """The licence IRI the source states for this record itself (a GoGoCarto map says it in
+    each answer), over the one configured for the source: a map that changes its licence must
+    not keep being republished under the old one."""
 
     def graph_iri(self, base: str) -> str:
         """The named graph this record lives in: its explicit graph, else the hub's stable one."""

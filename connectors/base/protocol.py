@@ -164,6 +164,12 @@ class HubView(Protocol):
         records keep their origin's graph, so the id alone does not give it)."""
         ...
 
+    def territories(self, names: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+        """(territory class local name, name) → IRIs of the territories of that class the hub
+        holds under that name (several: homonymous communes). Only territories the hub holds can
+        be linked: a link to any other would be refused by the shapes."""
+        ...
+
 
 class Reader(Protocol):
     def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:

@@ -20,6 +20,7 @@ DATATYPES = ("text", "string", "iri", "decimal", "integer", "boolean", "date", "
 AUTH_KINDS = ("none", "bearer", "header", "token_exchange")
 PAGING_KINDS = ("page", "offset", "next", "cursor", "none")
 UNKNOWN_CODES = ("keep", "skip", "error")
+TERRITORY_CLASSES = ("Commune", "EPCI", "Department", "Region")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,14 @@ class Rule:
     """A string with ``{dotted.path}`` placeholders, rendered from the record."""
     split: str | None = None
     """A separator: one string holds several values."""
+    territory: str | None = None
+    """The value names a territory: a hub territory class ("Region"), or the dotted path of the
+    record's field naming its level, read through the ``levels`` code table. Linked when the hub
+    holds exactly one territory of that level under that name, else left out."""
+    levels: str | None = None
+    invalid: str = "quarantine"
+    """A value the rule cannot convert: "quarantine" the record (default), or "skip" the value
+    (a free-text field of a crowd-sourced map: a website written without its scheme)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,11 @@ class Endpoint:
     constants: tuple[Constant, ...] = ()
     keep_if: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Only records whose field (dotted) has one of these values (GoGoCarto's public status)."""
+    id_pattern: re.Pattern[str] | None = None
+    """The record's id is this regex's first group of the ``id`` field ("42" of "42-region-ara")."""
+    license: str | None = None
+    """Dotted path of the licence IRI in each answer (GoGoCarto's ``licence``): the records'
+    licence, over the source's configured one."""
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -188,6 +202,8 @@ def _paging(raw: Any, where: str) -> Paging:
     kind = raw.get("kind", "none")
     if kind not in PAGING_KINDS:
         raise ConfigError(f"{where}: paging kind must be one of {', '.join(PAGING_KINDS)}, not {kind!r}")
+    if kind == "next" and "size" not in raw:
+        raw = {**raw, "size": ""}  # the API's next links carry the page size, if any
     paging = Paging(**raw)
     if paging.size_value < 1:
         raise ConfigError(f"{where}: paging size_value must be at least 1")
@@ -196,7 +212,7 @@ def _paging(raw: Any, where: str) -> Paging:
 
 RULE_KEYS = {
     "property", "datatype", "list", "format", "codes", "concept", "choices", "unknown", "link",
-    "template", "split",
+    "template", "split", "territory", "levels", "invalid",
 }
 
 
@@ -212,6 +228,12 @@ def _rule(path: str, raw: Any, where: str) -> Rule:
     unknown = raw.get("unknown", "keep")
     if unknown not in UNKNOWN_CODES:
         raise ConfigError(f"{where}: field {path!r}: unknown must be one of {', '.join(UNKNOWN_CODES)}")
+    if raw.get("invalid", "quarantine") not in ("quarantine", "skip"):
+        raise ConfigError(f"{where}: field {path!r}: invalid must be \"quarantine\" or \"skip\"")
+    territory = raw.get("territory")
+    if territory is not None and territory not in TERRITORY_CLASSES and not raw.get("levels"):
+        raise ConfigError(f"{where}: field {path!r}: territory is a territory class "
+                          f"({', '.join(TERRITORY_CLASSES)}) or a field naming the level, with levels")
     choices = []
     for choice in raw.get("choices", []):
         try:
@@ -231,12 +253,15 @@ def _rule(path: str, raw: Any, where: str) -> Rule:
         link=raw.get("link"),
         template=raw.get("template"),
         split=raw.get("split"),
+        territory=territory,
+        levels=raw.get("levels"),
+        invalid=raw.get("invalid", "quarantine"),
     )
 
 
 ENDPOINT_KEYS = {
     "name", "path", "class", "also", "records", "id", "updated", "updated_since", "url", "params",
-    "paging", "fields", "constants", "keep_if",
+    "paging", "fields", "constants", "keep_if", "id_pattern", "license",
 }
 
 
@@ -281,7 +306,21 @@ def _endpoint(raw: dict[str, Any], index: int) -> Endpoint:
             (str(k), tuple(str(x) for x in (v if isinstance(v, list) else [v])))
             for k, v in raw.get("keep_if", {}).items()
         ),
+        id_pattern=_pattern(raw.get("id_pattern"), where),
+        license=raw.get("license"),
     )
+
+
+def _pattern(text: Any, where: str) -> re.Pattern[str] | None:
+    if text is None:
+        return None
+    try:
+        pattern = re.compile(str(text))
+    except re.error as exc:
+        raise ConfigError(f"{where}: id_pattern is not a regular expression: {exc}") from exc
+    if pattern.groups != 1:
+        raise ConfigError(f"{where}: id_pattern needs exactly one group (the id)")
+    return pattern
 
 
 def parse_mapping(raw: dict[str, Any], where: str = "mapping") -> ApiMapping:
@@ -303,11 +342,12 @@ def parse_mapping(raw: dict[str, Any], where: str = "mapping") -> ApiMapping:
                     f"endpoint {endpoint.name!r}: field {rule.path!r} links to an unknown "
                     f"endpoint {rule.link!r}"
                 )
-            if rule.codes and rule.codes not in codes:
-                raise ConfigError(
-                    f"endpoint {endpoint.name!r}: field {rule.path!r} uses [codes.{rule.codes}], "
-                    f"which is not declared"
-                )
+            for table in (rule.codes, rule.levels):
+                if table and table not in codes:
+                    raise ConfigError(
+                        f"endpoint {endpoint.name!r}: field {rule.path!r} uses [codes.{table}], "
+                        f"which is not declared"
+                    )
     return ApiMapping(endpoints=endpoints, auth=_auth(raw.get("auth", {})), codes=codes, **api)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from connectors.jsonapi.client import ApiClient, ApiError
 from connectors.jsonapi.mapping import Endpoint
 from connectors.jsonapi.paths import walk
+from connectors.jsonapi.records import is_web_address
 
 MAX_PAGES = 1_000_000  # a guard against an API that sends the same `next` link forever
 
@@ -27,6 +28,8 @@ class Listing:
     read: int = 0
     total: int | None = None
     pages: int = 0
+    license: str | None = None
+    """The licence IRI the answers state (the endpoint's ``license`` path), if any."""
 
     @property
     def complete(self) -> bool:
@@ -49,12 +52,16 @@ def pages(client: ApiClient, endpoint: Endpoint, listing: Listing,
             query.update({paging.page: number, paging.size: paging.size_value})
         elif paging.kind == "offset":
             query.update({paging.offset: offset, paging.size: paging.size_value})
-        elif paging.kind == "cursor":
-            query[paging.size] = paging.size_value
+        elif paging.kind == "cursor" or (paging.kind == "next" and paging.size):
+            query[paging.size] = paging.size_value  # next: only on the first request
         body = client.get(url, query if paging.kind != "next" or listing.pages == 0 else None)
         records = _records(body, endpoint, url)
         listing.pages += 1
         listing.read += len(records)
+        if endpoint.license:
+            stated = walk(body, endpoint.license)
+            stated = stated.strip() if isinstance(stated, str) else None
+            listing.license = stated if stated and is_web_address(stated) else None
         if paging.total:
             total = walk(body, paging.total)
             if isinstance(total, int):

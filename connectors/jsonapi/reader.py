@@ -132,18 +132,18 @@ class ApiReader:
                 for page in fetched:
                     waiting += page
                     while len(waiting) >= self.batch_size:
-                        yield self._batch(endpoint, waiting[: self.batch_size], cursor)
+                        yield self._batch(endpoint, waiting[: self.batch_size], cursor, listing)
                         waiting = waiting[self.batch_size :]
             except ConnectorError:
                 if waiting:  # the pages read before the one that failed are worth keeping
-                    yield self._batch(endpoint, waiting, cursor)
+                    yield self._batch(endpoint, waiting, cursor, listing)
                 raise
             if waiting:
-                yield self._batch(endpoint, waiting, cursor)
+                yield self._batch(endpoint, waiting, cursor, listing)
         finally:
             fetched.close()
 
-    def _batch(self, endpoint: Endpoint, items: list[Any], cursor: str) -> Batch:
+    def _batch(self, endpoint: Endpoint, items: list[Any], cursor: str, listing: Listing) -> Batch:
         kept = []
         for item in items:
             record_id = self.mapper.record_id(endpoint, item)
@@ -153,10 +153,21 @@ class ApiReader:
                 self._listed.add(self.mapper.source_id(endpoint, record_id))
             kept.append(item)
         targets = self._link_targets(endpoint, kept)
-        records = [self.mapper.record(endpoint, item, lambda name, key: targets.get((name, key)))
+        places = self._territories(endpoint, kept)
+        records = [self.mapper.record(endpoint, item, lambda name, key: targets.get((name, key)),
+                                      places.get, listing.license)
                    for item in kept]
         known = {iri: list(self.mapping.endpoint(name).classes) for (name, _), iri in targets.items() if iri}
         return Batch(records, cursor, known)
+
+    def _territories(self, endpoint: Endpoint, items: list[Any]) -> dict[tuple[str, str], str]:
+        """(territory class, name) → the one territory the hub holds so named, for every territory
+        rule of the items (a name several communes bear links to none: nothing is guessed)."""
+        wanted = {key for rule in endpoint.rules if rule.territory for item in items
+                  for key in self.mapper.territory_keys(rule, item)}
+        if not wanted:
+            return {}
+        return {key: iris[0] for key, iris in self.view.territories(wanted).items() if len(iris) == 1}
 
     def _link_targets(self, endpoint: Endpoint, items: list[Any]) -> dict[tuple[str, str], str | None]:
         """(endpoint, id) → entity IRI for every link the items make, when the source lists it

@@ -12,11 +12,11 @@ import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pyoxigraph as ox
 
-from connectors.jsonapi.mapping import ApiMapping, Endpoint
+from connectors.jsonapi.mapping import TERRITORY_CLASSES, ApiMapping, Endpoint, Rule
 from connectors.jsonapi.paths import walk
 from connectors.jsonapi.rules import Converter, RuleError, describe, render
 from hub.iris import component, slug
@@ -27,6 +27,8 @@ CONNECTOR = "jsonapi"
 _RDF_TYPE = ox.NamedNode(RDF_TYPE)
 Resolver = Callable[[str, str], str | None]
 """(endpoint name, record id) → the linked entity's IRI, or None when the source has no such record."""
+Territories = Callable[[tuple[str, str]], str | None]
+"""(territory class, name) → the territory's IRI, or None when the hub holds no single one."""
 
 
 class RecordMapper:
@@ -58,15 +60,35 @@ class RecordMapper:
 
     def record_id(self, endpoint: Endpoint, item: Any) -> str | None:
         value = walk(item, endpoint.id) if isinstance(item, dict) else None
-        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+        if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).strip():
+            return None
+        if endpoint.id_pattern is None:
             return str(value).strip()
-        return None
+        found = endpoint.id_pattern.search(str(value))
+        return found.group(1) if found and found.group(1) else None
+
+    def territory_keys(self, rule: Rule, item: Any) -> list[tuple[str, str]]:
+        """(territory class, name) of each value of a territory rule; none when the record's
+        level is not one the ``levels`` table names (a country, an ad-hoc area)."""
+        if rule.territory in TERRITORY_CLASSES:
+            cls: str | None = rule.territory
+        else:
+            level = walk(item, rule.territory or "")
+            cls = self.mapping.codes.get(rule.levels or "", {}).get(str(level)) if level is not None else None
+        if cls not in TERRITORY_CLASSES:
+            return []
+        try:
+            names = self.converter.raw_values(rule, item)
+        except RuleError:
+            return []
+        return [(str(cls), name.strip()) for name in names if isinstance(name, str) and name.strip()]
 
     def kept(self, endpoint: Endpoint, item: Any) -> bool:
         """Whether the record passes the endpoint's ``keep_if`` filters (else it is as if absent)."""
         return all(str(walk(item, path)) in values for path, values in endpoint.keep_if)
 
-    def record(self, endpoint: Endpoint, item: Any, resolve: Resolver) -> Record:
+    def record(self, endpoint: Endpoint, item: Any, resolve: Resolver,
+               territory: Territories = lambda _key: None, license: str | None = None) -> Record:
         record_id = self.record_id(endpoint, item)
         if record_id is None:
             return self._without_id(endpoint, item)
@@ -92,10 +114,17 @@ class RecordMapper:
                             )
                         triples.append(ox.Triple(subject, predicate, ox.NamedNode(iri)))
                     continue
+                if rule.territory:
+                    for key in self.territory_keys(rule, item):
+                        iri = territory(key)
+                        if iri is not None:
+                            triples.append(ox.Triple(subject, predicate, ox.NamedNode(iri)))
+                    continue
                 for term in self.converter.terms(rule, item, extra):
                     triples.append(ox.Triple(subject, predicate, term))
             except RuleError as exc:
-                errors.append(f"{rule.path}: {exc}")
+                if rule.invalid != "skip":
+                    errors.append(f"{rule.path}: {exc}")
         for constant in endpoint.constants:
             try:
                 term = self.converter.term(constant.datatype, constant.value)
@@ -113,11 +142,14 @@ class RecordMapper:
             connector=CONNECTOR,
             source_url=self._url(endpoint, item, record_id),
             error="; ".join(errors) or None,
+            license=license,
         )
 
     def _url(self, endpoint: Endpoint, item: Any, record_id: str) -> str:
         if endpoint.url:
             found = render(endpoint.url, item, self.base) if "{" in endpoint.url else walk(item, endpoint.url)
+            if isinstance(found, str) and found.strip().startswith("/"):  # a path on the source's site
+                found = urljoin(self.base_url + "/", found.strip())
             if isinstance(found, str) and is_web_address(found.strip()):
                 return found.strip()
         return f"{self.base_url}{endpoint.path.rstrip('/')}/{component(record_id)}"

@@ -20,11 +20,13 @@ import pyoxigraph as ox
 from connectors.jsonapi.mapping import ApiMapping, Rule
 from connectors.jsonapi.paths import walk
 from hub.errors import InputError
+from hub.iris import slug
 from hub.vocab import RDF_TYPE, XSD
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 Term = ox.NamedNode | ox.Literal
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_CODE = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 class RuleError(InputError):
@@ -108,6 +110,9 @@ class Converter:
             if rule.unknown == "skip":
                 return None
         if rule.concept:
+            if not _CODE.fullmatch(code):  # a label used as a code ("Communes"): named by its slug
+                label = label if label is not None else code
+                code = slug(code)
             concept = ox.NamedNode(rule.concept + code)
             extra.append(ox.Triple(concept, ox.NamedNode(RDF_TYPE), ox.NamedNode(SKOS + "Concept")))
             extra.append(ox.Triple(concept, ox.NamedNode(SKOS + "notation"), ox.Literal(code)))

@@ -227,7 +227,10 @@ class Ingestor:
         return sequence
 
     def _licence(self, record: Record) -> Licence | None:
-        return self.licences(record.source) if self.licences is not None else None
+        configured = self.licences(record.source) if self.licences is not None else None
+        if record.license is None:
+            return configured
+        return Licence(record.license, configured.attribution if configured is not None else record.source)
 
     def _log(
         self,

@@ -8,6 +8,7 @@ on a review list: a person accepts or rejects it, nothing is merged on a guess.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -53,7 +54,8 @@ def _narrowing(names: list[str], urls: list[str]) -> list[str]:
     sharing the record's longest word (case aside). The exact comparison follows in Python."""
     words = sorted({w for n in names for w in re.split(r"[^\w]+", n.casefold()) if len(w) > 1}, key=len)
     tests = [f"CONTAINS(LCASE(STR(?name)), {ox.Literal(words[-1])})"] if words else []
-    tests += [f"STR(?url) IN ({ox.Literal(u)}, {ox.Literal(u.rstrip('/'))})" for u in urls]
+    # with and without the final "/": the comparison that follows ignores it too
+    tests += [f"STR(?url) IN ({ox.Literal(u.rstrip('/'))}, {ox.Literal(u.rstrip('/') + '/')})" for u in urls]
     return tests
 
 
@@ -217,18 +219,7 @@ def relabel(record: Record, old: str, new: str) -> Record:
         return ox.NamedNode(new) if isinstance(term_, ox.NamedNode) and term_.value == old else term_  # type: ignore[return-value]
 
     triples = tuple(ox.Triple(swap(t.subject), t.predicate, swap(t.object)) for t in record.triples)
-    return Record(
-        record.source,
-        record.source_id,
-        triples,
-        record.revision,
-        record.retrieved_at,
-        record.connector,
-        record.source_url,
-        record.deleted,
-        record.graph,
-        record.error,
-    )
+    return dataclasses.replace(record, triples=triples)
 
 
 def reconcile(store: Store, records: list[Record], base: str) -> tuple[list[Record], list[MetaUpdate]]:

@@ -101,6 +101,25 @@ class StoreView:
             found.setdefault(row["id"].value, []).append(row["g"].value)
         return found
 
+    def territories(self, names: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+        """(territory class local name, name as written) → the territories of that class the hub
+        holds under that name: one when it is unambiguous, several for homonymous communes."""
+        wanted = sorted(set(names))
+        found: dict[tuple[str, str], list[str]] = {}
+        for start in range(0, len(wanted), 200):
+            pairs = " ".join(
+                f"({ox.NamedNode(MLG + cls)} {ox.Literal(name)} {ox.Literal(name, language='fr')})"
+                for cls, name in wanted[start : start + 200]
+            )
+            rows = self.store.select(
+                f"""SELECT DISTINCT ?c ?key ?t WHERE {{ VALUES (?c ?key ?fr) {{ {pairs} }}
+                    {{ ?t a ?c ; <{MLG}name> ?key }} UNION {{ ?t a ?c ; <{MLG}name> ?fr }} }}"""
+            )
+            for row in rows:
+                key = (row["c"].value.removeprefix(MLG), row["key"].value)
+                found.setdefault(key, []).append(row["t"].value)
+        return {key: sorted(iris) for key, iris in found.items()}
+
 
 def hub_classes(store: Store, entity: str) -> list[str]:
     """Local names of the hub classes the entity has."""

@@ -4,6 +4,7 @@ or one emulator per test (Communecter starts in a fraction of a second)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -27,8 +28,11 @@ from tests.harness import (
     mediawiki_source,
     website_source,
 )
+from tests.servers import aides_territoires, gogocarto
+from tests.servers.aides_territoires import AidesTerritoires
 from tests.servers.communecter import Communecter, running_communecter
 from tests.servers.data_inclusion import DataInclusion, running_data_inclusion
+from tests.servers.gogocarto import GoGoCarto
 from tests.servers.hub import ServedHub, serving
 from tests.servers.mediawiki import Wiki
 from tests.servers.website import Site, html_page, organization, running_site
@@ -304,5 +308,95 @@ class TestJsonApi(ConnectorContract):
     @pytest.fixture
     def hub(self, driver: DataInclusionDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
         hub = HubUnderTest(jsonapi_source(driver.api, retry_wait=0.05, timeout=2), monkeypatch=monkeypatch)
+        yield hub
+        hub.close()
+
+
+class GoGoCartoDriver:
+    """A contributor on a GoGoCarto map (the emulator); the hub reads the map's elements with the
+    shipped mapping, and never writes. A deletion is the moderators' status, as on the map."""
+
+    hub_class = "Place"
+    text = "description"
+
+    def __init__(self, gogo: GoGoCarto) -> None:
+        self.gogo = gogo
+
+    def create_item(self, name: str, text: str) -> str:
+        return "elements/" + self.gogo.add_element(name, 45.75, 4.85, data={"description": text})
+
+    def edit_item(self, key: str, text: str) -> None:
+        self.gogo.clock.advance(60)
+        self.gogo.update_element(key.removeprefix("elements/"), data={"description": text})
+
+    def delete_item(self, key: str) -> None:
+        self.gogo.set_status(key.removeprefix("elements/"), gogocarto.DELETED)
+
+    def items(self) -> dict[str, dict[str, str]]:
+        return {f"elements/{e.id}": {"name": e.name, "description": str(e.data.get("description", ""))}
+                for e in self.gogo.listed({})}
+
+
+class TestGoGoCarto(ConnectorContract):
+    writes = False
+
+    @pytest.fixture
+    def driver(self) -> Iterator[GoGoCartoDriver]:
+        with gogocarto.running_gogocarto() as gogo:
+            yield GoGoCartoDriver(gogo)
+
+    @pytest.fixture
+    def hub(self, driver: GoGoCartoDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
+        source = jsonapi_source(driver.gogo, name="carte", mapping="mappings/gogocarto.toml", token="",
+                                retry_wait=0.05, timeout=2)
+        hub = HubUnderTest(Source(dataclasses.replace(source.settings, credentials={}), {}),
+                           monkeypatch=monkeypatch)
+        yield hub
+        hub.close()
+
+
+class AidesTerritoiresDriver:
+    """An editor publishing aids on Aides-territoires (the emulator); the hub reads them with the
+    shipped mapping, and never writes. The platform caches its listing for the day: an edit is
+    seen once its search-cache cron ran (``clear_cache``)."""
+
+    hub_class = "Grant"
+    text = "description"
+
+    def __init__(self, at: AidesTerritoires) -> None:
+        self.at = at
+        self.key = at.add_user("agent@collectivite.example.fr")
+
+    def create_item(self, name: str, text: str) -> str:
+        key = self.at.add_aid(name, description=text)
+        self.at.clear_cache()
+        return f"aids/{key}"
+
+    def edit_item(self, key: str, text: str) -> None:
+        self.at.update_aid(int(key.removeprefix("aids/")), description=text)
+        self.at.clear_cache()
+
+    def delete_item(self, key: str) -> None:
+        self.at.update_aid(int(key.removeprefix("aids/")), status="deleted")
+        self.at.clear_cache()
+
+    def items(self) -> dict[str, dict[str, str]]:
+        return {f"aids/{a.id}": {"name": a.name, "description": str(a.values.get("description") or "")}
+                for a in self.at.aids.values() if a.status == "published"}
+
+
+class TestAidesTerritoires(ConnectorContract):
+    writes = False
+
+    @pytest.fixture
+    def driver(self) -> Iterator[AidesTerritoiresDriver]:
+        with aides_territoires.running_aides_territoires() as at:
+            yield AidesTerritoiresDriver(at)
+
+    @pytest.fixture
+    def hub(self, driver: AidesTerritoiresDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
+        source = jsonapi_source(driver.at, name="at", mapping="mappings/aides-territoires.toml",
+                                token=driver.key, retry_wait=0.05, timeout=2)
+        hub = HubUnderTest(source, monkeypatch=monkeypatch)
         yield hub
         hub.close()

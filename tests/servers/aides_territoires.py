@@ -7,7 +7,7 @@ Usage::
         backer = at.add_backer("Région Auvergne-Rhône-Alpes")
         aid = at.add_aid("Fonds tiers-lieux", financers=[backer], perimeter=("Auvergne-Rhône-Alpes", 15))
         at.update_aid(aid, name="Fonds tiers-lieux 2027"); at.clear_cache()
-        at.fail_next("5xx", when=lambda method, path, query: query.get("page") == "2")
+        at.fail_next("5xx", when=lambda path, query: query.get("page") == "2")
 
 FACTS it follows (MTES-MCT/aides-territoires-symfony, commit e32e8506, March 2025):
 
@@ -41,11 +41,15 @@ FACTS it follows (MTES-MCT/aides-territoires-symfony, commit e32e8506, March 202
   recoverable_advance_amount, contact, recurrence, project_examples, import_data_url,
   import_data_mention, import_share_licence, date_created / date_updated (ATOM), project_references,
   european_aid, is_live); a financer with no backer is skipped.
+- ``src/Controller/Api/Backer/BackerController.php`` (``/api/backers/``): the same envelope and
+  paging (not cached), active backers only (``BackerRepository::activeCriteria``), each as
+  ``{"id": "<id>-<slug>", "slug", "text": name, "perimeter", "logo", "group": {id, name} | null}``.
 - ``src/Repository/Aid/AidRepository.php`` ``showInSearchCriteria``: only ``status = published``
   aids whose ``submission deadline`` is today or later (or unset) are listed: an aid unpublished,
   deleted or past its deadline leaves ``/api/aids/``. ``Aid::isLive`` for ``is_live``.
 
-GUESSES: the default order of ``/api/aids/`` (publication time then id, newest first); a
+GUESSES: the default order of ``/api/aids/`` (publication time then id, newest first) and of
+``/api/backers/`` (id); a
 ``POST /api/connexion/`` without ``X-AUTH-TOKEN`` answers lexik's "JWT Token not found"; other
 paths under ``/api/`` answer API Platform's RFC 7807 404. The emulator's JWTs are opaque strings.
 """
@@ -67,7 +71,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tests.servers.api_emulator import Clock, Faults, app_for, serving
+from tests.servers.api_emulator import Clock, Faults, Predicate, app_for, serving
 
 MAX_ITEMS_PER_PAGE = 100
 JWT_TTL = 86400
@@ -115,9 +119,13 @@ class AidesTerritoires:
     faults: Faults = field(default_factory=lambda: Faults(malformed_body=b'{"count":12,"previous":null,"next":"ht'))
     aids: dict[int, Aid] = field(default_factory=dict)
     backers: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+    inactive: set[int] = field(default_factory=set)
     users: dict[str, str] = field(default_factory=dict)
     """X-AUTH-TOKEN → e-mail of the account."""
     jwts: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    expire_on: Predicate | None = None
+    """``when(path, query)``: every bearer token expires just before such a request (a harvest
+    that outlives its token)."""
     _cache: dict[tuple[str, int, int, date], tuple[int, list[dict[str, Any]]]] = field(default_factory=dict)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(101))
 
@@ -252,11 +260,16 @@ class AidesTerritoires:
             return _json({"token": token})
         if path == "/api/connexion/":
             return _json({"code": 401, "message": "JWT Token not found"}, 401)
+        if self.expire_on is not None and self.expire_on(path, dict(request.query_params)):
+            self.expire_on = None
+            self.expire_jwts()
         refused = self._bearer(request.headers.get("authorization"))
         if refused is not None:
             return refused
         if path == "/api/aids/":
             return self._aids(request)
+        if path == "/api/backers/":
+            return self._backers(request)
         return _json({"type": "https://tools.ietf.org/html/rfc2616#section-10", "title": "An error occurred",
                       "status": 404, "detail": "Not Found"}, 404, "application/problem+json")
 
@@ -270,11 +283,19 @@ class AidesTerritoires:
             return _json({"code": 401, "message": "Expired JWT Token"}, 401)
         return None
 
+    def _backers(self, request: Request) -> Response:
+        query = dict(request.query_params)
+        page, per_page = _paging(query)
+        with self.faults.lock:
+            active = sorted(b for b in self.backers if b not in self.inactive)
+            results = [{"id": f"{b}-{slugify(self.backers[b][0])}", "slug": slugify(self.backers[b][0]),
+                        "text": self.backers[b][0], "perimeter": None, "logo": self.backers[b][1], "group": None}
+                       for b in active[(page - 1) * per_page: page * per_page]]
+        return _json(_envelope(request, query, page, per_page, len(active), results))
+
     def _aids(self, request: Request) -> Response:
         query = dict(request.query_params)
-        page = int(query.get("page", 1))
-        size = query.get("size") or query.get("itemsPerPage") or 50
-        per_page = min(int(size), MAX_ITEMS_PER_PAGE)
+        page, per_page = _paging(query)
         today = self.clock.now.date()
         filters = "&".join(f"{k}={v}" for k, v in sorted(query.items()) if k not in ("page", "size", "itemsPerPage"))
         with self.faults.lock:
@@ -285,16 +306,28 @@ class AidesTerritoires:
                 cached = (len(listed), [self.result(a, today) for a in shown])
                 self._cache[(filters, page, per_page, today)] = cached
         count, results = cached
-        home = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
-        pages = max(1, -(-count // per_page))
-        next_url = None
-        if page < pages:
-            next_url = f"{home}{request.url.path}?{urlencode({**query, 'page': page + 1})}"
-        previous = None
-        if page > 1:
-            uri = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            previous = home + uri.replace(f"page={page}", f"page={page - 1}")
-        return _json({"count": count, "previous": previous, "next": next_url, "results": results})
+        return _json(_envelope(request, query, page, per_page, count, results))
+
+
+def _paging(query: dict[str, str]) -> tuple[int, int]:
+    """``ApiController::getPage`` and ``getItemsPerPage`` (``size`` first, then ``itemsPerPage``)."""
+    size = query.get("size") or query.get("itemsPerPage") or 50
+    return int(query.get("page", 1)), min(int(size), MAX_ITEMS_PER_PAGE)
+
+
+def _envelope(request: Request, query: dict[str, str], page: int, per_page: int, count: int,
+              results: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{count, previous, next, results}`` with ``ApiController::getPrevious`` and ``getNext``."""
+    home = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+    pages = max(1, -(-count // per_page))
+    next_url = None
+    if page < pages:
+        next_url = f"{home}{request.url.path}?{urlencode({**query, 'page': page + 1})}"
+    previous = None
+    if page > 1:
+        uri = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        previous = home + uri.replace(f"page={page}", f"page={page - 1}")
+    return {"count": count, "previous": previous, "next": next_url, "results": results}
 
 
 def _json(data: Any, status: int = 200, media_type: str = "application/json") -> Response:

@@ -32,8 +32,8 @@ from tests.servers.common import free_port, wait_until
 
 FaultKind = Literal["5xx", "timeout", "html", "malformed", "forbidden"]
 FAULT_KINDS: tuple[str, ...] = ("5xx", "timeout", "html", "malformed", "forbidden")
-Predicate = Callable[[str, str, dict[str, str]], bool]
-"""``when(method, path, query)``: whether a fault applies to this request."""
+Predicate = Callable[[str, dict[str, str]], bool]
+"""``when(path, query)``: whether a fault applies to this request (as the data·inclusion emulator's)."""
 
 NGINX_PAGE = (
     "<html>\r\n<head><title>{status}</title></head>\r\n<body>\r\n<center><h1>{status}</h1></center>\r\n"
@@ -90,10 +90,10 @@ class Faults:
         with self.lock:
             self._pending.append(_Fault(kind, count, when, delay))
 
-    def _take(self, method: str, path: str, query: dict[str, str]) -> _Fault | None:
+    def _take(self, path: str, query: dict[str, str]) -> _Fault | None:
         with self.lock:
             for fault in self._pending:
-                if fault.when is None or fault.when(method, path, query):
+                if fault.when is None or fault.when(path, query):
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self._pending.remove(fault)
@@ -105,7 +105,7 @@ class Faults:
         query = dict(request.query_params)
         with self.lock:
             self.requests.append(Seen(request.method, request.url.path, query, dict(request.headers)))
-        fault = self._take(request.method, request.url.path, query)
+        fault = self._take(request.url.path, query)
         if fault is None:
             return None
         if fault.kind == "5xx":

@@ -27,7 +27,8 @@ tdokhelar/ResNatv2 at cf73ca5c, May 2024; the 2018 layout in pixelhumain/GoGoCar
   ``excludeExternal``, ``limit``. Statuses and moderation states: ``src/Document/Element.php``.
 - ``src/EventListener/ElementJsonGenerator.php`` ``updateJsonRepresentation``: each element's
   ``baseJson``, in order: ``id``, ``name``, ``geo`` (``Coordinates::toJson``:
-  ``{"latitude":..,"longitude":..}`` rounded to 6 decimals), ``sourceKey``, ``address``
+  ``{"latitude":..,"longitude":..}``, ``Coordinates::round``: ``($geo * 1000000) % (180 * 1000000) /
+  1000000``, so 6 decimals, and a latitude of 123.4 stays 123.4), ``sourceKey``, ``address``
   (``PostalAddress::toJson``: streetNumber, streetAddress, addressLocality, postalCode,
   addressCountry, customFormatedAddress, each only when set), ``openHours`` - each only when
   truthy; ``createdAt``, ``updatedAt`` (ATOM; createdAt when never updated), ``status`` (an
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,6 +64,11 @@ PENDING_MODIFICATION, PENDING_ADD, ADMIN_VALIDATE, IMPORTED = -1, 0, 1, 7
 ODBL = "https://opendatacommons.org/licenses/odbl/summary/"
 ADDRESS_KEYS = ("streetNumber", "streetAddress", "addressLocality", "postalCode", "addressCountry",
                 "customFormatedAddress")
+
+
+def rounded(geo: float) -> float:
+    """``Coordinates::round``: PHP's ``%`` works on integers and keeps the dividend's sign."""
+    return math.fmod(int(geo * 1_000_000), 180 * 1_000_000) / 1_000_000
 
 
 def php_json(value: Any) -> str:
@@ -155,7 +162,7 @@ class GoGoCarto:
     def base_json(self, e: Element) -> str:
         """``ElementJsonGenerator::updateJsonRepresentation``'s baseJson, braces included."""
         parts = [f'"id":{php_json(e.id)}', f'"name":{php_json(e.name)}',
-                 f'"geo":{{"latitude":{round(e.latitude, 6)},"longitude":{round(e.longitude, 6)}}}']
+                 f'"geo":{{"latitude":{rounded(e.latitude)},"longitude":{rounded(e.longitude)}}}']
         if e.source_key:
             parts.append(f'"sourceKey":{php_json(e.source_key)}')
         address = [f'"{k}":{php_json(e.address[k])}' for k in ADDRESS_KEYS if e.address.get(k)]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 
 from connectors.jsonapi.mapping import parse_mapping
@@ -19,8 +21,9 @@ from hub.meta.provenance import stored_records
 from hub.meta.quarantine import list_quarantine
 from hub.territories.reference import ensure_loaded
 from hub.vocab import DEFAULT_BASE_IRI
-from tests.harness import HubUnderTest, jsonapi_source
+from tests.harness import ROOT, HubUnderTest, jsonapi_source
 from tests.servers.aides_territoires import AidesTerritoires, running_aides_territoires
+from tests.servers.hub import serving
 from tests.test_placing_scenario import reference
 
 BASE = DEFAULT_BASE_IRI
@@ -231,3 +234,35 @@ def test_mapping_mistakes_are_named_when_it_loads(change: dict[str, object], sai
     assert said in str(refused.value)
     fine = {**{k: v for k, v in endpoint.items() if k not in change}, "fields": {"text": "name"}}
     assert parse_mapping({"auth": auth, "endpoints": [fine]}).auth.headers == (("X-AUTH-TOKEN", "token_env"),)
+
+
+def test_a_served_hub_syncs_the_aids_and_lists_them_at_api_grants(
+        at: AidesTerritoires, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    key = at.add_user("agent@collectivite.example.fr")
+    bank = at.add_backer("Banque des Territoires")
+    fonds = at.add_aid("Fonds friches", financers=[bank], aid_types=[SUBSIDY], submission_deadline=NEXT_YEAR,
+                       perimeter=("France", 20), description="Recyclage des friches.")
+    monkeypatch.setenv("MAILLAGE_TEST_AT_SERVED_TOKEN", key)
+    config = f"""
+[[sources]]
+name = "at"
+kind = "jsonapi"
+url = "{at.url}"
+mapping = "{ROOT / MAPPING}"
+direction = "read"
+credentials = {{ token_env = "MAILLAGE_TEST_AT_SERVED_TOKEN" }}
+license = "{LICENCE_OUVERTE}"
+options = {{ retry_wait = 0.05, timeout = 5 }}
+"""
+    with serving(tmp_path / "data", config, demo=False) as hub:
+        done = httpx.post(f"{hub.url}/sources/at/sync", headers=hub.auth, timeout=60).json()
+        assert done["error"] is None, done
+        listing = httpx.get(f"{hub.url}/api/grants").json()
+        [item] = listing["items"]
+        assert item["name"] == "Fonds friches" and item["type"] == "Grant"
+        grant = httpx.get(hub.url + item["href"], headers={"Accept": "application/ld+json"}).json()
+        assert grant["applicationDeadline"] == NEXT_YEAR.isoformat()
+        assert grant["funder"] == f"{BASE}organization/at/backers/{bank}"
+        assert grant["grantKind"] == {"@value": "Subvention", "@language": "fr"}
+        assert grant["areaServed"] == {"@value": "France", "@language": "fr"}
+        assert item["id"] == f"{BASE}grant/at/aids/{fonds}"

@@ -67,7 +67,8 @@ def test_aids_become_grants_with_funders_territories_deadlines_and_licence(
     bank = at.add_backer("Banque des Territoires")
     fonds = at.add_aid(
         "Fonds régional pour les tiers-lieux", financers=[region, bank], perimeter=("Auvergne-Rhône-Alpes", 15),
-        aid_types=[SUBSIDY], short_title="Tiers-lieux ARA", description="<p>Soutien à l'investissement.</p>",
+        aid_types=[SUBSIDY], short_title="Tiers-lieux ARA", programs=["Fabriques de territoire"],
+        description="<p>Soutien à l&#039;investissement&nbsp;:</p><ul><li>travaux</li><li>équipement</li></ul>",
         submission_deadline=NEXT_YEAR, start_date=date(2026, 1, 15),
         targeted_audiences=["Communes", "Associations"], categories=["Solidarités / Tiers-lieux"],
         origin_url="https://www.auvergnerhonealpes.fr/aides/tiers-lieux")
@@ -86,6 +87,9 @@ def test_aids_become_grants_with_funders_territories_deadlines_and_licence(
     assert hub.values(grant, "applicationDeadline") == {NEXT_YEAR.isoformat()}
     assert hub.values(grant, "startDate") == {"2026-01-15"}
     assert hub.values(grant, "grantKind") == {"Subvention"}
+    assert hub.values(grant, "description") == {"Soutien à l'investissement :\ntravaux\néquipement"}, \
+        "the text of the platform's HTML"
+    assert hub.values(grant, "keyword") == {"Fabriques de territoire"}
     assert hub.values(grant, "theme") == {"Solidarités / Tiers-lieux"}
     assert hub.values(grant, "url") == {"https://www.auvergnerhonealpes.fr/aides/tiers-lieux"}
     assert len(hub.values(grant, "audience")) == 2, "each audience is a concept"

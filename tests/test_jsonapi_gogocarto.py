@@ -63,10 +63,11 @@ def element(key: str) -> str:
 def test_elements_become_places_under_the_licence_the_map_states(gogo: GoGoCarto,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     base = gogo.add_element("La Base", 45.7485, 4.8467, address=LA_BASE, categories=["Tiers-lieu", "Fablab"],
-                            data={"description": "Un tiers-lieu au bord du Rhône.",
+                            data={"description": "<p>Un tiers-lieu au bord du <b>Rhône</b>.</p><p>Café, ateliers.</p>",
                                   "website": "https://labase.example.org/", "telephone": "04 78 00 00 00"},
                             email="contact@labase.example.org")
-    sans_site = gogo.add_element("Atelier partagé", 45.1, 5.7, data={"website": "www.atelier-sans-schema"})
+    sans_site = gogo.add_element("Atelier partagé", 45.1, 5.7, data={"website": "www.atelier-sans-schema"},
+                                 address={"streetNumber": "3", "streetAddress": "place Grenette"})
     hub = map_hub(gogo, monkeypatch)
     report = hub.sync()
     assert (report.read.created, report.read.quarantined) == (2, 0), report
@@ -79,6 +80,8 @@ def test_elements_become_places_under_the_licence_the_map_states(gogo: GoGoCarto
     assert hub.values(place, "url") == {"https://labase.example.org/"}
     assert hub.values(place, "email") == set(), "the map says only that an e-mail is private"
     assert hub.values(hub.entity(element(sans_site)), "url") == set(), "a website that is no address is left out"
+    assert hub.values(hub.entity(element(sans_site)), "streetAddress") == {"3 place Grenette"}
+    assert hub.values(place, "description") == {"Un tiers-lieu au bord du Rhône.\nCafé, ateliers."}
     graph = graph_iri(BASE, "carte", element(base))
     stored = stored_records(hub.store, [graph])[graph]
     assert stored.license == ODBL, "the licence the map's answer gives"

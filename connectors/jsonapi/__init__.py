@@ -8,7 +8,7 @@ source declared ``direction = "write"`` or ``"both"`` is refused when the config
 
 Modules: ``mapping`` (the file, checked), ``auth`` and ``client`` (HTTP, errors, retries),
 ``paging`` (pages of one endpoint), ``paths`` (dotted paths in JSON), ``rules`` (a value →
-RDF terms), ``records`` (a record → a hub record), ``reader`` (passes, cursors, deletions),
+RDF terms; ``html_text`` for HTML values), ``records`` (a record → a hub record), ``reader`` (passes, cursors, deletions),
 ``discover`` (a draft mapping from sampled records).
 """
 

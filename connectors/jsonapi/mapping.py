@@ -16,7 +16,7 @@ from typing import Any
 from hub.config import ConfigError, read_toml
 from hub.vocab import CLASS_NAMES
 
-DATATYPES = ("text", "string", "iri", "decimal", "integer", "boolean", "date", "datetime", "email")
+DATATYPES = ("text", "html", "string", "iri", "decimal", "integer", "boolean", "date", "datetime", "email")
 AUTH_KINDS = ("none", "bearer", "header", "token_exchange")
 PAGING_KINDS = ("page", "offset", "next", "cursor", "none")
 UNKNOWN_CODES = ("keep", "skip", "error")

@@ -17,6 +17,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from connectors.jsonapi.html_text import html_text
 from connectors.jsonapi.mapping import ApiMapping, Rule
 from connectors.jsonapi.paths import walk
 from hub.errors import InputError
@@ -45,7 +46,8 @@ def describe(value: Any) -> str:
 
 def render(template: str, record: Any, base: str = "") -> str | None:
     """``template`` with each ``{dotted.path}`` replaced by the record's value (``{base}``: the
-    hub's base IRI); None when a placeholder has no value."""
+    hub's base IRI); None when a placeholder has no value, unless it is optional
+    (``{address.streetNumber?}``: then it is left out, and the spaces around it with it)."""
     missing = False
 
     def one(match: re.Match[str]) -> str:
@@ -53,14 +55,16 @@ def render(template: str, record: Any, base: str = "") -> str | None:
         name = match.group(1)
         if name == "base":
             return base
-        value = walk(record, name)
+        value = walk(record, name.removesuffix("?"))
         if value is None or value == "" or isinstance(value, dict | list):
-            missing = True
+            missing = missing or not name.endswith("?")
             return ""
         return str(value)
 
     text = _PLACEHOLDER.sub(one, template)
-    return None if missing else text
+    if missing:
+        return None
+    return " ".join(text.split()) if "?}" in template else text
 
 
 class Converter:
@@ -86,6 +90,10 @@ class Converter:
     def terms(self, rule: Rule, record: Any, extra: list[ox.Triple]) -> list[Term]:
         found: list[Term] = []
         for item in self.raw_values(rule, record):
+            if rule.datatype == "html" and isinstance(item, str):
+                item = html_text(item)  # markup is no text; a value of tags alone gives nothing
+                if not item:
+                    continue
             term = self._coded(rule, item, extra) if (rule.codes or rule.concept or rule.choices) else (
                 self.term(rule.datatype, item, rule.format)
             )
@@ -158,7 +166,7 @@ class Converter:
                 return ox.NamedNode(text)
             except ValueError as exc:
                 raise RuleError(f"invalid web address {text[:80]!r}: {exc}") from exc
-        if kind == "text":
+        if kind in ("text", "html"):
             return ox.Literal(text, language=self.mapping.language)
         return ox.Literal(text)
 

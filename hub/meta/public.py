@@ -27,7 +27,7 @@ PERSON_CONTACT_PREDICATES: frozenset[str] = frozenset(
     {
         MLG + "email",
         MLG + "streetAddress",
-        MLG + "telephone",  # not in the vocabulary yet; private as soon as a mapping writes it
+        MLG + "telephone",
         "http://schema.org/email",
         "http://schema.org/telephone",
         "http://schema.org/streetAddress",

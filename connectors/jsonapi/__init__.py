@@ -8,8 +8,8 @@ source declared ``direction = "write"`` or ``"both"`` is refused when the config
 
 Modules: ``mapping`` (the file, checked), ``auth`` and ``client`` (HTTP, errors, retries),
 ``paging`` (pages of one endpoint), ``paths`` (dotted paths in JSON), ``rules`` (a value →
-RDF terms; ``html_text`` for HTML values), ``records`` (a record → a hub record), ``reader`` (passes, cursors, deletions),
-``discover`` (a draft mapping from sampled records).
+RDF terms; ``html_text`` for HTML values), ``records`` (a record → a hub record), ``reader``
+(passes, cursors, deletions), ``discover`` (a draft mapping from sampled records).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 (tests/servers/gogocarto.py), through a hub run as ``maillage sync`` runs it: a map's elements
 become places with coordinates, address and categories, republished under the licence the map
 states; an element deleted or refused by the map's moderators leaves the hub; a failing answer
-loses nothing; and a tiers-lieu the hub already knows from data·inclusion becomes one entity (or
-a review entry), never two silent copies."""
+loses nothing; and a tiers-lieu the hub already knows from data·inclusion or from a wiki page
+(the real MediaWiki) becomes one entity (or a review entry), never two silent copies."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from hub.meta.changelog import last_sequence, read_changes
 from hub.meta.provenance import stored_records
 from hub.meta.quarantine import list_quarantine
 from hub.vocab import DEFAULT_BASE_IRI
-from tests.harness import HubUnderTest, Source, jsonapi_source
+from tests.harness import HubUnderTest, Source, jsonapi_source, mediawiki_source
 from tests.servers.data_inclusion import running_data_inclusion
 from tests.servers.gogocarto import (
     ADMIN_REFUSED,
@@ -29,6 +29,7 @@ from tests.servers.gogocarto import (
     GoGoCarto,
     running_gogocarto,
 )
+from tests.servers.mediawiki import Wiki
 
 BASE = DEFAULT_BASE_IRI
 MAPPING = "mappings/gogocarto.toml"
@@ -204,3 +205,19 @@ def test_a_licence_that_is_no_address_leaves_the_configured_one(gogo: GoGoCarto,
     hub.sync()
     graph = graph_iri(BASE, "carte", element(key))
     assert stored_records(hub.store, [graph])[graph].license == CC_BY_SA
+
+
+def test_a_tiers_lieu_on_the_map_and_on_the_wiki_is_one_entity(gogo: GoGoCarto, wiki: Wiki,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    title = "Le Hangar partagé de la carte"
+    wiki.edit_as_human(title, "{{Tiers-lieu\n|nom=Le Hangar partagé\n|site web=https://hangar.example.org\n"
+                              "|code postal=38000\n|ville=Grenoble\n|thème=Fablab\n}}\n[[Catégorie:Tiers-lieux]]", "new")
+    key = gogo.add_element("Le Hangar partagé", 45.19, 5.72, categories=["Tiers-lieu"],
+                           address={"postalCode": "38000", "addressLocality": "Grenoble"},
+                           data={"website": "https://hangar.example.org/"})
+    movilab = mediawiki_source(wiki, "movilab", "mappings/movilab.toml", direction="read")
+    hub = map_hub(gogo, monkeypatch, movilab)
+    hub.sync_all()
+    place = hub.entity(element(key), "carte")
+    assert hub.entity(title, "movilab") == place, "the page and the element are one place"
+    assert hub.values(place, "theme") == {"Tiers-lieu", "Fablab"}, "what each source says, on the one entity"

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pyoxigraph as ox
 import pytest
 
 from hub.config import LICENCE_OUVERTE, ConfigError
 from hub.iris import graph_iri
+from hub.meta.candidates import list_candidates
 from hub.meta.changelog import last_sequence, read_changes
 from hub.meta.provenance import stored_records
 from hub.meta.quarantine import list_quarantine
+from hub.records import Record
+from hub.vocab import MLG, RDF_TYPE
 from tests.harness import HubUnderTest, jsonapi_source
 from tests.servers.data_inclusion import DataInclusion, running_data_inclusion
 
@@ -232,3 +236,28 @@ def test_a_retry_after_longer_than_allowed_ends_the_sync_with_the_reason(
     report = di_hub(api, monkeypatch, max_retry_after=0.5).sync(ok=False)
     assert report.error is not None and "HTTP 429" in report.error and "asks to wait 1 s" in report.error
     assert len(api.requests) == 1, "not asked again before the wait the API asks for"
+
+
+def test_a_structure_another_source_knows_becomes_that_entity_or_a_review_entry(
+        api: DataInclusion, monkeypatch: pytest.MonkeyPatch) -> None:
+    hub = di_hub(api, monkeypatch)
+    wiki = "https://wiki.example.org/entite/"
+    org, place, name = (ox.NamedNode(MLG + c) for c in ("Organization", "Place", "name"))
+    hub.ingestor.ingest([
+        Record("wiki", "La Raffinerie", (
+            ox.Triple(ox.NamedNode(wiki + "raffinerie"), ox.NamedNode(RDF_TYPE), org),
+            ox.Triple(ox.NamedNode(wiki + "raffinerie"), name, ox.Literal("La Raffinerie", language="fr")),
+            ox.Triple(ox.NamedNode(wiki + "raffinerie"), ox.NamedNode(MLG + "url"),
+                      ox.NamedNode("https://laraffinerie.example.org/")))),
+        Record("wiki", "Le Tournesol", (
+            ox.Triple(ox.NamedNode(wiki + "tournesol"), ox.NamedNode(RDF_TYPE), place),
+            ox.Triple(ox.NamedNode(wiki + "tournesol"), name, ox.Literal("Le Tournesol", language="fr")),
+            ox.Triple(ox.NamedNode(wiki + "tournesol"), ox.NamedNode(MLG + "postalCode"), ox.Literal("69001")))),
+    ])
+    same_site = api.add_structure(nom="La Raffinerie", site_web="https://laraffinerie.example.org/")
+    same_name = api.add_structure(nom="Le Tournesol", code_postal="69001", site_web=None)
+    assert hub.sync().read.created == 2
+    assert hub.entity(structure(same_site)) == wiki + "raffinerie", "the same web address: one entity, two records"
+    [candidate] = list_candidates(hub.store)
+    assert (candidate.source_id, candidate.existing) == (structure(same_name), wiki + "tournesol"), \
+        "the same name in the same postal code waits for a person's decision"

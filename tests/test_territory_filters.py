@@ -218,3 +218,48 @@ def test_web_filter_offers_names_as_you_type(hub: ServedHub, tmp_path: Path) -> 
             tab.screenshot(path=str(tmp_path / "territory-filter.png"), full_page=True)
         browser.close()
         assert not errors, errors
+
+
+def test_names_come_from_memory_when_the_hub_holds_the_reference(tmp_path: Path) -> None:
+    """With the reference (`[hub] territories`), the names offered are the reference's, from its
+    in-memory index (accents and case ignored, each kind by population), and the territories the
+    store holds outside it still come too."""
+    from hub.store.oxigraph import OxigraphStore
+    from hub.territories.reference import ensure_loaded
+    from tests.test_placing_scenario import reference
+
+    data = tmp_path / "data"
+    with OxigraphStore(data / "store") as store:  # stands for the whole reference: a first start
+        ensure_loaded(store, DEFAULT_BASE_IRI, index=reference(("03", "93")))
+    os.environ["MAILLAGE_TERRITORIES"] = "1"
+    try:
+        with serving(data, demo=False) as served:
+            before = httpx.get(f"{served.url}/api/territory-names", params={"q": "vichy-th"}).json()
+            own = (f'<https://example.org/quartier> a <{MLG}Commune> ; <{MLG}name> "Vichy-Thermal"@fr ; '
+                   f'<{MLG}inseeCode> "03399" .')
+            added = httpx.put(f"{served.url}/store", params={"graph": "https://example.org/g/quartier"},
+                              content=own, headers={**served.auth, "Content-Type": "text/turtle"})
+            assert added.status_code == 201, added.text
+
+            def names(q: str, limit: int = 20) -> list[dict[str, Any]]:
+                answer = httpx.get(f"{served.url}/api/territory-names", params={"q": q, "limit": limit})
+                assert answer.status_code == 200, answer.text
+                return list(answer.json())
+
+            vichy = names("VICH")
+            assert [t["filter"] for t in vichy][:1] == ["commune-03310"]  # 25,000 inhabitants
+            assert before == [] and "https://example.org/quartier" in [t["iri"] for t in vichy]
+            montreuil = [t for t in names("montreuil") if t["kind"] == "Commune"]
+            assert montreuil[0]["filter"] == "commune-93048"  # Montreuil (93), largest first
+            populations = [t["population"] for t in montreuil]
+            assert len(montreuil) == 20 and populations == sorted(populations, reverse=True)
+            assert any(t["name"] == "Épinal" for t in names("epin"))
+            assert [t["filter"] for t in names("ile de fr")] == ["region-11"]
+            assert any(t["name"] == "Strasbourg" for t in names("stras"))  # "st" stays "st"
+            assert names("zzzqqq") == [] and names("  ") == []
+            kinds = [t["kind"] for t in names("sa")]
+            assert kinds == sorted(kinds, key=["Region", "Department", "EPCI", "Commune"].index)
+            assert httpx.get(f"{served.url}/api/projects", params={
+                "territory": vichy[0]["filter"]}).status_code == 200
+    finally:
+        os.environ["MAILLAGE_TERRITORIES"] = "0"

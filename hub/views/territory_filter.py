@@ -10,13 +10,17 @@ well-formed code the hub does not know simply matches nothing.
 
 from __future__ import annotations
 
+import heapq
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import pyoxigraph as ox
 
 from hub.store.base import Store
+from hub.territories.names import name_index
 from hub.vocab import MLG, RDF_TYPE
 
 KINDS = {"commune": "Commune", "epci": "EPCI", "departement": "Department", "region": "Region"}
@@ -81,8 +85,8 @@ def area_pattern(ref: TerritoryRef) -> str:
 
 def fold(text: str) -> str:
     """Lower case without accents, hyphens or apostrophes: what a user types matches a name."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    plain = plain.replace("œ", "oe")
+    plain = text.replace("œ", "oe").replace("Œ", "oe")  # NFKD leaves it whole: fold it first
+    plain = unicodedata.normalize("NFKD", plain).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[\s'’\-]+", " ", plain).strip()
 
 
@@ -121,23 +125,57 @@ class Suggestion:
         return f"{prefix}-{self.code}" if prefix else self.iri
 
 
-def suggest(store: Store, prefix: str, limit: int = 10) -> list[Suggestion]:
+_ORDER = ["Region", "Department", "EPCI", "Commune"]
+
+
+def _rank(s: Suggestion) -> tuple[int, int, str, str]:
+    return (_ORDER.index(s.kind), -(s.population or 0), fold(s.name), s.iri)
+
+
+def suggest(
+    store: Store, prefix: str, limit: int = 10, reference_base: str | None = None,
+    others: Sequence[Suggestion] | None = None,
+) -> list[Suggestion]:
     """Territories whose name starts with ``prefix`` (accents, case, hyphens ignored), the
-    regions first, then departments, EPCI and communes, each by population (largest first)."""
+    regions first, then departments, EPCI and communes, each by population (largest first).
+
+    With ``reference_base`` (the store holds the official reference under that base IRI), the
+    reference's names come from memory (:mod:`hub.territories.names`) and the store is asked only
+    for the territories it holds outside the reference (:func:`other_territories`, or ``others``
+    when the caller keeps them between writes); without, the store is asked for all."""
     wanted = fold(prefix)
     if not wanted:
         return []
     limit = max(1, min(limit, MAX_SUGGESTIONS))
+    if reference_base is None:
+        found = _from_store(store, f"FILTER(STRSTARTS({_folded_sparql('?n')}, {ox.Literal(wanted)}))")
+    else:
+        named = name_index(reference_base).starting_with(prefix)  # "b": thousands of names
+        found = [Suggestion(n.iri, n.name, n.kind, n.code, n.population)
+                 for n in heapq.nsmallest(limit, named, key=attrgetter("rank"))]
+        if others is None:
+            others = other_territories(store, reference_base)
+        found += [s for s in others if fold(s.name).startswith(wanted)]
+    return heapq.nsmallest(limit, found, key=_rank)
+
+
+def other_territories(store: Store, reference_base: str) -> list[Suggestion]:
+    """The territories the store holds outside the reference (a source's own regions or
+    communes, under other IRIs): few, listed with a prefix test on the IRI rather than a fold of
+    every name."""
+    prefix = ox.Literal(f"{reference_base}territory/")
+    return _from_store(store, f"FILTER(!STRSTARTS(STR(?t), {prefix}))")
+
+
+def _from_store(store: Store, condition: str) -> list[Suggestion]:
     classes = " ".join(str(ox.NamedNode(MLG + c)) for c in KINDS.values())
     rows = store.select(
         f"SELECT ?t ?kind (SAMPLE(?n) AS ?name) (SAMPLE(?c) AS ?code) (MAX(?p) AS ?population) "
         f"WHERE {{ VALUES ?kind {{ {classes} }} ?t {ox.NamedNode(RDF_TYPE)} ?kind ; "
-        f"{ox.NamedNode(MLG + 'name')} ?n . "
-        f"FILTER(STRSTARTS({_folded_sparql('?n')}, {ox.Literal(wanted)})) "
+        f"{ox.NamedNode(MLG + 'name')} ?n . {condition} "
         f"OPTIONAL {{ ?t {ox.NamedNode(MLG + 'inseeCode')} ?c }} "
         f"OPTIONAL {{ ?t {ox.NamedNode(MLG + 'population')} ?p }} }} GROUP BY ?t ?kind"
     )
-    order = ["Region", "Department", "EPCI", "Commune"]
     found = []
     for row in rows:
         if "t" not in row or "name" not in row or not isinstance(row["t"], ox.NamedNode):
@@ -150,5 +188,4 @@ def suggest(store: Store, prefix: str, limit: int = 10) -> list[Suggestion]:
         found.append(Suggestion(iri=row["t"].value, name=row["name"].value, kind=kind,
                                 code=row["code"].value if "code" in row else None,
                                 population=population))
-    found.sort(key=lambda s: (order.index(s.kind), -(s.population or 0), fold(s.name), s.iri))
-    return found[:limit]
+    return found

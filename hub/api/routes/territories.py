@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from hub.api.state import HubState, hub_state
-from hub.views.territory_filter import MAX_SUGGESTIONS, suggest
+from hub.views.territory_filter import MAX_SUGGESTIONS, Suggestion, other_territories, suggest
 
 router = APIRouter(tags=["rest"])
 
@@ -17,5 +17,23 @@ def territory_names(
     state: HubState = Depends(hub_state),
 ) -> list[dict[str, object]]:
     """Regions, departments, EPCI then communes, each largest first; ``filter`` is the value to
-    pass as ``territory=`` to the listings."""
-    return [s.as_json() for s in suggest(state.store, q, limit)]
+    pass as ``territory=`` to the listings. The reference's names are served from memory when
+    the hub holds the reference (``[hub] territories``)."""
+    if not state.config.territories:
+        return [s.as_json() for s in suggest(state.store, q, limit)]
+    base = state.config.base_iri
+    return [s.as_json() for s in suggest(state.store, q, limit, base, _others(state, base))]
+
+
+_OTHERS: dict[int, tuple[int, list[Suggestion]]] = {}
+"""Per hub: the store's territories outside the reference, and the write generation they were
+read at (a key stroke must not query the store; a write, a sync included, makes them stale)."""
+
+
+def _others(state: HubState, base: str) -> list[Suggestion]:
+    generation = state.generation  # read first: a write during the query makes the next call ask
+    cached = _OTHERS.get(id(state))
+    if cached is None or cached[0] != generation:
+        cached = (generation, other_territories(state.store, base))
+        _OTHERS[id(state)] = cached
+    return cached[1]

@@ -118,3 +118,37 @@ def test_loading_again_logs_nothing_and_a_new_version_only_what_changed(tmp_path
         assert upgrade.result.created == 0
         again = ensure_loaded(store, DEFAULT_BASE_IRI, index=new)
         assert again.result is None
+
+
+def _demo_territory_names() -> dict[str, str]:
+    """Territory IRI → name, as demo/demo.ttl states them."""
+    import pyoxigraph as ox
+
+    from hub.rdf.resources import DEMO_DIR
+
+    prefix = DEFAULT_BASE_IRI + "territory/"
+    return {q.subject.value: q.object.value
+            for q in ox.parse(path=DEMO_DIR / "demo.ttl", format=ox.RdfFormat.TURTLE)
+            if q.predicate.value == MLG + "name" and q.subject.value.startswith(prefix)}
+
+
+def test_the_demo_names_its_territories_as_the_reference_does() -> None:
+    """The demo's territories are the reference's (same IRI, same name), so a hub that holds both
+    shows one name per territory."""
+    reference = TerritoryIndex.load()
+    demo = _demo_territory_names()
+    assert len(demo) > 50
+    for territory, name in demo.items():
+        kind, code = territory.rsplit("/", 1)[-1].split("-", 1)
+        known = reference.communes.get(code) if kind == "commune" else reference.area(kind, code)  # type: ignore[arg-type]
+        assert known is not None and known.name == name, (territory, name, known)
+
+
+def test_a_new_user_sees_one_name_per_territory(hub: ServedHub) -> None:
+    demo = _demo_territory_names()
+    values = " ".join(f"<{t}>" for t in demo)
+    rows = _select(hub, f"SELECT ?t ?n WHERE {{ VALUES ?t {{ {values} }} ?t <{MLG}name> ?n }}")
+    names: dict[str, set[str]] = {}
+    for row in rows:
+        names.setdefault(row["t"], set()).add(row["n"])
+    assert names == {t: {n} for t, n in demo.items()}

@@ -27,8 +27,17 @@ def slug(text: str, max_length: int = 80) -> str:
     return words[:max_length].rstrip("-") or "x"
 
 
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_ASCII_QUOTED = str.maketrans({chr(c): chr(c) if chr(c) in _UNRESERVED else f"%{c:02X}"
+                               for c in range(128)})
+
+
 def component(text: str) -> str:
-    """Percent-encode one path component, keeping it reversible (unlike :func:`slug`)."""
+    """Percent-encode one path component, keeping it reversible (unlike :func:`slug`). The same
+    as ``quote(text, safe="")``; ASCII text (nearly every id) through one table, several times
+    faster: it runs on every record ingested, and again for its derived placing graph."""
+    if text.isascii():
+        return text.translate(_ASCII_QUOTED)
     return quote(text, safe="")
 
 

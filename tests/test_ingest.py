@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyoxigraph as ox
+import pytest
 
 from hub.iris import graph_iri
 from hub.meta.changelog import last_sequence, read_changes
@@ -187,3 +188,16 @@ def test_links_to_records_of_a_later_batch_in_the_same_run_are_accepted(
     records = [*members, network]  # the network comes in the second batch of 50
     result = ingestor.ingest(records, known_types=types_of(records))
     assert (result.created, result.quarantined) == (61, 0)
+
+
+@pytest.mark.parametrize("source_id", [
+    "Page:Tiers-lieu/Le Bon Coin?x=1&y=2#top", "a b%2Fc~d_e.f", "Montréal 🙂", "", "\x00\x7f",
+])
+def test_graph_iris_encode_ids_reversibly(source_id: str) -> None:
+    """The fast encoding of ids (one table for ASCII) is percent-encoding: an id comes back."""
+    from urllib.parse import quote, unquote
+
+    from hub.iris import component
+
+    assert component(source_id) == quote(source_id, safe="")
+    assert unquote(graph_iri(BASE, "wiki", source_id).rsplit("/", 1)[-1]) == source_id

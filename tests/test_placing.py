@@ -60,13 +60,32 @@ def test_insee_code_places_exactly_outside_the_record_graph(memory: Store, hub: 
     assert not any(t.predicate.value == MLG + "territory" for t in memory.graph_triples(graph))
     derived = placing_graph(BASE, graph)
     assert not derived.startswith("urn:maillage:")  # public, like the record
+    # how it was made, said once on the graph; the graph's name says which record it comes from
     rows = memory.select(
-        f"""SELECT ?m ?c ?from WHERE {{ GRAPH <{derived}> {{ ?s <{MLG}placingMethod> ?m ;
-            <{MLG}confidence> ?c . <{derived}> <http://www.w3.org/ns/prov#wasDerivedFrom> ?from }} }}"""
+        f"""SELECT ?m ?c ?from WHERE {{ GRAPH ?from {{ ?e <{MLG}name> ?n }}
+            BIND(IRI(CONCAT("{BASE}placing/", ENCODE_FOR_URI(STR(?from)))) AS ?derived)
+            GRAPH ?derived {{ ?derived <{MLG}placingMethod> ?m ; <{MLG}confidence> ?c }} }}"""
     )
     assert [(r["m"].value, float(r["c"].value), r["from"].value) for r in rows] == [
         ("insee", 1.0, graph)
     ]
+    assert len(memory.graph_triples(derived)) == 3  # the link, its method, its confidence
+
+
+def test_a_link_made_another_way_says_its_own_method(memory: Store, hub: Ingestor) -> None:
+    hub.ingest([record("a", locality=["Villeurbanne", "Valence"])])
+    [candidate] = list_placements(memory)
+    memory.commit(choice_plan(memory, Placer(BASE), candidate.id, "26362")[1])
+    derived = placing_graph(BASE, graph_iri(BASE, "test", "a"))
+    # each link's method: its own node's (<derived#INSEE>) if it has one, else the graph's
+    rows = memory.select(f"""SELECT ?t ?m ?c WHERE {{ GRAPH <{derived}> {{ ?e <{MLG}territory> ?t .
+        BIND(IRI(CONCAT("{derived}#", STRAFTER(STR(?t), "commune-"))) AS ?own)
+        OPTIONAL {{ ?own <{MLG}placingMethod> ?m1 ; <{MLG}confidence> ?c1 }}
+        <{derived}> <{MLG}placingMethod> ?m0 ; <{MLG}confidence> ?c0 .
+        BIND(COALESCE(?m1, ?m0) AS ?m) BIND(COALESCE(?c1, ?c0) AS ?c) }} }}""")
+    assert {(r["t"].value.rsplit("-", 1)[-1], r["m"].value, float(r["c"].value)) for r in rows} == {
+        ("69266", "name", 0.8), ("26362", "choice", 1.0)}
+    assert len(memory.graph_triples(derived)) == 6  # 2 links, the graph's method and the other's
 
 
 def test_former_code_of_a_merged_commune_lands_on_the_current_one(memory: Store, hub: Ingestor) -> None:
@@ -172,3 +191,27 @@ def _committed(store: Store, plans: Iterator[tuple[int, Transaction]]) -> Iterat
     for count, tx in plans:
         store.commit(tx)
         yield count, tx
+
+
+def test_placing_catches_up_once_per_reference_and_rules(memory: Store) -> None:
+    """Records stored before placing (or under older rules) are placed by the next start, once:
+    the bookkeeping graph says what the store's placings were made with."""
+    from hub.meta.cursors import read_cursor
+    from hub.store.transaction import Transaction
+    from hub.territories.catch_up import CURSOR, ensure_placed, stamp
+
+    Ingestor(memory, BASE, placer=Placer(BASE, enabled=False)).ingest([record("a", inseeCode="69123")])
+    seen: list[int] = []
+    assert ensure_placed(memory, BASE, progress=seen.append) == 1 and seen == [1]
+    assert communes_of(memory, "a") == {"69123"}
+    assert read_cursor(memory, BASE, CURSOR) == stamp(Placer(BASE))
+    Ingestor(memory, BASE, placer=Placer(BASE, enabled=False)).ingest([record("b", inseeCode="75056")])
+    assert ensure_placed(memory, BASE) is None  # up to date: one query, nothing read again
+    assert communes_of(memory, "b") == set()
+    older = Transaction()  # placings made under older rules
+    from hub.meta.cursors import write_cursor
+
+    write_cursor(older, BASE, CURSOR, "@etalab/decoupage-administratif@6.0.0 rules 1")
+    memory.commit(older)
+    assert ensure_placed(memory, BASE) == 2
+    assert communes_of(memory, "b") == {"75056"}

@@ -77,6 +77,17 @@ def test_an_ambiguous_name_is_chosen_over_http_and_anonymous_readers_see_the_pla
         assert territories(hub.url)["lyon"] == "69123"
 
 
+def test_a_hub_started_on_records_stored_before_placing_places_them(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with OxigraphStore(data / "store") as store:
+        Ingestor(store, DEFAULT_BASE_IRI, placer=Placer(DEFAULT_BASE_IRI, enabled=False)).ingest([
+            place("lyon", inseeCode="69123")])
+    with serving(data, demo=False) as hub:
+        assert territories(hub.url) == {"lyon": "69123"}
+    log = (tmp_path / "data-server.log").read_text()
+    assert "placing caught up" in log and "1 stored record(s) placed again" in log
+
+
 def maillage(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "hub", "--data-dir", str(data), *args],
                           capture_output=True, text=True, timeout=120)

@@ -44,6 +44,7 @@ from hub.store import open_store
 from hub.store.base import Store
 from hub.store.remote import RemoteStore
 from hub.sync.scheduler import SyncRunner
+from hub.territories.catch_up import ensure_placed
 from hub.territories.reference import load_configured
 from hub.web import pages
 
@@ -132,6 +133,8 @@ def create_app(config: Config) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(config)
         load_configured(config, store)  # the territory reference, at the first start only
+        ensure_placed(store, config.base_iri, progress=lambda n: log.info(  # once per reference/rules
+            "placing the records stored before this reference or these rules: %d so far", n))
         runner = make_runner(config, store)
         hub = HubState(
             config=config,

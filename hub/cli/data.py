@@ -279,7 +279,9 @@ def forget_command(
 
 
 def load_reference(config: Config, store: Store) -> None:
-    """The territory reference, once per store and package version (a minute on a fresh store)."""
+    """The territory reference, once per store and package version (a minute on a fresh store),
+    then placing catches up with it (once per reference version and placing rules)."""
+    from hub.territories.catch_up import ensure_placed
     from hub.territories.reference import load_configured
 
     with console.status("loading the territory reference (once per package version)"):
@@ -287,6 +289,11 @@ def load_reference(config: Config, store: Store) -> None:
     if loaded is not None and loaded.result is not None:
         console.print(f"territory reference {loaded.version}: {loaded.result.created:,} created, "
                       f"{loaded.result.updated:,} updated, {loaded.result.deleted:,} deleted")
+    with console.status("checking that stored records are placed with this reference") as status:
+        placed = ensure_placed(store, config.base_iri, progress=lambda n: status.update(
+            f"placing the records stored before this reference or these rules: {n:,} so far"))
+    if placed:
+        console.print(f"{placed:,} stored record(s) placed again (new reference or placing rules)")
 
 
 def load_demo(config: Config, store: Store) -> IngestResult:

@@ -3,9 +3,9 @@
 The link is the hub's own deduction, not the source's data, so it never enters the record graph
 (what the source said, and what outbound sync projects back to it). It lives in a derived graph
 beside it, :func:`placing_graph`, public like the record graph (under the hub's base IRI, not
-``urn:maillage:``), written in the same transaction and dropped or replaced with the record. The
-graph also says how each link was made (``mlg:placingMethod``, ``mlg:confidence``) and, with
-``prov:wasDerivedFrom``, which record graph it was derived from.
+``urn:maillage:``), written in the same transaction and dropped or replaced with the record; its
+name says which record graph it was derived from. The graph also says how its links were made
+(``mlg:placingMethod``, ``mlg:confidence``), once for all of them (see :meth:`Placer.statements`).
 
 Placing reads the record's own triples (``mlg:inseeCode``, ``mlg:postalCode``, ``mlg:locality``,
 which the mappings produce from the sources' fields, and, when a record gives nothing else,
@@ -21,6 +21,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 
 import pyoxigraph as ox
 
@@ -41,23 +42,26 @@ from hub.store.transaction import Transaction
 from hub.territories import geometry
 from hub.territories.index import Commune, TerritoryIndex, normalise_name
 from hub.territories.index import iri as territory_iri
-from hub.vocab import META_GRAPH, MLG, PROV, RDF_TYPE, XSD, class_iris, term
+from hub.vocab import META_GRAPH, MLG, RDF_TYPE, XSD, class_iris, term
 
 log = logging.getLogger(__name__)
 INSEE_CODE = re.compile(r"(?:\d{5}|2[AB]\d{3})")
 POSTAL_CODE = re.compile(r"\d{5}")
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 TERRITORY = MLG + "territory"
 HINT_PREDICATES = (MLG + "territory", MLG + "concernsTerritory")
+RULES = "2"
+"""The version of the placing rules and of the derived graph's form; a hub whose records were
+placed under other rules (or another reference) places them again once (hub/territories/catch_up.py).
+2: method and confidence said once per derived graph (3 triples per link)."""
 TERRITORY_CLASSES = frozenset(
     c for local in ("Territory", "Commune", "EPCI", "Department", "Region") for c in class_iris(local)
 )
 """A territory is not placed: the reference's own communes carry INSEE codes too."""
 
 
-_TERRITORY, _OBJECT = ox.NamedNode(TERRITORY), ox.NamedNode(RDF + "object")
+_TERRITORY = ox.NamedNode(TERRITORY)
 _METHOD, _CONFIDENCE = ox.NamedNode(MLG + "placingMethod"), ox.NamedNode(MLG + "confidence")
-_DERIVED_FROM, _DECIMAL = ox.NamedNode(PROV + "wasDerivedFrom"), ox.NamedNode(XSD + "decimal")
+_DECIMAL = ox.NamedNode(XSD + "decimal")
 
 
 def placing_graph(base: str, record_graph: str) -> str:
@@ -116,35 +120,31 @@ _AREA_HINT = re.compile(r"territory/(departement|region)-([0-9A-Za-z]{1,3})$")
 
 
 _LAT, _LON = MLG + "latitude", MLG + "longitude"
-_READ = frozenset({MLG + "inseeCode", MLG + "postalCode", MLG + "locality", _LAT, _LON, RDF_TYPE,
-                   *HINT_PREDICATES})
+_INSEE, _POSTAL, _LOCALITY, _TYPE, _AREA, _POINT = range(6)
+_READ = {MLG + "inseeCode": _INSEE, MLG + "postalCode": _POSTAL, MLG + "locality": _LOCALITY,
+         RDF_TYPE: _TYPE, **dict.fromkeys(HINT_PREDICATES, _AREA), _LAT: _POINT, _LON: _POINT}
 
 
 def hints_of(record: Record, entity: ox.NamedNode) -> Hints | None:
     """What the record says about where its entity is (its own statements only); None for a
     territory (the reference's own records). One pass, the predicate tested first: it runs on
     every record ingested."""
-    insee: list[str] = []
-    postal: list[str] = []
-    names: list[str] = []
+    found: tuple[list[str], list[str], list[str]] = ([], [], [])
     area: dict[str, str] = {}
     point: dict[str, str] = {}
     for t in record.triples:
-        p = t.predicate.value
-        if p not in _READ or t.subject != entity:
+        slot = _READ.get(t.predicate.value)
+        if slot is None or t.subject != entity:
             continue
         o = t.object
-        if isinstance(o, ox.Literal):
-            if p == MLG + "inseeCode":
-                insee.append(o.value)
-            elif p == MLG + "postalCode":
-                postal.append(o.value)
-            elif p == MLG + "locality":
-                names.append(o.value)
-            elif p in (_LAT, _LON):
-                point.setdefault(p, o.value)
+        if slot <= _LOCALITY:
+            if isinstance(o, ox.Literal):
+                found[slot].append(o.value)
+        elif slot == _POINT:
+            if isinstance(o, ox.Literal):
+                point.setdefault(t.predicate.value, o.value)
         elif isinstance(o, ox.NamedNode):
-            if p == RDF_TYPE:
+            if slot == _TYPE:
                 if o.value in TERRITORY_CLASSES:
                     return None
             elif match := _AREA_HINT.search(o.value):
@@ -153,6 +153,7 @@ def hints_of(record: Record, entity: ox.NamedNode) -> Hints | None:
         where = (float(point[_LAT]), float(point[_LON])) if len(point) == 2 else None
     except ValueError:
         where = None  # the shapes refuse it; placing just does not use it
+    insee, postal, names = found
     return Hints(tuple(insee), tuple(postal), tuple(names), area.get("departement"), area.get("region"),
                  where)
 
@@ -222,17 +223,16 @@ class Placer:
                 out.add(commune, "insee", 1.0)
         if out.placements:
             return out
-        postal: list[str] = []
+        postal: list[tuple[str, list[Commune]]] = []
         for raw in hints.postal:
             code = raw.replace(" ", "").strip()
             if not POSTAL_CODE.fullmatch(code):
                 out.warnings.append(f"malformed postal code {raw[:40]!r}: not placed")
-            elif not index.by_postal_code(code):
+            elif not (served := index.by_postal_code(code)):
                 out.warnings.append(f"unknown postal code {code!r}: not placed")
             else:
-                postal.append(code)
-        for code in postal:
-            communes = index.by_postal_code(code)
+                postal.append((code, served))
+        for code, communes in postal:
             if len(communes) == 1:
                 out.add(communes[0], "postal", 1.0)
                 continue
@@ -322,22 +322,41 @@ class Placer:
     def statements(
         self, entity: ox.NamedNode, derived: str, graph: str, outcome: Outcome
     ) -> list[ox.Triple]:
-        """The derived graph: the links, and per link how it was made (``<derived#INSEE>``: the
-        commune, method and confidence); the graph itself says which record it comes from. Kept
-        small: it is written with every record that names a town."""
+        """The derived graph, kept small (it is written with every record that names a town):
+        the links, then how they were made, said once on the graph itself (``<derived>
+        mlg:placingMethod``, ``mlg:confidence``): one link costs 3 triples. A link made another
+        way than the first (a list of names, one of them chosen by a person) says its own on
+        ``<derived#INSEE>``. Which record graph it comes from is the graph's name
+        (:func:`placing_graph`, reversible: ``ENCODE_FOR_URI`` in SPARQL), so no triple says it."""
         if not outcome.placements:
             return []
-        triples = [ox.Triple(ox.NamedNode(derived), _DERIVED_FROM, ox.NamedNode(graph))]
+        node = ox.NamedNode(derived)
+        triples = [ox.Triple(entity, _TERRITORY, _commune(self.base, p.insee))
+                   for p in outcome.placements.values()]
+        first: Placement | None = None
         for placement in outcome.placements.values():
-            commune = ox.NamedNode(territory_iri(self.base, "commune", placement.insee))
-            node = ox.NamedNode(f"{derived}#{placement.insee}")
+            if first is None:
+                first = placement
+                subject = node
+            elif (placement.method, placement.confidence) == (first.method, first.confidence):
+                continue
+            else:
+                subject = ox.NamedNode(f"{derived}#{placement.insee}")
             triples += [
-                ox.Triple(entity, _TERRITORY, commune),
-                ox.Triple(node, _OBJECT, commune),
-                ox.Triple(node, _METHOD, ox.Literal(placement.method)),
-                ox.Triple(node, _CONFIDENCE, ox.Literal(f"{placement.confidence:.2f}", datatype=_DECIMAL)),
+                ox.Triple(subject, _METHOD, _literal(placement.method)),
+                ox.Triple(subject, _CONFIDENCE, _literal(f"{placement.confidence:.2f}", _DECIMAL)),
             ]
         return triples
+
+
+@cache
+def _literal(value: str, datatype: ox.NamedNode | None = None) -> ox.Literal:
+    return ox.Literal(value, datatype=datatype)
+
+
+@lru_cache(maxsize=1 << 16)
+def _commune(base: str, insee: str) -> ox.NamedNode:
+    return ox.NamedNode(territory_iri(base, "commune", insee))
 
 
 class PlacingError(UsageError):
@@ -379,13 +398,16 @@ def choice_plan(
     return candidate, tx
 
 
-def refresh_plans(store: Store, placer: Placer, batch: int = 500) -> Iterator[tuple[int, Transaction]]:
-    """Place every stored record again, a batch per transaction: for records stored before placing
-    existed (an unchanged record is not re-read at ingest) or after a new reference version.
-    Yields (records placed or re-placed in the batch, its transaction)."""
+def refresh_plans(
+    store: Store, placer: Placer, batch: int = 500, skip: tuple[str, ...] = ()
+) -> Iterator[tuple[int, Transaction]]:
+    """Place every stored record again (but those of the sources in ``skip``), a batch per
+    transaction: for records stored before placing existed (an unchanged record is not re-read at
+    ingest) or after a new reference version. Yields (records placed or re-placed, transaction)."""
+    unless = "".join(f" FILTER(?src != {ox.Literal(s)})" for s in skip)
     rows = store.select(
         f"""SELECT ?g ?src ?id WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{term("Record")}> ;
-            <{term("source")}> ?src ; <{term("sourceId")}> ?id }} }} ORDER BY ?g"""
+            <{term("source")}> ?src ; <{term("sourceId")}> ?id {unless} }} }} ORDER BY ?g"""
     )
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]

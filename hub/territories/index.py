@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,8 +32,10 @@ def iri(base: str, kind: Kind, code: str) -> str:
 _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 
 
+@lru_cache(maxsize=1 << 16)
 def normalise_name(name: str) -> str:
-    """A town name reduced to lowercase ASCII words: "St-Étienne" and "saint etienne" compare equal."""
+    """A town name reduced to lowercase ASCII words: "St-Étienne" and "saint etienne" compare equal.
+    Cached: placing asks for the same few thousand town names record after record."""
     text = name.replace("œ", "oe").replace("Œ", "Oe").replace("æ", "ae").replace("Æ", "Ae")
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     words = re.sub(r"[^a-z0-9]+", " ", text).split()

@@ -54,9 +54,12 @@ def record(local: str, point: tuple[float, float], *extra: tuple[str, ox.NamedNo
 def placed(store: Store, local: str) -> dict[str, tuple[str, float]]:
     """Commune code → (method, confidence) of the record's derived placing graph."""
     derived = placing_graph(BASE, graph_iri(BASE, "test", local))
+    # a link's method and confidence: its own node's (<derived#INSEE>) if any, else the graph's
     rows = store.select(f"""SELECT ?t ?m ?c WHERE {{ GRAPH <{derived}> {{ {iri(local)} <{MLG}territory> ?t .
-        ?n <http://www.w3.org/1999/02/22-rdf-syntax-ns#object> ?t ; <{MLG}placingMethod> ?m ;
-        <{MLG}confidence> ?c }} }}""")
+        BIND(IRI(CONCAT("{derived}#", STRAFTER(STR(?t), "commune-"))) AS ?own)
+        OPTIONAL {{ ?own <{MLG}placingMethod> ?m1 ; <{MLG}confidence> ?c1 }}
+        <{derived}> <{MLG}placingMethod> ?m0 ; <{MLG}confidence> ?c0 .
+        BIND(COALESCE(?m1, ?m0) AS ?m) BIND(COALESCE(?c1, ?c0) AS ?c) }} }}""")
     return {r["t"].value.rsplit("-", 1)[-1]: (r["m"].value, float(r["c"].value)) for r in rows}
 
 

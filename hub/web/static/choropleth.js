@@ -83,7 +83,8 @@
       setShade(swatch, shade(steps, area.entities));
       setShade(button, shade(steps, area.entities));  // for whoever reads the shading off the item
       button.appendChild(swatch);
-      button.appendChild(document.createTextNode(" " + area.name + " : " + number.format(area.entities)));
+      var colon = strings.lang === "en" ? ": " : " : ";
+      button.appendChild(document.createTextNode(" " + area.name + colon + number.format(area.entities)));
       ["mouseenter", "focus", "click"].forEach(function (e) {
         button.addEventListener(e, function () { show(level, code); });
       });

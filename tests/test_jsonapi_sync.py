@@ -261,3 +261,16 @@ def test_a_structure_another_source_knows_becomes_that_entity_or_a_review_entry(
     [candidate] = list_candidates(hub.store)
     assert (candidate.source_id, candidate.existing) == (structure(same_name), wiki + "tournesol"), \
         "the same name in the same postal code waits for a person's decision"
+
+
+def test_records_that_move_between_pages_during_a_read_delete_nothing(
+        api: DataInclusion, monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = [api.add_structure() for _ in range(5)]
+    hub = di_hub(api, monkeypatch, page_size=2)
+    hub.sync()
+    api.on_request = lambda path, query: api.delete(keys[0]) if query.get("page") == "2" else None
+    report = hub.sync(ok=False)  # page 1 lists keys 0-1; then key 0 goes and key 2 slides onto page 1
+    assert report.error is not None and "changed while it was read" in report.error
+    assert report.read.deleted == 0 and hub.holds(hub.entity(structure(keys[2]))), "key 2 was not listed, not deleted"
+    api.on_request = None
+    assert hub.sync().read.deleted == 1, "the next read lists everything and deletes what is gone"

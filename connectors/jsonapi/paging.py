@@ -2,15 +2,15 @@
 cursors, or a single answer.
 
 Each page yields the records it holds, as found at the mapping's ``records`` path. A listing
-that announces a ``total`` is checked against what was read: when records moved between pages
-during the walk (the source changed meanwhile), the reader is told the listing is incomplete and
-deletes nothing on its word.
+that announces a ``total`` is checked against what was read and against itself from page to page:
+when records moved between pages during the walk (the source changed meanwhile), the reader is
+told the listing is incomplete and deletes nothing on its word.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.jsonapi.client import ApiClient, ApiError
@@ -30,10 +30,13 @@ class Listing:
     pages: int = 0
     license: str | None = None
     """The licence IRI the answers state (the endpoint's ``license`` path), if any."""
+    totals: set[int] = field(default_factory=set)
+    """Every total the pages announced: more than one, and records moved between pages while
+    they were read (one deleted on page 1 shifts a record of page 2 onto page 1, unseen)."""
 
     @property
     def complete(self) -> bool:
-        return self.total is None or self.read >= self.total
+        return self.total is None or (self.read >= self.total and len(self.totals) <= 1)
 
 
 def pages(client: ApiClient, endpoint: Endpoint, listing: Listing,
@@ -66,6 +69,7 @@ def pages(client: ApiClient, endpoint: Endpoint, listing: Listing,
             total = walk(body, paging.total)
             if isinstance(total, int):
                 listing.total = total
+                listing.totals.add(total)
         yield records
         if paging.kind == "none" or not records:
             return

@@ -91,7 +91,8 @@ class ApiReader:
             listing = Listing()
             yield from self._endpoint(endpoint, listing, position.dump(), None)
             if not listing.complete:
-                short.append(f"{endpoint.name}: {listing.read} of the {listing.total} announced")
+                announced = " then ".join(str(t) for t in sorted(listing.totals, reverse=True))
+                short.append(f"{endpoint.name}: {listing.read} read, {announced} announced")
         if short:
             raise ApiError(
                 f"{self.source}: the listing changed while it was read ({'; '.join(short)}); the records "

@@ -105,6 +105,8 @@ class DataInclusion:
     _faults: list[_Fault] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _numbers: Iterator[int] = field(default_factory=lambda: iter(range(1, 10**9)))
+    on_request: Callable[[str, dict[str, str]], None] | None = None
+    """Called with (path, query) as each request arrives: a test's producer acting mid-harvest."""
 
     # -- a producer's data, as data·inclusion publishes it ----------------------------------
     def add_structure(self, **values: Any) -> str:
@@ -211,6 +213,8 @@ def build_app(di: DataInclusion) -> Starlette:
     def seen(request: Request) -> None:
         with di._lock:
             di.requests.append((request.url.path, dict(request.query_params)))
+        if di.on_request is not None:
+            di.on_request(request.url.path, dict(request.query_params))
 
     async def faulted(request: Request) -> Response | None:
         params = dict(request.query_params)

@@ -54,6 +54,17 @@ class ApiSettings:
     wait counts against ``query_timeout``."""
     query_memory_mb: int = 1024
     """Memory (data segment) each query worker may use; a query past it gets 503. 0: no cap."""
+    query_fast_workers: int = 1
+    """Query workers kept for the fast lane (queries not known to be slow), besides
+    ``query_workers``; 0: one lane (hub.api.query.lanes)."""
+    query_fast_seconds: float = 1.0
+    """A query that runs longer than this in the fast lane moves to the general lane (and is
+    known to be slow from then on)."""
+    query_cache_mb: int = 64
+    """Memory for the SPARQL result cache (hub.api.query.cache); 0: off."""
+    query_cache_remote: bool = False
+    """With a remote store, cache results anyway: only right when this hub is the server's only
+    writer (the cache knows of the hub's own writes only)."""
     cors_origins: list[str] = field(default_factory=list)
     service_allowlist: list[str] = field(default_factory=list)
     public_url: str | None = None

@@ -45,6 +45,8 @@ Each class lives next to the code that raises it; the intermediate classes live 
     │   │   ├── QueryRejected       hub/api/query/admission.py     queue full, or waited too long
     │   │   ├── QueryOutOfMemory    hub/api/query/runner.py        over a worker's memory cap
     │   │   └── QueryInterrupted    hub/api/query/runner.py        its worker was stopped from outside
+    │   ├── NoFreeSlot              hub/api/query/admission.py     no slot now (the pool tries its other lane)
+    │   ├── Preempted               hub/api/query/lanes.py         past the fast lane's time (moved)
     │   └── UpdateTimeout           hub/api/query/update_runner.py an update stopped at the limit (503)
     └── NotAcceptable               hub/api/negotiation.py         no media type the client accepts
 

@@ -1,4 +1,5 @@
-"""Attacks on the SPARQL query pool, against a real served hub with 2 workers and small limits.
+"""Attacks on the SPARQL query pool, against a real served hub with 2 general workers and one for
+the fast lane (hub.api.query.lanes), and small limits.
 
 Crashing or killing workers must cost one query its answer, never the pool; a storm of slow
 queries must be turned away with 503 + Retry-After while health checks and writes go on; a
@@ -20,7 +21,11 @@ import pytest
 from hub.vocab import MLG
 from tests.servers.hub import ServedHub, serving
 
-CONFIG = "[api]\nquery_timeout = 4\nquery_workers = 2\nquery_queue = 4\nquery_memory_mb = 256\n"
+CONFIG = (
+    "[api]\nquery_timeout = 4\nquery_workers = 2\nquery_fast_workers = 1\nquery_queue = 4\n"
+    "query_memory_mb = 256\nquery_cache_mb = 0\n"  # the pool itself answers every query
+)
+POOL = 3  # worker processes: the general ones and the fast lane's
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # runs past 4 s
 RUNAWAY_SORT = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f ?a ?d LIMIT 1"
@@ -110,7 +115,7 @@ def kill_and_wait(pids: list[int]) -> None:
 
 def test_fifty_thousand_nested_braces_are_refused_and_the_next_query_works(hub: ServedHub) -> None:
     nested = "SELECT * WHERE " + "{" * 50_000 + " ?s ?p ?o " + "}" * 50_000
-    for _ in range(3):  # more than the pool's workers
+    for _ in range(POOL + 1):  # more than the pool's workers
         response = query(hub, nested)
         assert response.status_code == 400
         assert "nest" in assert_clean_error(response)
@@ -134,10 +139,10 @@ def test_a_query_that_crashes_the_parser_costs_only_its_own_answer(hub: ServedHu
 def test_killed_workers_are_replaced(hub: ServedHub) -> None:
     assert_pool_answers(hub)
     workers = query_workers(hub)
-    assert len(workers) == 2, workers
+    assert len(workers) == POOL, workers
     kill_and_wait(workers)
     assert_pool_answers(hub)
-    assert len(query_workers(hub)) == 2
+    assert len(query_workers(hub)) == POOL
 
 
 def test_a_worker_killed_during_a_query_is_a_503_for_that_query_only(hub: ServedHub) -> None:
@@ -145,7 +150,7 @@ def test_a_worker_killed_during_a_query_is_a_503_for_that_query_only(hub: Served
     answers: list[httpx.Response] = []
     slow = threading.Thread(target=lambda: answers.append(query(hub, SLOW)))
     slow.start()
-    time.sleep(1)  # the slow query is running on one worker, the other is idle
+    time.sleep(1)  # the slow query is running on one worker, the others are idle
     kill_and_wait(query_workers(hub))
     slow.join()
     assert answers[0].status_code == 503
@@ -169,7 +174,7 @@ def test_invalid_sparql_keeps_the_engine_message_without_python_names(hub: Serve
 
 
 def test_a_runaway_sort_hits_the_memory_cap_and_the_next_query_works(hub: ServedHub) -> None:
-    for _ in range(3):  # more than the pool's workers
+    for _ in range(POOL + 1):  # more than the pool's workers
         response = query(hub, RUNAWAY_SORT)
         assert response.status_code == 503, response.text
         assert response.headers.get("Retry-After", "").isdigit()

@@ -18,6 +18,7 @@ from hub.api.http_guards import install_http_guards
 from hub.api.metrics import MetricsMiddleware
 from hub.api.negotiation import NotAcceptable
 from hub.api.query.admission import QueryUnavailable
+from hub.api.query.cache import ResultCache
 from hub.api.query.remote import RemoteQueryRunner
 from hub.api.query.runner import QueryRunner, QueryTimeout, QueryTooLarge
 from hub.api.query.update_runner import UpdateTimeout
@@ -39,6 +40,7 @@ from hub.api.state import HubState
 from hub.clipping import MAX_MESSAGE_CHARS, clip_json
 from hub.config import Config
 from hub.errors import HubError, NotFound
+from hub.pipeline import grid
 from hub.pipeline.ingest import Ingestor
 from hub.store import open_store
 from hub.store.base import Store
@@ -123,7 +125,19 @@ def make_runner(config: Config, store: Store) -> QueryRunner | RemoteQueryRunner
         queue=config.api.query_queue,
         memory_mb=config.api.query_memory_mb,
         service_allowlist=tuple(config.api.service_allowlist),
+        fast_workers=config.api.query_fast_workers,
+        fast_seconds=config.api.query_fast_seconds,
     )
+
+
+def make_cache(config: Config, store: Store) -> ResultCache | None:
+    """The result cache: on for the embedded store (every write goes through this hub); with a
+    remote store only when the operator says this hub is its sole writer."""
+    if config.api.query_cache_mb <= 0:
+        return None
+    if isinstance(store, RemoteStore) and not config.api.query_cache_remote:
+        return None
+    return ResultCache(config.api.query_cache_mb * 1024 * 1024)
 
 
 def create_app(config: Config) -> FastAPI:
@@ -145,6 +159,11 @@ def create_app(config: Config) -> FastAPI:
             ),
             runner=runner,
         )
+        hub.cache = make_cache(config, store)
+        hub.grid_ready = grid.complete(store)
+        if not hub.grid_ready:
+            log.warning("some located entities have no grid cells yet: bounding boxes are "
+                        "filtered without the index until `maillage places refresh`")
         hub.syncs = SyncRunner(config, hub.ingestor, hub.write_lock, hub.after_write)
         hub.syncs.start()
         app.state.hub = hub

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from hub.api.query.cache import ResultCache
 from hub.api.query.remote import RemoteQueryRunner
 from hub.api.query.runner import QueryRunner
 from hub.config import Config
 from hub.pipeline.ingest import Ingestor, IngestResult
 from hub.records import Record
 from hub.store.base import Store
+from hub.store.write_lock import WriteLock
 from hub.sync.scheduler import SyncRunner
 
 
@@ -24,10 +25,19 @@ class HubState:
     store: Store
     ingestor: Ingestor
     runner: QueryRunner | RemoteQueryRunner
-    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    write_lock: WriteLock = field(default_factory=WriteLock)
     syncs: SyncRunner | None = None
-    generation: int = 0
-    """Counts writes, so query workers know when their read-only view is stale."""
+    cache: ResultCache | None = None
+    grid_ready: bool = False
+    """Every located entity had its grid cells when the hub started (hub.pipeline.grid); every
+    write since adds them, so bounding boxes may use the index."""
+    """SPARQL results by data version (:mod:`hub.api.query.cache`); None when off."""
+
+    @property
+    def generation(self) -> int:
+        """Counts writes (the write lock's releases), so query workers know when their
+        read-only view is stale."""
+        return self.write_lock.version
 
     def ingest(self, records: list[Record]) -> IngestResult:
         """Commit records and flush them so that the read-only query workers see them."""
@@ -51,7 +61,6 @@ class HubState:
         flush = getattr(self.store, "flush", None)  # the embedded store and its public replica
         if flush is not None:
             flush()
-        self.generation += 1
 
 
 def hub_state(request: Request) -> HubState:

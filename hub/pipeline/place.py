@@ -36,6 +36,7 @@ from hub.meta.placements import (
     list_placements,
     placement_iri,
 )
+from hub.pipeline import grid
 from hub.records import Record
 from hub.store.base import Store
 from hub.store.transaction import Transaction
@@ -287,14 +288,20 @@ class Placer:
     def write(
         self, tx: Transaction, record: Record, graph: str, known: Known, *, existed: bool
     ) -> list[str]:
-        """Fill ``tx`` with the record's placing (derived graph, candidates); returns warnings."""
+        """Fill ``tx`` with the record's placing (derived graph, candidates) and its grid cells
+        (:mod:`hub.pipeline.grid`); returns warnings."""
         pair = (record.source, record.source_id)
         found = self._hints(record)
         self._cache.pop(id(record), None)
         outcome = self.decide(found[1], known.choices.get(pair, {})) if found else Outcome()
-        if existed or outcome.placements:  # a new record placed nowhere writes nothing
+        cells = self._cells(record)
+        if existed or outcome.placements or cells:  # a new record placed nowhere writes nothing
             derived = placing_graph(self.base, graph)
             triples = self.statements(found[0], derived, graph, outcome) if found else []
+            if cells:
+                if not triples:
+                    triples.append(ox.Triple(ox.NamedNode(derived), _DERIVED_FROM, ox.NamedNode(graph)))
+                triples += cells
             if existed:
                 tx.replace_graph(derived, triples)
             else:
@@ -311,6 +318,17 @@ class Placer:
             if subject not in emitted:
                 tx.clear_meta(subject)
         return outcome.warnings
+
+    def located(self, record: Record) -> bool:
+        """Whether the record has coordinates, so grid cells to write."""
+        return bool(self._cells(record))
+
+    def _cells(self, record: Record) -> list[ox.Triple]:
+        if record.deleted or not self.enabled:
+            return []
+        entity = record.entity()
+        point = grid.coordinates(record.triples, entity) if entity is not None else None
+        return grid.grid_triples(entity, *point) if entity is not None and point else []
 
     def forget(self, tx: Transaction, record: Record, graph: str, known: Known) -> None:
         """The record is gone: its placing and its waiting candidates go with it (choices stay:
@@ -424,7 +442,9 @@ def refresh_plans(
         ]
         wanted = [r for r in records if r.triples and placer.wanted(r)]  # a territory is not
         known = placer.recall(store, wanted)
+        chosen = {id(r) for r in wanted}
+        located = [r for r in records if r.triples and id(r) not in chosen and placer.located(r)]
         tx = Transaction()
-        for record in wanted:
+        for record in wanted + located:  # a located record gets its grid cells
             placer.write(tx, record, record.graph or "", known, existed=True)
         yield len(wanted), tx

@@ -8,7 +8,6 @@ safety, since data, cursor and sync state of a batch go in one transaction.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 
@@ -16,6 +15,7 @@ import pyoxigraph as ox
 
 from hub.pipeline.ingest import Ingestor, IngestResult
 from hub.records import Cursor, MetaUpdate, Record
+from hub.store.write_lock import WriteLock
 
 
 class Committer:
@@ -25,7 +25,7 @@ class Committer:
     def __init__(
         self,
         ingestor: Ingestor,
-        lock: threading.Lock | None = None,
+        lock: WriteLock | None = None,
         after: Callable[[], None] | None = None,
     ) -> None:
         self.ingestor = ingestor

@@ -8,7 +8,6 @@ reason recorded, never the others'.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +19,7 @@ from hub.meta.cursors import read_cursor
 from hub.meta.status import status_update
 from hub.pipeline.ingest import Ingestor, IngestResult
 from hub.records import now
+from hub.store.write_lock import WriteLock
 from hub.sync.commit import Committer
 from hub.sync.inbound import read_source
 from hub.sync.outbound import Outbound
@@ -58,7 +58,7 @@ def sync_source(
     report: SyncReport | None = None,
     pool: ConnectorPool | None = None,
     backfill: bool = False,
-    write_lock: threading.Lock | None = None,
+    write_lock: WriteLock | None = None,
     after_write: Callable[[], None] | None = None,
 ) -> SyncReport:
     """Push to then read from one source (as its direction allows); errors end in the report.

@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from hub.config import Config, ConfigError
 from hub.pipeline.ingest import Ingestor
+from hub.store.write_lock import WriteLock
 from hub.sync.engine import SyncReport, sync_source
 from hub.sync.pool import ConnectorPool
 
@@ -41,7 +42,7 @@ def trigger_for(schedule: str) -> CronTrigger | IntervalTrigger:
 class SyncRunner:
     """Runs syncs for the API process: on schedule, or on demand, one at a time per source."""
 
-    def __init__(self, config: Config, ingestor: Ingestor, write_lock: threading.Lock,
+    def __init__(self, config: Config, ingestor: Ingestor, write_lock: WriteLock,
                  after_write: Callable[[], None]) -> None:
         self.config = config
         self.ingestor = ingestor

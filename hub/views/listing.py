@@ -16,6 +16,7 @@ import pyoxigraph as ox
 
 from hub.errors import InputError
 from hub.meta.public import public_graph_filter
+from hub.pipeline.grid import bbox_cells_values
 from hub.store.base import Store
 from hub.views.territory_filter import area_pattern, parse_territory
 from hub.vocab import COLLECTIONS, META_GRAPH, MLG, PROV, RDF_TYPE, XSD, class_iris
@@ -85,6 +86,8 @@ class Filters:
     updated_since: datetime | None = None
     source: str | None = None
     located: bool = False  # only items with coordinates (the GeoJSON listing)
+    grid: bool = False
+    """Every located entity has its grid cells (hub.pipeline.grid): a bbox may use them."""
 
     def __post_init__(self) -> None:
         if self.territory is not None:
@@ -143,8 +146,10 @@ def _where(collection: str, filters: Filters, after: str | None) -> str:
         parts.append(f"{{ SELECT DISTINCT ?s WHERE {{ {area} {below} }} }}")
     if filters.bbox:
         min_lon, min_lat, max_lon, max_lat = filters.bbox
-        parts.append(
-            f"?s {_m('latitude')} ?lat ; {_m('longitude')} ?lon . "
+        cells = bbox_cells_values(filters.bbox) if filters.grid else ""
+        # first, so that the entities come from the cells' index rather than from every item
+        parts.insert(0, (f"{cells} ?s {_m('gridCell')} ?cell . " if cells else "")
+            + f"?s {_m('latitude')} ?lat ; {_m('longitude')} ?lon . "
             f"FILTER(?lat >= {_num(min_lat)} && ?lat <= {_num(max_lat)} && "
             f"?lon >= {_num(min_lon)} && ?lon <= {_num(max_lon)})"
         )

@@ -47,6 +47,24 @@ class Virtuoso:
 
     sparql_url: str
     gsp_url: str
+    workdir: Path | None = None
+    """Its directory, where ``bulk_load`` finds the files it loads (the ini's DirsAllowed)."""
+    isql_port: int = 0
+
+    def bulk_load(self, path: Path, graph: str = "urn:maillage:default", timeout: float = 1800) -> None:
+        """Load an N-Quads (or Turtle) file with Virtuoso's own bulk loader (``ld_dir`` and
+        ``rdf_loader_run``), much faster than the Graph Store for a million triples; the file
+        is copied into the server's directory first."""
+        assert self.workdir is not None
+        target = self.workdir / path.name
+        if target != path:
+            shutil.copyfile(path, target)
+        script = (
+            f"ld_dir('{self.workdir}', '{path.name}', '{graph}');\n"
+            "rdf_loader_run();\ncheckpoint;\n"
+        )
+        subprocess.run([ISQL, str(self.isql_port), "dba", "dba"], input=script.encode(),
+                       check=True, capture_output=True, timeout=timeout)
 
 
 def available() -> str | None:
@@ -84,7 +102,8 @@ def running_virtuoso() -> Iterator[Virtuoso]:
             capture_output=True,
             timeout=30,
         )
-        yield Virtuoso(sparql_url=f"{base}/sparql", gsp_url=f"{base}/sparql-graph-crud")
+        yield Virtuoso(sparql_url=f"{base}/sparql", gsp_url=f"{base}/sparql-graph-crud",
+                       workdir=workdir, isql_port=isql_port)
     finally:
         stop(proc)
         log.close()

@@ -37,6 +37,10 @@ class QueryRejected(QueryUnavailable):
     """The hub is too busy to take the query: the queue is full, or the query waited too long."""
 
 
+class NoFreeSlot(QueryError):
+    """Raised by ``run(..., wait=False)`` when every slot is taken (the caller tries elsewhere)."""
+
+
 class _Waiter:
     """One queued query; ``wake`` is called, from any thread, when a slot is handed to it."""
 
@@ -61,14 +65,22 @@ class Admission:
         """The ``time.monotonic()`` by which a query arriving now must be answered."""
         return time.monotonic() + self.timeout
 
-    async def run(self, work: Callable[[float], T], discard: Callable[[T], None]) -> T:
+    async def run(
+        self,
+        work: Callable[[float], T],
+        discard: Callable[[T], None],
+        deadline: float | None = None,
+        wait: bool = True,
+    ) -> T:
         """``work(deadline)`` in a slot, in the executor; ``discard`` cleans up an unwanted result.
 
         If the caller goes away (client disconnected, shutdown) once the job is running, the job
         still ends (it holds a worker the pool must get back) and its result is discarded.
+        ``deadline``: one the query already had (it was moved from another lane); ``wait=False``:
+        :class:`NoFreeSlot` at once rather than queueing.
         """
-        deadline = self.deadline()
-        await self._acquire(deadline)
+        deadline = self.deadline() if deadline is None else deadline
+        await self._acquire(deadline, wait)
         try:
             future = self._executor.submit(self._in_slot, work, deadline)
         except BaseException:
@@ -93,12 +105,17 @@ class Admission:
         finally:
             self._release()
 
+    def load(self) -> tuple[int, int]:
+        """(jobs running, jobs waiting) now."""
+        with self._lock:
+            return self._busy, len(self._waiters)
+
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- the queue ------------------------------------------------------------------------------
 
-    async def _acquire(self, deadline: float) -> None:
+    async def _acquire(self, deadline: float, wait: bool = True) -> None:
         loop = asyncio.get_running_loop()
         woken: asyncio.Future[None] = loop.create_future()
 
@@ -113,8 +130,10 @@ class Admission:
                 self._release()
 
         waiter = _Waiter(wake)
-        if self._enter(waiter):
+        if self._enter(waiter, wait):
             return
+        if not wait:
+            raise NoFreeSlot("every slot is taken")
         try:
             await asyncio.wait_for(woken, max(0.0, deadline - time.monotonic()))
         except TimeoutError:
@@ -124,12 +143,15 @@ class Admission:
             self._give_up(waiter)
             raise
 
-    def _enter(self, waiter: _Waiter) -> bool:
-        """True when a slot is free now; otherwise queue the waiter, or refuse if the queue is full."""
+    def _enter(self, waiter: _Waiter, wait: bool = True) -> bool:
+        """True when a slot is free now; otherwise queue the waiter (unless ``wait`` is False),
+        or refuse if the queue is full."""
         with self._lock:
             if self._busy < self.slots and not self._waiters:
                 self._busy += 1
                 return True
+            if not wait:
+                return False
             if len(self._waiters) >= self.queue:
                 raise QueryRejected(
                     f"the hub is busy: {self.slots} queries are running and {len(self._waiters)} "

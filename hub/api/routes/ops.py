@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.auth import require_operator, require_token
 from hub.api.metrics import REGISTRY
+from hub.api.query.runner import QueryRunner
 from hub.api.state import HubState, hub_state
 from hub.meta.changelog import last_sequence
 from hub.meta.conflicts import list_conflicts
@@ -121,6 +122,27 @@ def store_bytes(path: Path) -> int:
     return total
 
 
+def query_gauges(state: HubState) -> Iterator[GaugeMetricFamily]:
+    """What the query lanes are doing now, and how the result cache serves."""
+    running = GaugeMetricFamily("maillage_query_running", "Queries running, per lane", labels=["lane"])
+    waiting = GaugeMetricFamily("maillage_query_waiting", "Queries queued, per lane", labels=["lane"])
+    runner = state.runner
+    lanes = [("general", runner.admission)]
+    if isinstance(runner, QueryRunner) and runner.fast is not None:
+        lanes.append(("fast", runner.fast))
+    for name, admission in lanes:
+        busy, queued = admission.load()
+        running.add_metric([name], busy)
+        waiting.add_metric([name], queued)
+    yield running
+    yield waiting
+    if state.cache is not None:
+        yield GaugeMetricFamily("maillage_query_cache_hits", "SPARQL answers served from the cache",
+                                value=state.cache.hits)
+        yield GaugeMetricFamily("maillage_query_cache_bytes", "Memory the result cache holds",
+                                value=state.cache.size)
+
+
 class HubCollector(Collector):
     """Gauges computed from the store when Prometheus scrapes."""
 
@@ -148,6 +170,7 @@ class HubCollector(Collector):
             "maillage_change_log_sequence", "Newest change-log sequence number",
             value=last_sequence(store),
         )
+        yield from query_gauges(self.state)
         config = self.state.config
         if config.store.backend == "oxigraph" and not config.in_memory:
             yield GaugeMetricFamily(
@@ -160,7 +183,9 @@ class HubCollector(Collector):
 def metrics(state: HubState = Depends(hub_state)) -> Response:
     """Request counters and latencies by route, plus hub gauges computed at scrape time:
     ``maillage_entities{class}``, ``maillage_records{source}``, ``maillage_quarantined_records``,
-    ``maillage_change_log_sequence`` and ``maillage_store_bytes``."""
+    ``maillage_change_log_sequence``, ``maillage_store_bytes``, the query lanes' load
+    (``maillage_query_running{lane}``, ``maillage_query_waiting{lane}``) and the result cache's
+    (``maillage_query_cache_hits``, ``maillage_query_cache_bytes``)."""
     hub_registry = CollectorRegistry(auto_describe=False)
     hub_registry.register(HubCollector(state))
     body = generate_latest(REGISTRY) + generate_latest(hub_registry)

@@ -234,6 +234,7 @@ def list_collection(
             bbox=listing.parse_bbox(bbox) if bbox else None,
             updated_since=listing.parse_since(updated_since) if updated_since else None,
             source=source or None,
+            grid=state.grid_ready,
         )
     except BadParameter as exc:
         raise HTTPException(400, str(exc)) from exc

@@ -22,7 +22,7 @@ from hub.api.negotiation import GRAPH_TYPES, SELECT_TYPES, NotAcceptable, choose
 from hub.api.query.remote import RemoteQueryRunner
 from hub.api.query.runner import QueryJob
 from hub.api.query.safety import ForbiddenService, check_query
-from hub.api.query.statuses import run_query
+from hub.api.query.statuses import run_cached
 from hub.api.routes.update import utf8_body
 from hub.api.state import HubState, hub_state
 from hub.rdf.forms import query_form
@@ -157,12 +157,13 @@ async def answer_query(request: Request, state: HubState) -> Response:
         result_format=media,
         default_graphs=tuple(params.get("default-graph-uri", [])),
         named_graphs=tuple(params.get("named-graph-uri", [])),
-        generation=state.generation,
         base_iri=str(request.url_for("sparql_get")),
         public=not is_operator(request, state),
     )
-    path = await run_query(state.runner, job)
-    return StreamingResponse(_stream(path), media_type=media)
+    result = await run_cached(state.runner, state.cache, state.write_lock, job)
+    if isinstance(result, bytes):
+        return Response(result, media_type=media)
+    return StreamingResponse(_stream(result), media_type=media)
 
 
 @router.get("/sparql", name="sparql_get", summary="SPARQL query (or the Service Description)")

@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.negotiation import NotAcceptable, choose
 from hub.api.query.runner import QueryJob
-from hub.api.query.statuses import run_query
+from hub.api.query.statuses import run_cached
 from hub.api.state import HubState, hub_state
 from hub.iris import component
 from hub.meta.changelog import last_sequence, read_changes
@@ -69,14 +69,15 @@ PREFIXES = {
 
 async def public_select(state: HubState, query: str) -> list[dict[str, str]]:
     """Rows of ``query`` run exactly as an anonymous ``/sparql`` request would run it."""
-    job = QueryJob(
-        query=query, result_format="application/sparql-results+json", generation=state.generation
-    )
-    path = await run_query(state.runner, job)
-    try:
-        data = json.loads(path.read_bytes())
-    finally:
-        path.unlink(missing_ok=True)
+    job = QueryJob(query=query, result_format="application/sparql-results+json")
+    result = await run_cached(state.runner, state.cache, state.write_lock, job)
+    if isinstance(result, bytes):
+        data = json.loads(result)
+    else:
+        try:
+            data = json.loads(result.read_bytes())
+        finally:
+            result.unlink(missing_ok=True)
     return [{k: v["value"] for k, v in b.items()} for b in data["results"]["bindings"]]
 
 

@@ -50,10 +50,11 @@ INSEE_CODE = re.compile(r"(?:\d{5}|2[AB]\d{3})")
 POSTAL_CODE = re.compile(r"\d{5}")
 TERRITORY = MLG + "territory"
 HINT_PREDICATES = (MLG + "territory", MLG + "concernsTerritory")
-RULES = "2"
+RULES = "3"
 """The version of the placing rules and of the derived graph's form; a hub whose records were
 placed under other rules (or another reference) places them again once (hub/territories/catch_up.py).
-2: method and confidence said once per derived graph (3 triples per link)."""
+2: method and confidence said once per derived graph (3 triples per link).
+3: the grid cells of located entities (mlg:gridCell, hub.pipeline.grid) in the derived graph."""
 TERRITORY_CLASSES = frozenset(
     c for local in ("Territory", "Commune", "EPCI", "Department", "Region") for c in class_iris(local)
 )
@@ -298,10 +299,7 @@ class Placer:
         if existed or outcome.placements or cells:  # a new record placed nowhere writes nothing
             derived = placing_graph(self.base, graph)
             triples = self.statements(found[0], derived, graph, outcome) if found else []
-            if cells:
-                if not triples:
-                    triples.append(ox.Triple(ox.NamedNode(derived), _DERIVED_FROM, ox.NamedNode(graph)))
-                triples += cells
+            triples += cells
             if existed:
                 tx.replace_graph(derived, triples)
             else:

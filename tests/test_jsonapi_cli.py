@@ -54,6 +54,9 @@ def test_discover_drafts_a_mapping_that_reads_the_api(tmp_path: Path) -> None:
         assert "di: read 3 new, 0 updated, 0 deleted, 0 unchanged, 3 quarantined" in synced.stdout
         status = maillage(tmp_path, "status", "--format", "json", token=api.token)
         assert json.loads(status.stdout)["sources"]["di"] == 3, "three records of the source are stored"
+        again = maillage(tmp_path, "discover", "di", token=api.token)  # a configured source: its mapping's
+        assert again.returncode == 0, again.stderr                     # endpoints and auth are sampled
+        assert '[auth]\nkind = "bearer"' in again.stdout and 'path = "/api/v1/services"' in again.stdout
 
 
 def test_discover_with_a_refused_token_says_so(tmp_path: Path) -> None:

@@ -7,7 +7,9 @@ connector keeps is checked by tests/connectors/test_contract.py."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pyoxigraph as ox
 import pytest
 
@@ -19,8 +21,9 @@ from hub.meta.provenance import stored_records
 from hub.meta.quarantine import list_quarantine
 from hub.records import Record
 from hub.vocab import MLG, RDF_TYPE
-from tests.harness import HubUnderTest, jsonapi_source
+from tests.harness import ROOT, HubUnderTest, jsonapi_source
 from tests.servers.data_inclusion import DataInclusion, running_data_inclusion
+from tests.servers.hub import serving
 
 BASE = "https://w3id.org/maillage/id/"
 SKOS_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
@@ -274,3 +277,38 @@ def test_records_that_move_between_pages_during_a_read_delete_nothing(
     assert report.read.deleted == 0 and hub.holds(hub.entity(structure(keys[2]))), "key 2 was not listed, not deleted"
     api.on_request = None
     assert hub.sync().read.deleted == 1, "the next read lists everything and deletes what is gone"
+
+
+def test_a_served_hub_lists_the_services_with_their_structure(api: DataInclusion, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    tournesol = api.add_structure(nom="Centre social Le Tournesol", courriel="accueil@tournesol.example.org")
+    atelier = api.add_service(tournesol, nom="Atelier numérique", publics=["seniors"], frais="gratuit",
+                              contact_nom_prenom="Dominique Intime")
+    monkeypatch.setenv("MAILLAGE_TEST_DI_SERVED_TOKEN", api.token)
+    config = f"""
+[[sources]]
+name = "di"
+kind = "jsonapi"
+url = "{api.url}"
+mapping = "{ROOT / 'mappings' / 'data-inclusion.toml'}"
+direction = "read"
+credentials = {{ token_env = "MAILLAGE_TEST_DI_SERVED_TOKEN" }}
+license = "{LICENCE_OUVERTE}"
+options = {{ retry_wait = 0.05, timeout = 5 }}
+"""
+    with serving(tmp_path / "data", config, demo=False) as hub:
+        done = httpx.post(f"{hub.url}/sources/di/sync", headers=hub.auth, timeout=60).json()
+        assert done["error"] is None, done
+        [item] = httpx.get(f"{hub.url}/api/services").json()["items"]
+        assert item["name"] == "Atelier numérique" and item["type"] == "Service"
+        assert item["id"] == f"{BASE}service/di/services/{atelier}"
+        offer = httpx.get(hub.url + item["href"], headers={"Accept": "application/ld+json"}).json()
+        assert offer["providedBy"] == f"{BASE}organization/di/structures/{tournesol}"
+        assert offer["fees"] == {"@value": "Gratuit", "@language": "fr"}
+        assert offer["audience"] == "https://w3id.org/maillage/id/concept/data-inclusion/publics/seniors"
+        [org] = httpx.get(f"{hub.url}/api/actors").json()["items"]
+        actor = httpx.get(hub.url + org["href"], headers={"Accept": "application/ld+json"}).json()
+        assert actor["email"] == "accueil@tournesol.example.org", "an organisation's contact is public"
+        anonymous = httpx.get(f"{hub.url}/sparql", params={"query": 'ASK { ?s ?p "Dominique Intime" }'},
+                              headers={"Accept": "application/sparql-results+json"}).json()
+        assert anonymous["boolean"] is False

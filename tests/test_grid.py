@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from pathlib import Path
 
 import httpx
@@ -68,6 +70,12 @@ def test_bbox_through_the_cells_finds_exactly_the_places_inside(tmp_path: Path) 
         rows = client.get(f"{hub.url}/sparql", params={"query": query},
                           headers={"Accept": "application/sparql-results+json"}).json()
         assert {b["s"]["value"] for b in rows["results"]["bindings"]} == expected  # anonymous too
+        page = client.get(f"{hub.url}/ui/map", params={"bbox": bbox})
+        assert page.status_code == 200
+        points = re.search(r'<script[^>]*id="map-points"[^>]*>(.*?)</script>', page.text, re.S)
+        assert points is not None
+        assert {p["iri"] for p in json.loads(points.group(1))} == expected  # the map shows the box
+        assert client.get(f"{hub.url}/ui/map", params={"bbox": "4,45,nope"}).status_code == 400
         # moved out of the box: its cells move with it
         moved = next(iter(sorted(expected)))
         key = moved.rsplit("/", 1)[1]

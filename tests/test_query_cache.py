@@ -98,3 +98,37 @@ def test_repeated_queries_come_from_the_cache_and_a_write_shows_at_once(tmp_path
         assert anonymous == 0  # not the operator's cached answer: the bookkeeping graph is private
         again = client.get(f"{hub.url}/sparql", params={"query": META}, headers={**JSON, **hub.auth})
         assert again.content == private.content
+
+
+def test_identical_queries_at_once_share_one_run(tmp_path: Path) -> None:
+    # one worker and no queue: without sharing, the copies that find the worker busy get 503
+    config = "[api]\nquery_workers = 1\nquery_fast_workers = 0\nquery_queue = 0\nquery_timeout = 60\n"
+    medium = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f }"  # seconds on the demo data
+    with serving(tmp_path / "data", config=config) as hub:
+        answers: list[httpx.Response] = []
+        start = threading.Barrier(4)
+
+        def ask() -> None:
+            start.wait()
+            answers.append(httpx.get(f"{hub.url}/sparql", params={"query": medium},
+                                     headers=JSON, timeout=90))
+
+        threads = [threading.Thread(target=ask) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
+        assert len({a.content for a in answers}) == 1
+        # the control: a query needing the worker while another holds it is refused, so the four
+        # above could only all be answered by sharing one run (or by running one after another,
+        # which the refusal rules out)
+        slow = threading.Thread(target=run_slow, args=(hub.url,), daemon=True)
+        slow.start()
+        refused = None
+        for n in range(2000):
+            refused = httpx.get(f"{hub.url}/sparql", params={"query": f"{COUNT} LIMIT {n + 1}"},
+                                timeout=60)
+            if refused.status_code == 503:
+                break
+        assert refused is not None and refused.status_code == 503

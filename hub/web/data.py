@@ -16,6 +16,7 @@ from hub.meta.provenance import ATTRIBUTION_NAME, LICENSE
 from hub.meta.public import public_graph_filter
 from hub.meta.quarantine import list_quarantine
 from hub.meta.status import class_counts, source_counts, source_statuses
+from hub.pipeline.grid import GRID_CELL, bbox_cells_values
 from hub.rdf.resources import named_query
 from hub.store.base import Store
 from hub.territories.index import TerritoryIndex
@@ -200,13 +201,26 @@ def script_json(data: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def map_points(store: Store, lang: str) -> list[dict[str, Any]]:
-    """Entities of the mapped collections that have numeric coordinates."""
+def map_points(
+    store: Store, lang: str, bbox: tuple[float, float, float, float] | None = None,
+    grid: bool = False,
+) -> list[dict[str, Any]]:
+    """Entities of the mapped collections that have numeric coordinates; within ``bbox``
+    (minLon, minLat, maxLon, maxLat) when given, found through the grid cells when ``grid``
+    says every located entity has them (hub.pipeline.grid)."""
     classes = " ".join(
         str(ox.NamedNode(c)) for name in MAP_COLLECTIONS for c in class_iris(COLLECTIONS[name])
     )
+    box = ""
+    if bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = bbox
+        cells = bbox_cells_values(bbox) if grid else ""
+        box = (f"{cells} ?s <{GRID_CELL}> ?cell . " if cells else "") + (
+            f"?s <{MLG}latitude> ?lat ; <{MLG}longitude> ?lon . FILTER(?lat >= {float(min_lat)!r} "
+            f"&& ?lat <= {float(max_lat)!r} && ?lon >= {float(min_lon)!r} && ?lon <= {float(max_lon)!r}) "
+        )
     rows = store.select(
-        f"SELECT ?s ?type ?lat ?lon ?name WHERE {{ VALUES ?type {{ {classes} }} ?s a ?type ; "
+        f"SELECT ?s ?type ?lat ?lon ?name WHERE {{ {box}VALUES ?type {{ {classes} }} ?s a ?type ; "
         f"<{MLG}latitude> ?lat ; <{MLG}longitude> ?lon . OPTIONAL {{ ?s <{MLG}name> ?name }} }}"
     )
     points: dict[str, dict[str, Any]] = {}

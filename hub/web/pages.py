@@ -26,7 +26,7 @@ from hub.rdf.io import serialize
 from hub.rdf.resources import SPARQL_DIR
 from hub.store.base import StoreError
 from hub.views.entity import load_entity
-from hub.views.listing import BadParameter
+from hub.views.listing import BadParameter, parse_bbox
 from hub.vocab import COLLECTIONS, MLG, XSD
 from hub.web import choropleth, data
 from hub.web.i18n import STRINGS, language
@@ -169,7 +169,9 @@ def map_page(request: Request, state: HubState = Depends(hub_state)) -> HTMLResp
     tiles = asked or (allowed[0] if allowed else None)
 
     def build() -> HTMLResponse:
-        points = data.map_points(state.store, page.lang)
+        box = request.query_params.get("bbox")
+        bbox = parse_bbox(box) if box else None  # a malformed one: 400 (BadParameter)
+        points = data.map_points(state.store, page.lang, bbox, grid=state.grid_ready)
         for point in points:
             point["href"] = page.entity_url(point["iri"])
         return page.render("map.html", points=data.script_json(points), count=len(points),

@@ -19,6 +19,7 @@ from hub.meta.candidates import list_candidates
 from hub.meta.changelog import last_sequence, read_changes
 from hub.meta.provenance import stored_records
 from hub.meta.quarantine import list_quarantine
+from hub.pipeline.ingest import Ingestor
 from hub.records import Record
 from hub.vocab import MLG, RDF_TYPE
 from tests.harness import ROOT, HubUnderTest, jsonapi_source
@@ -312,3 +313,25 @@ options = {{ retry_wait = 0.05, timeout = 5 }}
         anonymous = httpx.get(f"{hub.url}/sparql", params={"query": 'ASK { ?s ?p "Dominique Intime" }'},
                               headers={"Accept": "application/sparql-results+json"}).json()
         assert anonymous["boolean"] is False
+
+
+def test_a_harvest_killed_midway_resumes_without_loss_or_twins(api: DataInclusion,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = [api.add_structure() for _ in range(9)]
+    hub = di_hub(api, monkeypatch, page_size=2, batch_size=2)
+    real = Ingestor.ingest_batch
+    calls = iter(range(100))
+
+    def dies_at_the_third_commit(ingestor: Ingestor, *args: object, **kwargs: object) -> object:
+        if next(calls) == 2:
+            raise KeyboardInterrupt("killed between two batches")
+        return real(ingestor, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ingestor, "ingest_batch", dies_at_the_third_commit)
+    with pytest.raises(KeyboardInterrupt):
+        hub.sync(ok=False)
+    monkeypatch.setattr(Ingestor, "ingest_batch", real)
+    assert sum(hub.holds(f"{BASE}organization/di/structures/{k}") for k in keys) == 4, "two batches committed"
+    report = hub.sync()
+    assert (report.read.created, report.read.unchanged, report.read.deleted) == (5, 4, 0)
+    assert all(hub.holds(hub.entity(structure(k))) for k in keys)

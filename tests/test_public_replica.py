@@ -25,8 +25,9 @@ import pytest
 from hub.meta.public import COMPANION_PREFIX, PRIVATE_GRAPH_PREFIX
 from hub.pipeline.ingest import Ingestor
 from hub.records import Record
+from hub.store import oxigraph as oxigraph_store
 from hub.store.oxigraph import OxigraphStore
-from hub.store.replica import generation_update, main_generation
+from hub.store.replica import GENERATION_SUBJECT, generation_counter, main_generation
 from hub.store.transaction import Transaction
 from hub.vocab import DEFAULT_BASE_IRI, META_GRAPH, MLG, RDF_TYPE
 from tests.servers.hub import ServedHub, serving
@@ -34,6 +35,9 @@ from tests.servers.hub import ServedHub, serving
 PERSON_MAIL = "replica.person@example.org"
 PERSON_STREET = "7 impasse du Registre"
 PERSON = "https://example.org/replica/person/lea"
+BULK_PERSONS = 120
+"""Persons with contact data ingested in one batch of new records, through the store's bulk path
+(its threshold lowered for the test), whose replica part must leave them out too."""
 PUBLIC_GRAPHS = f'FILTER(!STRSTARTS(STR(?g), "{PRIVATE_GRAPH_PREFIX}"))'
 
 
@@ -56,6 +60,19 @@ def prepare(data: Path) -> None:
             actor("org/atelier", "Organization", "Atelier"),
         ])
         assert result.created == 2, result
+        threshold = oxigraph_store.BULK_MIN_STATEMENTS
+        oxigraph_store.BULK_MIN_STATEMENTS = 1_000
+        try:
+            result = Ingestor(store, DEFAULT_BASE_IRI, batch_size=BULK_PERSONS).ingest(
+                actor(f"person/bulk-{i}", "Person", f"Personne {i}", email=f"bulk.{i}@example.org",
+                      streetAddress=f"{i} rue du Lot")
+                for i in range(BULK_PERSONS)
+            )
+        finally:
+            oxigraph_store.BULK_MIN_STATEMENTS = threshold
+        assert result.created == BULK_PERSONS, result
+        appended = f"ASK {{ GRAPH <{META_GRAPH}> {{ ?v <{MLG}versionOf> <{GENERATION_SUBJECT}> }} }}"
+        assert store.ask(appended), "the batch went through the bulk path"
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +111,11 @@ def test_anonymous_queries_see_neither_bookkeeping_nor_contacts(hub: ServedHub) 
         "CONSTRUCT": sparql(hub, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }").text,
     }
     leaks = {name: value for name, text in answers.items()
-             for value in (PERSON_MAIL, PERSON_STREET, PRIVATE_GRAPH_PREFIX) if value in text}
+             for value in (PERSON_MAIL, PERSON_STREET, PRIVATE_GRAPH_PREFIX, "bulk.7@example.org", "7 rue du Lot")
+             if value in text}
     assert leaks == {}
     assert "Léa" in answers["default graph"] and "Atelier" in answers["GRAPH ?g"]
+    assert f"Personne {BULK_PERSONS - 1}" in answers["default graph"]  # the bulk batch's public part
     # the operator still reads both, from the main store
     private = sparql(hub, "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }", operator=True).text
     assert PERSON_MAIL in private and META_GRAPH in private
@@ -145,14 +164,19 @@ def assert_same(view: dict[str, int]) -> None:
         assert view[f"anonymous {what}"] == view[f"operator {what}"], view
 
 
-def commit_to_main_only(data: Path, graph: str, name: str) -> None:
+def commit_to_main_only(data: Path, graph: str, name: str, *, bulk: bool = False) -> None:
     """What a kill -9 between the two updates leaves: the main store has the commit (and its
-    counter), the replica has not."""
+    counter), the replica has not. ``bulk``: the commit appended with the bulk loader, as a
+    batch of new records does."""
     main = ox.Store(str(data / "store"))
     subject = ox.NamedNode(f"https://example.org/replica/{name}")
     tx = Transaction()
     tx.add_graph(graph, [ox.Triple(subject, ox.NamedNode(MLG + "name"), ox.Literal(name))])
-    main.update(tx.render() + " ;\n" + generation_update(main_generation(main) + 1))
+    counter = generation_counter(main_generation(main) + 1)
+    if bulk:
+        main.bulk_load(input=tx.nquads() + counter.nquads(), format=ox.RdfFormat.N_QUADS)
+    else:
+        main.update(tx.render() + " ;\n" + counter.render())
     main.flush()
     del main
 
@@ -170,6 +194,11 @@ def test_a_replica_left_behind_or_lost_is_rebuilt_at_start(tmp_path: Path) -> No
         assert_same(after)
         assert after["anonymous graphs"] == before["anonymous graphs"] + 1
         assert "Survivant" in sparql(hub, "SELECT ?o WHERE { ?s ?p ?o }").text
+    commit_to_main_only(data, graph + "-bulk", "Rescapé", bulk=True)  # its counter, appended
+    with serving(data, demo=False) as hub:
+        after = public_view(hub)
+        assert_same(after)
+        assert "Rescapé" in sparql(hub, "SELECT ?o WHERE { ?s ?p ?o }").text
         assert PERSON_MAIL not in sparql(hub, "SELECT ?o WHERE { ?s ?p ?o }").text
     shutil.rmtree(data / "store-public")
     with serving(data, demo=False) as hub:

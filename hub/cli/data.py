@@ -35,6 +35,10 @@ from hub.rdf.resources import DEMO_DIR
 from hub.store import Store
 from hub.vocab import META_GRAPH
 
+IMPORT_BATCH = 2_000
+"""Records per batch of a file import into a store that appends in bulk (``Store.bulk_appends``),
+at least: its bulk loader has a fixed cost per call (new files, one ingestion)."""
+
 
 def import_file(
     config: Config, store: Store, path: Path, fmt_name: str | None, source: str, base: str | None
@@ -49,8 +53,9 @@ def import_file(
         records = read_records(path, options, fmt, lambda n: progress.advance(task, n))
         done = int(read_cursor(store, config.base_iri, cursor_key) or 0)
         ingestor = Ingestor(
-            store, config.base_iri, batch_size=config.batch_size, licences=config.licence_of,
-            contact_sources=config.contact_sources,
+            store, config.base_iri,
+            batch_size=max(config.batch_size, IMPORT_BATCH) if store.bulk_appends else config.batch_size,
+            licences=config.licence_of, contact_sources=config.contact_sources,
         )
         task = progress.add_task("importing", total=len(records), completed=done, detail="")
 

@@ -20,8 +20,13 @@ Record, prov:Entity    the record graph                   source sourceId connec
                                                           originHub originSource originSourceId (peers)
 Change                 ``{base}change/{sequence}``        sequence operation entity graph source
 (``changelog``)                                           writtenBy? prov:atTime
+ChangeLog              ``urn:maillage:changelog``         lastSequence (latest-wins)
+(``changelog``)
 Cursor                 ``{base}cursor/{key}``             source (the cursor key) cursorValue
-(``cursors``)                                             prov:generatedAtTime
+(``cursors``)                                             prov:generatedAtTime (latest-wins)
+(a version of a        ``urn:maillage:version:{hash}:n``  versionOf (the subject) versionOrder (n),
+latest-wins subject)                                      then the subject's own predicates
+(``latest``)
 QuarantinedRecord      ``{base}quarantine/{src}/{id}``    source sourceId connector revision? payload
 (``quarantine``)                                          report reason quarantinedAt
 SyncState              ``urn:maillage:sync:{hash}``       source entity sourceId pushed (JSON) and its

@@ -7,6 +7,10 @@ A create or update entry also keeps the record graph as it was after the change 
 N-Triples), so that the feed can publish every version of an entity, unchanged for ever, while
 the store itself holds only the latest one. That copy is bookkeeping: private, like the rest
 of the meta graph, and published only through the feed's public view.
+
+Each commit that logs also sets the log's last sequence (``urn:maillage:changelog``
+``mlg:lastSequence``, latest-wins bookkeeping, :mod:`hub.meta.latest`), so that the next
+sequence is one small query instead of a MAX over every entry, which grew with the log.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import datetime
 import pyoxigraph as ox
 
 from hub.iris import change_iri
+from hub.meta.latest import latest_statements
 from hub.store.base import Store
 from hub.store.transaction import Node, Transaction, integer, iri, text, timestamp
 from hub.vocab import META_GRAPH, PROV, RDF_TYPE, term
@@ -55,6 +60,8 @@ class Change:
 
 
 STATE = term("state")
+LOG_SUBJECT = "urn:maillage:changelog"
+LAST_SEQUENCE = term("lastSequence")
 ORIGIN_PREDICATES = (term("originHub"), term("originSource"), term("originSourceId"))
 
 
@@ -82,9 +89,19 @@ def append_change(
     if state is not None:
         statements.append((STATE, text("".join(f"{t} .\n" for t in state))))
     tx.add_meta(change_iri(base, change.sequence), statements)
+    tx.set_latest(
+        LOG_SUBJECT,
+        [(RDF_TYPE, iri(term("ChangeLog"))), (LAST_SEQUENCE, integer(change.sequence))],
+        change.sequence,
+    )
 
 
 def last_sequence(store: Store) -> int:
+    """The sequence of the newest entry (0 for an empty log)."""
+    marks = latest_statements(store, LOG_SUBJECT).get(LAST_SEQUENCE)
+    if marks:
+        return max(int(mark.value) for mark in marks)
+    # a store written before the mark existed: the one full scan, until its next commit
     rows = store.select(
         f"SELECT (MAX(?n) AS ?m) WHERE {{ GRAPH <{META_GRAPH}> {{ ?c <{term('sequence')}> ?n }} }}"
     )

@@ -104,6 +104,11 @@ class Ingestor:
             total.add(result)
             if on_batch is not None:
                 on_batch(result)
+        if cursor_key and consumed:  # batches that appended left versions: one in place now
+            with self._lock:
+                tx = Transaction()
+                write_cursor(tx, self.base, cursor_key, cursor_value(consumed), settle=True)
+                self.store.commit(tx)
         return total
 
     def ingest_batch(

@@ -305,14 +305,18 @@ class Placer:
             else:
                 tx.add_graph(derived, triples)
         emitted = set()
+        waiting = known.candidates.get(pair, ())
         for ambiguity in outcome.ambiguous:
             subject, statements = candidate_statements(
                 record.source, record.source_id, found[0].value if found else "", graph,
                 ambiguity.name, ambiguity.key, ambiguity.communes,
             )
             emitted.add(subject)
-            tx.set_meta(subject, statements)
-        for subject in known.candidates.get(pair, ()):
+            if subject in waiting:
+                tx.set_meta(subject, statements)
+            else:  # the batch's recall knows every candidate of the record: nothing to replace,
+                tx.add_meta(subject, statements)  # and a batch of new records can append
+        for subject in waiting:
             if subject not in emitted:
                 tx.clear_meta(subject)
         return outcome.warnings

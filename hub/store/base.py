@@ -44,6 +44,11 @@ class Store(ABC):
     def update(self, update: str) -> None:
         """Apply one SPARQL Update request atomically."""
 
+    bulk_appends = False
+    """Whether a large transaction that only adds is loaded in bulk (cheaper per statement, a
+    fixed cost per commit): bulk imports then use large batches. A SPARQL server parses each
+    batch as one request, and Virtuoso's parser runs out of memory on large ones."""
+
     def commit(self, tx: Transaction) -> None:
         """Apply a batch's transaction; a backend that keeps derived copies updates them too."""
         if not tx.empty:

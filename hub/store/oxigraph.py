@@ -9,8 +9,15 @@ from typing import cast
 import pyoxigraph as ox
 
 from hub.store.base import Row, Store, StoreError
-from hub.store.replica import PublicReplica, generation_update, main_generation, replica_path
+from hub.store.replica import PublicReplica, generation_counter, main_generation, replica_path
 from hub.store.transaction import Transaction
+
+BULK_MIN_STATEMENTS = 20_000
+"""From this many added statements, a transaction that only adds is loaded with the bulk loader
+(N-Quads, one atomic file ingestion) rather than parsed as SPARQL: about three times cheaper for
+a batch of 2,000 new records (a file import's batch). Below, SPARQL: each bulk load writes new
+files and pays a fixed cost that a batch of 100 to 300 records (a sync's, an API write) does not
+earn back (measured side by side: SPARQL as fast or faster there)."""
 
 
 def open_read_only(path: str | Path) -> ox.Store:
@@ -54,6 +61,10 @@ class OxigraphStore(Store):
             raise StoreError(f"cannot open the store in {path}: {exc}") from exc
 
     @property
+    def bulk_appends(self) -> bool:  # type: ignore[override]
+        return self._replica is not None  # on disk, open for writing
+
+    @property
     def native(self) -> ox.Store:
         """The pyoxigraph store, for the bulk paths that SPARQL text would slow down. A write
         through it bypasses the public replica: call :meth:`rebuild_replica` after one."""
@@ -86,17 +97,23 @@ class OxigraphStore(Store):
 
     def commit(self, tx: Transaction) -> None:
         """The transaction on the main store with the next commit counter, then its public part
-        on the replica (a crash between the two is repaired at the next open)."""
+        on the replica (a crash between the two is repaired at the next open). A large one that
+        only adds goes through the bulk loader, which ingests its files atomically."""
         if self._replica is None:
             super().commit(tx)
             return
         if tx.empty:
             return
         generation = self._generation + 1
-        self._apply(tx.render() + " ;\n" + generation_update(generation))
+        counter = generation_counter(generation)
+        bulk = tx.appends_only and tx.size >= BULK_MIN_STATEMENTS
+        if bulk:
+            self._load(tx.nquads() + counter.nquads())
+        else:
+            self._apply(tx.render() + " ;\n" + counter.render())
         self._generation = generation
         try:
-            self._replica.apply(tx, generation)
+            self._replica.apply(tx, generation, bulk=bulk)
         except (OSError, SyntaxError) as exc:  # the main store has it: the replica is redone
             self._replica.rebuild(self._store, generation, f"a commit failed on it: {exc}")
 
@@ -125,6 +142,14 @@ class OxigraphStore(Store):
             raise StoreError(f"invalid SPARQL Update: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"the store refused the update: {exc}") from exc
+
+    def _load(self, data: bytes) -> None:
+        try:
+            self._store.bulk_load(input=data, format=ox.RdfFormat.N_QUADS)
+        except SyntaxError as exc:
+            raise StoreError(f"invalid statements in a commit: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"the store refused the commit: {exc}") from exc
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
         if graph is None:

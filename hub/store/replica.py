@@ -29,8 +29,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from hub.meta.public import is_public_graph
-from hub.store.transaction import Transaction
-from hub.vocab import META_GRAPH, XSD
+from hub.store.transaction import VERSION_OF, VERSION_ORDER, Transaction, integer
+from hub.vocab import META_GRAPH
 
 log = logging.getLogger("maillage.store")
 
@@ -55,25 +55,36 @@ def replica_ready(path: Path) -> bool:
 
 
 def main_generation(main: ox.Store) -> int:
-    """The commit counter of the main store (0 before the first counted commit)."""
+    """The commit counter of the main store (0 before the first counted commit): its value, or
+    the highest of the versions appended since (:meth:`Transaction.set_latest`)."""
+    meta = ox.NamedNode(META_GRAPH)
+    found = 0
     for quad in main.quads_for_pattern(
-        ox.NamedNode(GENERATION_SUBJECT), ox.NamedNode(GENERATION_PREDICATE), None,
-        ox.NamedNode(META_GRAPH),
+        ox.NamedNode(GENERATION_SUBJECT), ox.NamedNode(GENERATION_PREDICATE), None, meta
     ):
         try:
-            return int(quad.object.value) if isinstance(quad.object, ox.Literal) else -1
+            found = max(found, int(quad.object.value) if isinstance(quad.object, ox.Literal) else -1)
         except ValueError:
             return -1  # unreadable: differs from any replica's, which forces a rebuild
-    return 0
+    for version in main.quads_for_pattern(
+        None, ox.NamedNode(VERSION_OF), ox.NamedNode(GENERATION_SUBJECT), meta
+    ):
+        for quad in main.quads_for_pattern(version.subject, ox.NamedNode(VERSION_ORDER), None, meta):
+            try:
+                found = max(found, int(quad.object.value) if isinstance(quad.object, ox.Literal) else -1)
+            except ValueError:
+                return -1
+    return found
 
 
-def generation_update(generation: int) -> str:
-    """The operations that set the main store's counter, appended to a commit's update."""
-    subject, predicate = f"<{GENERATION_SUBJECT}>", f"<{GENERATION_PREDICATE}>"
-    return (
-        f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ {subject} {predicate} ?n }} }} ;\n"
-        f'INSERT DATA {{ GRAPH <{META_GRAPH}> {{ {subject} {predicate} "{generation}"^^<{XSD}integer> }} }}'
+def generation_counter(generation: int) -> Transaction:
+    """The statement that sets the main store's counter, committed with each transaction (in
+    place in a SPARQL commit, as a new version in an appending one)."""
+    counter = Transaction()
+    counter.set_latest(
+        GENERATION_SUBJECT, [(GENERATION_PREDICATE, integer(generation))], generation
     )
+    return counter
 
 
 def _public_quads(main: ox.Store, graphs: set[str]) -> Iterator[ox.Quad]:
@@ -115,11 +126,17 @@ class PublicReplica:
             replica.rebuild(main, generation, "it was missing or behind the main store")
         return replica
 
-    def apply(self, tx: Transaction, generation: int) -> None:
-        """The public part of a commit the main store just applied as ``generation``."""
-        update = tx.render_public()
-        if update:
-            self.store.update(update)
+    def apply(self, tx: Transaction, generation: int, *, bulk: bool = False) -> None:
+        """The public part of a commit the main store just applied as ``generation``; ``bulk``:
+        it was appended with the bulk loader, and so is its public part here."""
+        if bulk:
+            data = tx.public_nquads()
+            if data:
+                self.store.bulk_load(input=data, format=ox.RdfFormat.N_QUADS)
+        else:
+            update = tx.render_public()
+            if update:
+                self.store.update(update)
         self._record(generation)
 
     def rebuild(self, main: ox.Store, generation: int, why: str) -> None:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 
 from hub.meta.public import public_graph_filter
+from hub.pipeline.grid import GRID_CELL
 from hub.store.base import Store
 from hub.views.jsonld import node_key
 from hub.vocab import COLLECTIONS, META_GRAPH, MLG, RDF_TYPE, class_iris
@@ -87,6 +88,8 @@ def load_entity(store: Store, base: str, iri: str) -> Entity | None:
     graphs: list[str] = []
     placing = f"{base}placing/"
     for row in rows:
+        if row["p"].value == GRID_CELL:  # an index for bounding boxes, not a fact to show
+            continue
         graphs.append(row["g"].value)
         key = (str(row["p"]), str(row["o"]))
         if not row["g"].value.startswith(placing):

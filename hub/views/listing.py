@@ -114,10 +114,13 @@ def _m(local: str) -> str:
 
 
 def _where(collection: str, filters: Filters, after: str | None) -> str:
-    classes = " ".join(_iri(c) for c in class_iris(COLLECTIONS[collection]))
+    iris = [_iri(c) for c in class_iris(COLLECTIONS[collection])]
+    cells = bbox_cells_values(filters.bbox) if filters.bbox and filters.grid else ""
+    # with cells, the entities come from them and each one's class is checked: VALUES ?class
+    # made the engine start from every entity of the class (279 vs 20 ms, 10k entities)
     parts = [
-        f"VALUES ?class {{ {classes} }}",
-        f"?s {_iri(RDF_TYPE)} ?class .",
+        f"?s {_iri(RDF_TYPE)} ?class . FILTER(?class IN ({', '.join(iris)}))" if cells else
+        f"VALUES ?class {{ {' '.join(iris)} }} ?s {_iri(RDF_TYPE)} ?class .",
         "FILTER(isIRI(?s))",
     ]
     if after is not None:
@@ -146,7 +149,6 @@ def _where(collection: str, filters: Filters, after: str | None) -> str:
         parts.append(f"{{ SELECT DISTINCT ?s WHERE {{ {area} {below} }} }}")
     if filters.bbox:
         min_lon, min_lat, max_lon, max_lat = filters.bbox
-        cells = bbox_cells_values(filters.bbox) if filters.grid else ""
         # first, so that the entities come from the cells' index rather than from every item
         parts.insert(0, (f"{cells} ?s {_m('gridCell')} ?cell . " if cells else "")
             + f"?s {_m('latitude')} ?lat ; {_m('longitude')} ?lon . "
@@ -205,10 +207,12 @@ def summary_triples(store: Store, iris: list[str]) -> list[ox.Triple]:
     pages) is built from these."""
     if not iris:
         return []
-    values = " ".join(_iri(i) for i in iris)
-    props = " ".join([_iri(RDF_TYPE), *(_m(p) for p in SUMMARY_PROPERTIES)])
+    props = [_iri(RDF_TYPE), *(_m(p) for p in SUMMARY_PROPERTIES)]
+    # (subject, predicate) pairs in one VALUES: two VALUES made the engine read GRAPH ?g first,
+    # every quad (2.6 s vs 0.26 s for a page of 500 on 10k entities)
+    pairs = " ".join(f"({_iri(i)} {p})" for i in iris for p in props)
     rows = store.select(
-        f"SELECT DISTINCT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} VALUES ?p {{ {props} }} "
+        f"SELECT DISTINCT ?s ?p ?o WHERE {{ VALUES (?s ?p) {{ {pairs} }} "
         f"GRAPH ?g {{ ?s ?p ?o }} {public_graph_filter()} }}"
     )
     return [

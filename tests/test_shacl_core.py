@@ -141,6 +141,13 @@ BASES: dict[str, Pairs] = {
     "Department": [("name", s("Corse-du-Sud", "fr")), ("inseeCode", s("2A"))],
     "Region": [("name", s("Bretagne", "fr")), ("inseeCode", s("53"))],
     "Territory": [("name", s("Pays", "fr"))],
+    "Service": [("name", s("Accompagnement numérique", "fr")), ("providedBy", node("linked-Organization")),
+                ("audience", ox.NamedNode("https://example.org/concept/seniors")), ("fees", s("gratuit")),
+                ("telephone", s("01 23 45 67 89")), ("inseeCode", s("69123")),
+                ("eligibilityArea", ox.NamedNode("https://w3id.org/maillage/id/territory/departement-69"))],
+    "Grant": [("name", s("Aide à l'ingénierie", "fr")), ("funder", node("linked-Organization")),
+              ("concernsTerritory", node("linked-Region")), ("applicationDeadline", typed("2027-01-31", "date")),
+              ("grantKind", s("Subvention")), ("areaServed", s("Bretagne"))],
 }
 
 
@@ -168,7 +175,8 @@ LINKS = [node(f"linked-{c}") for c in LINKED_CLASSES] + [
 ]
 CODES = [s(c) for c in ("69123", "2A004", "2B033", "2C123", "6912", "691234", "200046977", "20004697", "2A",
                         "2a", "971", "977", "84", "8", "123", "08", "69001", "6900", "a@b.fr", "mailto:a@b.fr",
-                        "a@b", "a b@c.fr", "a@b.c.fr", "x@y@z.fr")] + [
+                        "a@b", "a b@c.fr", "a@b.c.fr", "x@y@z.fr", "12345678901234",
+                        "1234567890123", "+33 1 23 45 67 89", "01")] + [
     typed("69001", "integer"), s("69001", "fr"), ox.NamedNode("https://example.org/c")]
 KINDS = [s(k) for k in ("tiers-lieu", "site", "batiment", "autre", "outil", "documentation", "Site")] + [
     s("site", "fr"), typed("site", "string"), ox.NamedNode("https://example.org/site")]
@@ -177,13 +185,14 @@ POOLS = {
 }
 CATEGORY = {
     **dict.fromkeys(["name", "shortDescription", "description", "keyword", "theme", "streetAddress",
-                     "locality"], "text"),
+                     "locality", "serviceKind", "fees", "grantKind", "areaServed"], "text"),
     **dict.fromkeys(["latitude", "longitude"], "number"),
-    **dict.fromkeys(["dateCreated", "dateModified", "startDate", "endDate"], "date"),
+    **dict.fromkeys(["dateCreated", "dateModified", "startDate", "endDate", "applicationDeadline"], "date"),
     **dict.fromkeys(["url", "image", "license", "memberOf", "hasMember", "carriesProject", "locatedAt", "usesCommons",
                      "contributesTo", "organizes", "concernsTerritory", "territory", "usedBy", "organizedBy",
-                     "carriedBy", "documents", "partOfTerritory"], "link"),
-    **dict.fromkeys(["postalCode", "inseeCode", "email"], "code"),
+                     "carriedBy", "documents", "partOfTerritory", "providedBy", "funder", "audience",
+                     "eligibilityArea"], "link"),
+    **dict.fromkeys(["postalCode", "inseeCode", "email", "siret", "telephone"], "code"),
     **dict.fromkeys(["placeKind", "resourceKind"], "kind"),
 }
 

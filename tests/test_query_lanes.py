@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from hub.api.query.cache import normalise
+from hub.api.query.lanes import cost_text
 from tests.servers.hub import serving
 
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # runs to the timeout
@@ -57,3 +59,9 @@ def test_small_queries_answer_while_slow_ones_hold_the_general_workers(tmp_path:
             assert len(small.json()["results"]["bindings"]) == n + 1
         assert lane_load(client, hub.url)["running:general"] == 2, "the slow ones still run"
         assert answers == []
+
+
+def test_a_numbering_comment_does_not_hide_a_known_slow_query() -> None:
+    assert cost_text(normalise(f"{SLOW}\n# client 3 request 7")) == cost_text(normalise(SLOW))
+    iri = "SELECT ?s WHERE { ?s a <https://w3id.org/maillage/ontology#Place> }"
+    assert cost_text(normalise(iri)) == iri  # a # inside an IRI is no comment

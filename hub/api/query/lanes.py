@@ -21,6 +21,7 @@ is doing. The admission control of :mod:`hub.api.query.admission` is unchanged i
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -29,6 +30,16 @@ from hub.errors import QueryError
 
 CostKey = tuple[str, bool]
 """(normalised query text, anonymous): the same text can cost differently on the replica."""
+
+
+_COMMENT = re.compile(r"(^|\s)#[^\n]*", re.MULTILINE)
+
+
+def cost_text(normalised: str) -> str:
+    """What the cost memory keys on: the normalised text without its comments (a ``#`` at a
+    line's start or after a space; IRIs hold no space), so a client numbering its requests in a
+    comment does not hide a known slow query. Only an estimate rides on it, never an answer."""
+    return _COMMENT.sub(r"\1", normalised).strip()
 
 
 class Preempted(QueryError):

@@ -27,7 +27,7 @@ from pathlib import Path
 from hub.api.query.admission import Admission, NoFreeSlot, QueryUnavailable
 from hub.api.query.cache import normalise
 from hub.api.query.depth import MAX_NESTING, too_deep
-from hub.api.query.lanes import CostKey, CostMemory, Preempted
+from hub.api.query.lanes import CostKey, CostMemory, Preempted, cost_text
 from hub.api.query.worker import QueryJob, _worker
 from hub.errors import QueryError
 
@@ -137,7 +137,7 @@ class QueryRunner:
 
         In the fast lane unless it is known to be slow or a general worker is free
         (:mod:`hub.api.query.lanes`)."""
-        key: CostKey = (normalise(job.query), job.public)
+        key: CostKey = (cost_text(normalise(job.query)), job.public)
         discard = _unlink
         if self.fast is None or self.costs.slow(key):
             return await self.admission.run(lambda deadline: self._run(job, deadline, key), discard)

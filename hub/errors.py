@@ -34,6 +34,7 @@ Each class lives next to the code that raises it; the intermediate classes live 
     │   ├── CommunecterError        connectors/communecter/client.py
     │   ├── PeerError               connectors/peerhub/__init__.py
     │   ├── WebsiteError            connectors/website/fetch.py
+    │   ├── Refused                 connectors/base/http.py        a host, address, size or time refused
     │   ├── ApiError                connectors/jsonapi/client.py   a JSON API that did not answer usably
     │   └── AuthRefused             connectors/jsonapi/auth.py     a JSON API that refused the credentials
     ├── QueryError                  hub/errors.py                  the query pool could not answer

@@ -28,7 +28,7 @@ from connectors.jsonapi.records import RecordMapper
 from hub.config import Config, ConfigError, SourceSettings
 
 TUNING = {"timeout": float, "max_retries": int, "retry_wait": float, "max_retry_after": float,
-          "reconcile_hours": float, "batch_size": int}
+          "reconcile_hours": float, "batch_size": int, "max_page_bytes": int, "max_pages": int}
 """Mapping settings ([api]) a source may override in its ``options``: the same API is read from
 a fast network by one hub and a slow one by another."""
 OPTIONS = {"max_deletions", "page_size", *TUNING}

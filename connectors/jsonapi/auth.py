@@ -8,16 +8,26 @@ refuses it (401): tokens expire, and a harvest can outlive one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import httpx
 
 from connectors.base import ConnectorError
+from connectors.base.http import Answer, Refused
 from connectors.jsonapi.mapping import Auth
 from connectors.jsonapi.paths import walk
 
 Secret = Callable[[str], str | None]
 """``credentials`` key → the environment variable's value (None when the key is not set)."""
+
+
+class Poster(Protocol):
+    """What the exchange needs of the client: a POST on the source's own host."""
+
+    def post(self, url: str, *, data: Mapping[str, str] | None = None, json: Any = None,
+             headers: Mapping[str, str] | None = None) -> Answer: ...
 
 
 class AuthRefused(ConnectorError):
@@ -40,7 +50,15 @@ class Authenticator:
             )
         return value
 
-    def headers(self, http: httpx.Client) -> dict[str, str]:
+    def redact(self, text: str) -> str:
+        """``text`` without the secrets in use (an API may echo a token in its error page)."""
+        keys = [self.auth.token or "", *(k for _, k in (*self.auth.fields, *self.auth.headers))]
+        values = [self.secret(k) for k in keys if k] + [self._token]
+        for value in sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True):
+            text = text.replace(value, "[secret]")
+        return text
+
+    def headers(self, http: Poster) -> dict[str, str]:
         """The headers to send with every request (exchanging credentials first if needed)."""
         auth = self.auth
         if auth.kind == "none":
@@ -60,7 +78,7 @@ class Authenticator:
             return True
         return False
 
-    def _exchange(self, http: httpx.Client) -> str:
+    def _exchange(self, http: Poster) -> str:
         auth = self.auth
         values = {field: self._needed(key) for field, key in auth.fields}
         headers = {name: self._needed(key) for name, key in auth.headers}
@@ -71,25 +89,26 @@ class Authenticator:
                 response = http.post(auth.url or "", data=values, headers=headers)
             else:
                 response = http.post(auth.url or "", json=values, headers=headers)
-        except httpx.TransportError as exc:
-            raise ConnectorError(f"{self.source}: the token exchange at {auth.url} failed: {exc}") from exc
-        if response.status_code in (400, 401, 403):
+        except (httpx.TransportError, Refused) as exc:
+            raise ConnectorError(
+                self.redact(f"{self.source}: the token exchange at {auth.url} failed: {exc}")) from exc
+        if response.status in (400, 401, 403):
             raise AuthRefused(
                 f"{self.source}: the API refused the credentials at {auth.url} "
-                f"(HTTP {response.status_code}); "
+                f"(HTTP {response.status}); "
                 f"check the environment variables named by credentials "
                 f"{', '.join(key for _, key in (*auth.fields, *auth.headers))}"
             )
-        if response.status_code >= 300:
+        if response.status >= 300:
             raise ConnectorError(
-                f"{self.source}: the token exchange at {auth.url} answered HTTP {response.status_code}"
+                f"{self.source}: the token exchange at {auth.url} answered HTTP {response.status}"
             )
         try:
-            token = walk(response.json(), auth.token_field)
-        except ValueError as exc:
+            token = walk(json.loads(response.body), auth.token_field)
+        except (ValueError, RecursionError) as exc:
             raise ConnectorError(
                 f"{self.source}: the token exchange at {auth.url} did not answer JSON"
             ) from exc
-        if not isinstance(token, str) or not token:
+        if not isinstance(token, str) or not token or not token.isprintable():
             raise AuthRefused(f"{self.source}: the token exchange answer has no '{auth.token_field}'")
         return token

@@ -5,6 +5,7 @@ names the environment variables to check. What may pass (HTTP 5xx, 429, a timeou
 page from a proxy, a truncated JSON body) is asked again with a doubling wait, or the wait the
 server asks for in ``Retry-After`` when it is not longer than ``max_retry_after``; when the
 retries run out, the message says what the API answered, and the hub keeps what it had.
+Messages never carry the source's secrets, even when the API echoes them.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ import email.utils
 import json
 import logging
 import re
+import sys
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from connectors.base import ConnectorError
+from connectors.base.http import Answer, GuardedHttp, Refused, host_of
 from connectors.jsonapi.auth import Authenticator, AuthRefused
 from connectors.jsonapi.mapping import ApiMapping
 
@@ -41,31 +45,53 @@ class Retryable(Exception):
 
 
 class ApiClient:
+    """GETs on the source's own host (``connectors.base.http``: a ``next`` link or a redirect
+    elsewhere is refused, answers are bounded in time and size); credentials go nowhere else."""
+
     def __init__(self, base_url: str, mapping: ApiMapping, auth: Authenticator, source: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.mapping = mapping
         self.auth = auth
         self.source = source
-        self.http = httpx.Client(
-            base_url=self.base_url,
-            timeout=mapping.timeout,
+        self.http = GuardedHttp(
+            {host_of(self.base_url)}, mapping.timeout, mapping.max_page_bytes,
             headers={"User-Agent": mapping.user_agent, "Accept": "application/json"},
-            follow_redirects=True,
         )
+
+    def absolute(self, url: str) -> str:
+        """``url`` as the source's url continues it (a path), or as it is (a ``next`` link)."""
+        if urlsplit(url).scheme:
+            return url
+        return f"{self.base_url}/{url.lstrip('/')}"
+
+    def post(self, url: str, *, data: Mapping[str, str] | None = None, json: Any = None,
+             headers: Mapping[str, str] | None = None) -> Answer:
+        """A POST on the source's host (the token exchange); raises Refused or TransportError."""
+        return self.http.request("POST", self.absolute(url), data=data, json=json, headers=headers)
 
     def get(self, url: str, params: Mapping[str, str | int] | None = None) -> Any:
         """The decoded JSON at ``url`` (relative to the source's url, or absolute: a ``next`` link)."""
+        try:
+            return self._get(url, params)
+        except Refused as exc:
+            raise ApiError(self.auth.redact(f"{self.source}: {exc}; nothing was deleted")) from exc
+        except ConnectorError as exc:
+            exc.args = (self.auth.redact(str(exc)),)
+            raise
+
+    def _get(self, url: str, params: Mapping[str, str | int] | None) -> Any:
         wait = self.mapping.retry_wait
         retries = self.mapping.max_retries
         reauthenticated = False
         attempt = 0
         while True:
             try:
-                response = self.http.get(url, params=params, headers=self.auth.headers(self.http))
-                if response.status_code == 401 and not reauthenticated and self.auth.refused():
+                answer = self.http.request("GET", self.absolute(url), params=params,
+                                           headers=self.auth.headers(self))
+                if answer.status == 401 and not reauthenticated and self.auth.refused():
                     reauthenticated = True  # an exchanged token expired: one new exchange
                     continue
-                return self._decode(response)
+                return self._decode(answer)
             except (Retryable, httpx.TransportError) as exc:
                 if attempt >= retries:
                     raise ApiError(
@@ -86,26 +112,29 @@ class ApiClient:
                 wait *= 2
                 attempt += 1
 
-    def _decode(self, response: httpx.Response) -> Any:
-        status = response.status_code
-        where = f"{response.request.method} {response.request.url.path}"
+    def _decode(self, answer: Answer) -> Any:
+        status = answer.status
+        where = f"GET {urlsplit(answer.url).path}"
         if status in (401, 403):
             raise AuthRefused(
                 f"{self.source}: the API refused the credentials ({where}: HTTP {status}); check the "
                 f"token in the environment variable named by the source's credentials"
             )
         if status == 429 or status >= 500:
-            raise Retryable(f"HTTP {status}", _retry_after(response.headers.get("retry-after")))
+            raise Retryable(f"HTTP {status}", _retry_after(answer.headers.get("retry-after")))
         if status >= 400:
-            raise ApiError(f"{self.source}: {where}: HTTP {status}: {_excerpt(response)}")
-        text = response.text
-        kind = response.headers.get("content-type", "")
+            raise ApiError(f"{self.source}: {where}: HTTP {status}: {self.auth.redact(_excerpt(answer))}")
+        text = answer.body.decode("utf-8", "replace")
+        kind = answer.headers.get("content-type", "")
         if "html" in kind or text.lstrip()[:1] == "<":
-            title = _TITLE.search(text)
+            title = _TITLE.search(text[:100_000])
             shown = f" ({title.group(1).strip()[:80]!r})" if title else ""
             raise Retryable("an HTML page instead of JSON" + shown)
         try:
             return json.loads(text)
+        except RecursionError as exc:  # the C parser stops at Python's recursion limit
+            raise ApiError(f"{self.source}: {where}: JSON nested deeper than the hub reads "
+                           f"(about {sys.getrecursionlimit()} levels); nothing was deleted") from exc
         except ValueError as exc:
             raise Retryable(f"malformed JSON ({exc.__class__.__name__}: {str(exc)[:80]})") from exc
 
@@ -141,11 +170,12 @@ def _shown(url: str, params: Mapping[str, str | int] | None) -> str:
     return f"{url}?{query}" if query else url
 
 
-def _excerpt(response: httpx.Response) -> str:
+def _excerpt(answer: Answer) -> str:
+    text = answer.body[:100_000].decode("utf-8", "replace")
     try:
-        detail = response.json()
+        detail = json.loads(text)
         if isinstance(detail, dict) and "detail" in detail:
             return str(detail["detail"])[:200]
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
-    return response.text[:200]
+    return text[:200]

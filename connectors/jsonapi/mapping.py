@@ -153,6 +153,10 @@ class ApiMapping:
     max_retry_after: float = 120.0
     reconcile_hours: float = 24.0
     batch_size: int = 200
+    max_page_bytes: int = 20_000_000
+    """An answer past this many bytes (decompressed) is refused: a source cannot fill the hub's memory."""
+    max_pages: int = 100_000
+    """Pages of one endpoint read in one pass at most; past it, the listing is taken as incomplete."""
     user_agent: str = "Maillage/0.1 (linked-data hub for territorial commons; jsonapi connector)"
 
     def endpoint(self, name: str) -> Endpoint:
@@ -327,7 +331,7 @@ def parse_mapping(raw: dict[str, Any], where: str = "mapping") -> ApiMapping:
     _keys(raw, {"api", "auth", "endpoints", "codes"}, where)
     api = dict(raw.get("api", {}))
     _keys(api, {"language", "timeout", "max_retries", "retry_wait", "max_retry_after",
-                "reconcile_hours", "batch_size", "user_agent"}, "[api]")
+                "reconcile_hours", "batch_size", "user_agent", "max_page_bytes", "max_pages"}, "[api]")
     endpoints = tuple(_endpoint(e, i) for i, e in enumerate(raw.get("endpoints", [])))
     if not endpoints:
         raise ConfigError(f"{where}: no [[endpoints]]")

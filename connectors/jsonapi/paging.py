@@ -5,10 +5,16 @@ Each page yields the records it holds, as found at the mapping's ``records`` pat
 that announces a ``total`` is checked against what was read and against itself from page to page:
 when records moved between pages during the walk (the source changed meanwhile), the reader is
 told the listing is incomplete and deletes nothing on its word.
+
+An API may also page forever: the same page again whatever the page number (a parameter it
+ignores), or pages without end. A page holding exactly the records of an earlier one ends the
+walk, as does the mapping's ``max_pages``; either way the listing is incomplete (nothing deleted)
+and the sync says why.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,8 +23,6 @@ from connectors.jsonapi.client import ApiClient, ApiError
 from connectors.jsonapi.mapping import Endpoint
 from connectors.jsonapi.paths import walk
 from connectors.jsonapi.records import is_web_address
-
-MAX_PAGES = 1_000_000  # a guard against an API that sends the same `next` link forever
 
 
 @dataclass
@@ -33,9 +37,13 @@ class Listing:
     totals: set[int] = field(default_factory=set)
     """Every total the pages announced: more than one, and records moved between pages while
     they were read (one deleted on page 1 shifts a record of page 2 onto page 1, unseen)."""
+    cut: str | None = None
+    """Why the walk stopped before the listing's end (a repeated page, max_pages), if it did."""
 
     @property
     def complete(self) -> bool:
+        if self.cut is not None:
+            return False
         return self.total is None or (self.read >= self.total and len(self.totals) <= 1)
 
 
@@ -49,7 +57,11 @@ def pages(client: ApiClient, endpoint: Endpoint, listing: Listing,
     number = paging.first
     offset = 0
     seen_links: set[str] = set()
-    while url is not None and listing.pages < MAX_PAGES:
+    seen_pages: set[bytes] = set()
+    while url is not None:
+        if listing.pages >= client.mapping.max_pages:
+            listing.cut = f"stopped at max_pages = {client.mapping.max_pages}"
+            return
         query = dict(params)
         if paging.kind == "page":
             query.update({paging.page: number, paging.size: paging.size_value})
@@ -59,6 +71,12 @@ def pages(client: ApiClient, endpoint: Endpoint, listing: Listing,
             query[paging.size] = paging.size_value  # next: only on the first request
         body = client.get(url, query if paging.kind != "next" or listing.pages == 0 else None)
         records = _records(body, endpoint, url)
+        ids = "\x00".join(str(walk(r, endpoint.id)) if isinstance(r, dict) else repr(r) for r in records)
+        fingerprint = hashlib.sha256(ids.encode()).digest()  # the ids: cheap, and what a repeat repeats
+        if records and fingerprint in seen_pages:
+            listing.cut = f"page {listing.pages + 1} holds the same records as an earlier page"
+            return
+        seen_pages.add(fingerprint)
         listing.pages += 1
         listing.read += len(records)
         if endpoint.license:

@@ -90,13 +90,15 @@ class ApiReader:
         for endpoint in self.mapping.endpoints:
             listing = Listing()
             yield from self._endpoint(endpoint, listing, position.dump(), None)
-            if not listing.complete:
+            if listing.cut is not None:
+                short.append(f"{endpoint.name}: {listing.read} read, {listing.cut}")
+            elif not listing.complete:
                 announced = " then ".join(str(t) for t in sorted(listing.totals, reverse=True))
                 short.append(f"{endpoint.name}: {listing.read} read, {announced} announced")
         if short:
             raise ApiError(
-                f"{self.source}: the listing changed while it was read ({'; '.join(short)}); the records "
-                f"read were kept, nothing was deleted; the next sync reads it again"
+                f"{self.source}: the listing is incomplete ({'; '.join(short)}): it changed while it was "
+                f"read, or the API pages without end; the records read were kept, nothing was deleted"
             )
         stored = self.view.source_ids()
         gone = sorted(stored - self._listed)
@@ -114,7 +116,11 @@ class ApiReader:
         for endpoint in self.mapping.endpoints:
             since = endpoint.updated_since
             extra = {since.param: position.since} if since and position.since else None
-            yield from self._endpoint(endpoint, Listing(), position.dump(), extra)
+            listing = Listing()
+            yield from self._endpoint(endpoint, listing, position.dump(), extra)
+            if listing.cut is not None:  # the increment's time is not moved past what was unread
+                raise ApiError(f"{self.source}: {endpoint.name}: {listing.read} read, {listing.cut}; "
+                               f"the records read were kept, the next sync asks again")
         yield Batch([], Position(self._since(started), position.full_at).dump())
 
     def _since(self, started: datetime) -> str | None:

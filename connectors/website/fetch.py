@@ -5,7 +5,8 @@ An association's website is usually a small shared host: the hub must cost it ne
 (an unchanged page is a 304, at most one request per ``delay`` seconds to a host), obey its
 robots.txt, and never be turned into a way to reach other machines: a sitemap or a redirect that
 points at a host the ``[[sources]]`` entry does not name, or at anything but http(s), is refused
-before any connection is made (docs/security.md).
+before any connection is made, and answers are bounded in total time and size: both through
+``connectors.base.http``, which the JSON API connector shares (docs/security.md).
 """
 
 from __future__ import annotations
@@ -14,18 +15,19 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
 
 from connectors.base import ConnectorError
+from connectors.base.http import Answer, GuardedHttp, Refused, host_of
 from hub.errors import InputError
 
+__all__ = ["Page", "PageError", "PoliteClient", "Settings", "WebsiteError", "host_of"]
 log = logging.getLogger("maillage.website")
 USER_AGENT = "Maillage/0.1 (linked-data hub for territorial commons; schema.org reader)"
 ROBOTS_AGENT = "Maillage"
-MAX_REDIRECTS = 5
 
 
 class WebsiteError(ConnectorError):
@@ -66,39 +68,23 @@ class _Host:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def host_of(url: str) -> str:
-    """The host a URL reaches, with its port unless it is http(s)'s own: another port of a
-    configured host is another service, not the site."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        return ""
-    host = (parts.hostname or "").lower()
-    return host if port in (None, 80, 443) else f"{host}:{port}"
-
-
 class PoliteClient:
     """GETs on the allowed hosts only, paced per host, robots.txt obeyed."""
 
     def __init__(self, hosts: set[str], settings: Settings) -> None:
         self.hosts = {h.lower() for h in hosts}
         self.settings = settings
-        self.http = httpx.Client(
-            timeout=settings.timeout, headers={"User-Agent": settings.user_agent}, follow_redirects=False
-        )
+        self.http = GuardedHttp(self.hosts, settings.timeout, settings.max_page_bytes,
+                                headers={"User-Agent": settings.user_agent},
+                                hint="; add it to options.hosts to read it")
         self._hosts: dict[str, _Host] = {}
 
     def check(self, url: str) -> None:
         """Refuse a URL the hub must not contact (raises PageError)."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise PageError(f"{url}: only http(s) pages are read")
-        if host_of(url) not in self.hosts:
-            raise PageError(
-                f"{url}: host {host_of(url)!r} is not one of this source's hosts "
-                f"({', '.join(sorted(self.hosts))}); add it to options.hosts to read it"
-            )
+        try:
+            self.http.check(url)
+        except Refused as exc:
+            raise PageError(str(exc)) from exc
 
     def allowed(self, url: str) -> bool:
         """Whether the site's robots.txt lets Maillage read ``url`` (fetched once per host)."""
@@ -112,27 +98,13 @@ class PoliteClient:
             headers["If-None-Match"] = etag
         if modified:
             headers["If-Modified-Since"] = modified
-        target = url
-        for _ in range(MAX_REDIRECTS + 1):
-            self.check(target)
-            response, body = self._send(target, headers)
-            if response.status_code in (301, 302, 303, 307, 308) and "location" in response.headers:
-                target = urljoin(target, response.headers["location"])
-                continue
-            if response.status_code in (304, 404, 410):
-                return Page(url, response.status_code)
-            if response.status_code != 200:
-                raise PageError(f"{target}: HTTP {response.status_code}")
-            kind = response.headers.get("content-type", "")
-            return Page(
-                url,
-                200,
-                body,
-                kind,
-                response.headers.get("etag"),
-                response.headers.get("last-modified"),
-            )
-        raise PageError(f"{url}: more than {MAX_REDIRECTS} redirects")
+        answer = self._send(url, headers)
+        if answer.status in (304, 404, 410):
+            return Page(url, answer.status)
+        if answer.status != 200:
+            raise PageError(f"{answer.url}: HTTP {answer.status}")
+        return Page(url, 200, answer.body, answer.headers.get("content-type", ""),
+                    answer.headers.get("etag"), answer.headers.get("last-modified"))
 
     def new_pass(self) -> None:
         """Forget the robots.txt read: a connector kept open between runs reads it again."""
@@ -142,16 +114,16 @@ class PoliteClient:
     def close(self) -> None:
         self.http.close()
 
-    # -- pacing, retries, size cap -------------------------------------------------------------
-    def _send(self, url: str, headers: dict[str, str]) -> tuple[httpx.Response, bytes]:
+    # -- pacing, retries ------------------------------------------------------------------------
+    def _send(self, url: str, headers: dict[str, str]) -> Answer:
         wait = self.settings.retry_wait
         for attempt in range(self.settings.max_retries + 1):
             try:
-                response, body = self._once(url, headers)
-                busy = response.status_code >= 500 or response.status_code == 429
+                answer = self._once(url, headers)
+                busy = answer.status >= 500 or answer.status == 429
                 if not busy or attempt == self.settings.max_retries:
-                    return response, body
-                problem = f"HTTP {response.status_code}"
+                    return answer
+                problem = f"HTTP {answer.status}"
             except httpx.TransportError as exc:
                 if attempt == self.settings.max_retries:
                     raise PageError(f"{url}: not reachable ({type(exc).__name__}: {exc})") from exc
@@ -161,21 +133,13 @@ class PoliteClient:
             wait *= 2
         raise PageError(f"{url}: not reachable")  # pragma: no cover - the loop returns or raises
 
-    def _once(self, url: str, headers: dict[str, str]) -> tuple[httpx.Response, bytes]:
-        self._pace(url)
-        cap = self.settings.max_page_bytes
-        with self.http.stream("GET", url, headers=headers) as response:
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > cap:
-                raise PageError(f"{url}: {int(declared):,} bytes, over max_page_bytes = {cap:,}")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > cap:
-                    raise PageError(f"{url}: over max_page_bytes = {cap:,}; not read")
-                chunks.append(chunk)
-        return response, b"".join(chunks)
+    def _once(self, url: str, headers: dict[str, str]) -> Answer:
+        """One GET, its redirects followed within the source's hosts, each hop paced; size and
+        total time bounded by connectors.base.http."""
+        try:
+            return self.http.request("GET", url, headers=headers, before=self._pace)
+        except Refused as exc:
+            raise PageError(str(exc)) from exc
 
     def _host(self, url: str) -> _Host:
         return self._hosts.setdefault(host_of(url), _Host())
@@ -200,15 +164,15 @@ class PoliteClient:
             robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
             parser = RobotFileParser(robots_url)
             try:
-                response, body = self._once(robots_url, {})
+                answer = self._once(robots_url, {})
             except (httpx.HTTPError, PageError) as exc:
                 raise WebsiteError(f"{robots_url} could not be read ({exc}); nothing was read") from exc
-            if response.status_code in (401, 403):
+            if answer.status in (401, 403):
                 parser.parse(["User-agent: *", "Disallow: /"])  # as urllib.robotparser reads a refusal
-            elif response.status_code >= 500:
-                raise WebsiteError(f"{robots_url}: HTTP {response.status_code}; nothing was read")
-            elif response.status_code == 200:
-                parser.parse(body.decode("utf-8", "replace").splitlines())
+            elif answer.status >= 500:
+                raise WebsiteError(f"{robots_url}: HTTP {answer.status}; nothing was read")
+            elif answer.status == 200:
+                parser.parse(answer.body.decode("utf-8", "replace").splitlines())
             else:
                 parser.parse([])  # no robots.txt: everything may be read
             host.robots = parser

@@ -168,8 +168,11 @@ class WebsiteReader:
                 raise PageError(f"{url}: HTTP {page.status} to an unconditional request")
             found: list[Entity] = []
             if _html(page.content_type):  # a PDF or an image listed in the sitemap says nothing
-                items, language = extract(page.body, url, page.content_type, self.site.microdata)
-                found = entities(top_level(items), url, language or self.site.language)
+                try:
+                    items, language = extract(page.body, url, page.content_type, self.site.microdata)
+                    found = entities(top_level(items), url, language or self.site.language)
+                except RecursionError as exc:  # JSON-LD parsed, then walked, recursively
+                    raise PageError(f"{url}: markup nested deeper than the hub reads") from exc
         except PageError as exc:
             log.warning("website %s: %s", self.site.name, exc)
             problem = Record(self.site.name, page_error_id(url), (), connector=CONNECTOR, error=str(exc))

@@ -104,7 +104,9 @@ def extract(body: bytes, url: str, content_type: str, microdata: bool = True) ->
         raise PageError(f"{url}: not readable as HTML ({exc})") from exc
     if tree is None:
         return [], ""
-    language = str(tree.xpath("string(/html/@lang)")).split("-")[0].lower()
+    language = re.split(r"[-_]", str(tree.xpath("string(/html/@lang)")).strip(), maxsplit=1)[0].lower()
+    if not re.fullmatch(r"[a-z]{2,8}", language):  # a primary language subtag, or none (the site's)
+        language = ""
     try:
         items: list[Any] = list(JsonLdExtractor().extract_items(tree, base_url=url))
     except ValueError as exc:

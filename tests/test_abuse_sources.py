@@ -23,6 +23,7 @@ import pytest
 from hub.config import SourceSettings
 from hub.meta.quarantine import list_quarantine
 from tests.harness import HubUnderTest, Source
+from tests.servers.common import wait_until
 from tests.servers.hostile import HostileServer, Writer, hostile_server
 from tests.servers.hub import serving
 
@@ -71,7 +72,7 @@ def api_hub(tmp_path: Path, api: HostileServer, monkeypatch: pytest.MonkeyPatch,
     path.write_text(MAPPING.format(kind=kind, header=header, paging=paging), encoding="utf-8")
     settings = SourceSettings(name="api", kind="jsonapi", url=api.url, mapping=str(path), direction="read",
                               credentials={"token_env": "HOSTILE_TOKEN"},
-                              options={"retry_wait": 0.01, "max_retries": 0, "timeout": 2, **options})
+                              options={"retry_wait": 0.01, "max_retries": 0, "timeout": 10, **options})
     return HubUnderTest(Source(settings, {"HOSTILE_TOKEN": TOKEN}), monkeypatch=monkeypatch)
 
 
@@ -159,7 +160,7 @@ def test_a_token_exchange_redirected_elsewhere_keeps_the_password(
     path.write_text(EXCHANGE.format(), encoding="utf-8")
     settings = SourceSettings(name="api", kind="jsonapi", url=api.url, mapping=str(path), direction="read",
                               credentials={"token_env": "HOSTILE_TOKEN"},
-                              options={"retry_wait": 0.01, "max_retries": 0, "timeout": 2})
+                              options={"retry_wait": 0.01, "max_retries": 0, "timeout": 10})
     hub = HubUnderTest(Source(settings, {"HOSTILE_TOKEN": TOKEN}), monkeypatch=monkeypatch)
     report = hub.sync(ok=False)
     assert internal.hits == [], "the exchange's password was posted to another host"
@@ -181,17 +182,18 @@ def test_a_host_name_that_resolves_to_loopback_is_refused(
 def test_an_endless_body_is_cut_at_the_size_limit(
         api: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     api.route("/lieux", lambda w: w.endless(b'{"results": [], "padding": "'))
-    hub = api_hub(tmp_path, api, monkeypatch, paging='{ kind = "none" }', max_page_bytes=1_000_000)
+    hub = api_hub(tmp_path, api, monkeypatch, paging='{ kind = "none" }', max_page_bytes=1_000_000, timeout=30)
     report = hub.sync(ok=False)
     assert report.error is not None and "over max_page_bytes" in report.error, report.error
-    assert api.gave_up == ["/lieux"], "the hub stopped reading"
+    wait_until(lambda: api.gave_up == ["/lieux"], 30, "the server to see the hub stop reading")
+    assert "/lieux" not in api.finished
 
 
 def test_a_gzip_bomb_stops_at_the_size_limit(
         api: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """8 MB of JSON sent as 8 kB of gzip; the source allows pages of 1 MB."""
     api.route("/lieux", lambda w: w.gzip_bomb(b'{"results": [', 8_000_000, b'], "next": null}'))
-    hub = api_hub(tmp_path, api, monkeypatch, max_page_bytes=1_000_000)
+    hub = api_hub(tmp_path, api, monkeypatch, max_page_bytes=1_000_000, timeout=30)
     report = hub.sync(ok=False)
     assert report.error is not None and "over max_page_bytes" in report.error, report.error
 
@@ -342,7 +344,7 @@ def test_a_served_hub_syncing_a_hostile_api_says_why_and_keeps_answering(
     monkeypatch.setenv("MAILLAGE_TEST_HOSTILE_TOKEN", TOKEN)
     config = (f'[[sources]]\nname = "api"\nkind = "jsonapi"\nurl = "{api.url}"\nmapping = "{path}"\n'
               'direction = "read"\ncredentials = { token_env = "MAILLAGE_TEST_HOSTILE_TOKEN" }\n'
-              "options = { retry_wait = 0.01, max_retries = 0, timeout = 2 }\n")
+              "options = { retry_wait = 0.01, max_retries = 0, timeout = 10 }\n")
     with serving(tmp_path / "data", config, demo=False) as hub:
         answer = httpx.post(f"{hub.url}/sources/api/sync", headers=hub.auth, timeout=60)
         assert answer.status_code < 500

@@ -49,7 +49,7 @@ def sitemap(site: HostileServer, *paths: str, extra: tuple[str, ...] = ()) -> No
 def site_hub(site: HostileServer, monkeypatch: pytest.MonkeyPatch, url: str | None = None,
              **options: object) -> HubUnderTest:
     settings = SourceSettings(name="site", kind="website", url=url or f"{site.url}/sitemap.xml",
-                              options={"delay": 0, "retry_wait": 0.01, "max_retries": 0, "timeout": 2, **options})
+                              options={"delay": 0, "retry_wait": 0.01, "max_retries": 0, "timeout": 10, **options})
     return HubUnderTest(Source(settings, url_of=lambda key: key), monkeypatch=monkeypatch)
 
 

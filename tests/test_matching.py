@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyoxigraph as ox
 
 from hub.pipeline.ingest import Ingestor
-from hub.pipeline.match import reconcile
+from hub.pipeline.match import LoneSource, reconcile
 from hub.records import Record
 from hub.store.oxigraph import OxigraphStore
 from hub.vocab import DEFAULT_BASE_IRI, MLG, OWL_SAME_AS, RDF_TYPE
@@ -48,4 +48,23 @@ def test_a_record_read_after_the_page_that_names_it_joins_that_page() -> None:
     ])
     element = place("platform", "https://hub.example.org/e/forge", "Forge (Lyon)", url="https://co.example.org/#@forge")
     out, _ = reconcile(store, [element], DEFAULT_BASE_IRI)
+    assert out[0].entity().value == "https://hub.example.org/w/1"  # type: ignore[union-attr]
+
+
+def test_a_page_written_between_two_batches_of_a_lone_source_still_links_the_next_batch() -> None:
+    """A harvest remembers that its source is the only one in the hub (the store's answer scans
+    every record); a page another writer commits meanwhile must still be matched."""
+    store = OxigraphStore(None)
+    ingestor = Ingestor(store, DEFAULT_BASE_IRI)
+    alone = LoneSource(store, lambda: ingestor.next_sequence)
+    for batch in (["forge"], ["moulin"]):  # two batches of a platform alone in the hub
+        out, links = reconcile(store, [place("platform", f"https://hub.example.org/e/{n}", n.title(),
+                                             url=f"https://co.example.org/#@{n}") for n in batch],
+                               DEFAULT_BASE_IRI, alone)
+        alone.committed(len(ingestor.ingest_batch(out, None, links).changes))
+    # meanwhile, a wiki page (another sync, an API write) names the element read next
+    ingestor.ingest_batch([place("wiki", "https://hub.example.org/w/1", "Le Phare",
+                                 (OWL_SAME_AS, ox.NamedNode("https://co.example.org/#@phare")))])
+    element = place("platform", "https://hub.example.org/e/phare", "Phare", url="https://co.example.org/#@phare")
+    out, _ = reconcile(store, [element], DEFAULT_BASE_IRI, alone)
     assert out[0].entity().value == "https://hub.example.org/w/1"  # type: ignore[union-attr]

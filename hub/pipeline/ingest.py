@@ -81,6 +81,12 @@ class Ingestor:
         self._lock = threading.Lock()
         self._next_sequence: int | None = None
 
+    @property
+    def next_sequence(self) -> int | None:
+        """The sequence of this ingestor's next change-log entry (None before its first commit).
+        One writer per store: when it has not moved, no record was created or changed."""
+        return self._next_sequence
+
     def ingest(
         self,
         records: Iterable[Record],
@@ -163,7 +169,8 @@ class Ingestor:
         ])
         to_validate: dict[str, Record] = {}
         for graph, record in records.items():
-            problem = record.problem()
+            same = graph in stored and stored[graph].content_hash == record.content_hash
+            problem = record.problem(stored_as_is=same)
             if problem is not None:
                 quarantine_record(tx, self.base, record, problem, "")
                 result.quarantined += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -222,8 +223,43 @@ def relabel(record: Record, old: str, new: str) -> Record:
     return dataclasses.replace(record, triples=triples)
 
 
-def reconcile(store: Store, records: list[Record], base: str) -> tuple[list[Record], list[MetaUpdate]]:
-    """Link new records to the entities they strongly match; list weaker matches for review."""
+Alone = Callable[[str], bool]
+"""Whether a source is the only one holding records (nothing to match its records against)."""
+
+
+class LoneSource:
+    """:data:`Alone` for the batches of one read. The store's answer scans every record the hub
+    holds (tens of ms at 10,000 records), which a harvest would pay at each of its batches: it is
+    asked once, and again only when someone else committed since (the ingestor numbers every
+    change of its store, so a record of another source cannot appear without the numbering
+    moving past what this read's own commits account for)."""
+
+    def __init__(self, store: Store, position: Callable[[], int | None]) -> None:
+        self.store = store
+        self.position = position  # the ingestor's next change-log sequence (None: not known yet)
+        self._answers: dict[str, bool] = {}
+        self._mark: int | None = None
+
+    def __call__(self, source: str) -> bool:
+        if self._mark is None or self.position() != self._mark:
+            self._answers.clear()
+            self._mark = self.position()
+        if source not in self._answers:
+            self._answers[source] = not others_hold_records(self.store, source)
+        return self._answers[source]
+
+    def committed(self, changes: int) -> None:
+        """This read committed a batch that logged ``changes`` entries: they are accounted for."""
+        if self._mark is not None:
+            self._mark += changes
+
+
+def reconcile(
+    store: Store, records: list[Record], base: str, alone: Alone | None = None
+) -> tuple[list[Record], list[MetaUpdate]]:
+    """Link new records to the entities they strongly match; list weaker matches for review.
+    ``alone`` (a :class:`LoneSource` kept over a read) answers the lone-source question from
+    memory; without it the store is asked."""
     # records from peer hubs keep their origin's identity: matching is for first-hand sources
     fresh = [
         r for r in records if not r.deleted and not r.error and r.origin is None and r.entity() is not None
@@ -231,20 +267,24 @@ def reconcile(store: Store, records: list[Record], base: str) -> tuple[list[Reco
     sources = {r.source for r in fresh}
     if not fresh:
         return list(records), []
-    stored = stored_records(store, [r.graph_iri(base) for r in fresh])  # an index look-up per graph
-    new = [r for r in fresh if r.graph_iri(base) not in stored]
+    lone = next(iter(sources)) if len(sources) == 1 else None
+    if alone is not None and lone is not None and alone(lone):
+        return list(records), []  # nothing to match against: not even the stored hashes are read
+    graphs = {id(r): r.graph_iri(base) for r in fresh}
+    stored = stored_records(store, graphs.values())  # an index look-up per graph
+    new = [r for r in fresh if graphs[id(r)] not in stored]
     # Nothing new (a source read again: only known records), or nothing to match against (a first
-    # harvest, a lone source). New records are looked at first: the lone-source question scans
-    # every record the hub holds, which a re-read of 10,000 records would ask 50 times.
-    if not new or (len(sources) == 1 and not others_hold_records(store, sources.pop())):
+    # harvest, a lone source). Without ``alone``, new records are looked at first: the lone-source
+    # question scans every record the hub holds, which a re-read of 10,000 records would ask 50 times.
+    if not new or (alone is None and lone is not None and not others_hold_records(store, lone)):
         return list(records), []
     known, declared = _known(store, new), _declared(store, new)
     out: list[Record] = []
     state: list[MetaUpdate] = []
     for record in records:
         subject = record.entity()
-        graph = record.graph_iri(base)
-        if record not in fresh or graph in stored or subject is None:
+        graph = graphs.get(id(record))  # a record of the batch not fresh has none
+        if graph is None or graph in stored or subject is None:
             out.append(record)
             continue
         matches = find_matches(store, record, known, declared)

@@ -14,7 +14,7 @@ import pyoxigraph as ox
 from connectors.base.protocol import Reader
 from hub.meta.cursors import read_cursor
 from hub.pipeline.ingest import IngestResult
-from hub.pipeline.match import reconcile
+from hub.pipeline.match import LoneSource, reconcile
 from hub.sync.commit import Committer
 from hub.vocab import MLG
 
@@ -35,16 +35,29 @@ def read_source(
     cursor = read_cursor(ingestor.store, ingestor.base, name)
     converted_from: object = None
     known: KnownTypes = {}
+    classes: dict[tuple[str, ...], list[ox.NamedNode]] = {}
+    alone = LoneSource(ingestor.store, lambda: ingestor.next_sequence)
     for batch in reader.read(cursor, full):
-        if batch.known_types is not converted_from:  # convert once per listing, not per batch
-            known = _as_nodes(batch.known_types)
+        if batch.known_types is not converted_from:  # convert once per listing
+            known = _as_nodes(batch.known_types, classes)
             converted_from = batch.known_types
-        records, links = reconcile(ingestor.store, batch.records, ingestor.base)
+        records, links = reconcile(ingestor.store, batch.records, ingestor.base, alone)
         result = commit(records, (name, batch.cursor), links, known_types=known)
+        alone.committed(len(result.changes))
         total.add(result)
         if on_batch is not None:
             on_batch(result)
 
 
-def _as_nodes(known: Mapping[str, Sequence[str]]) -> KnownTypes:
-    return {entity: [ox.NamedNode(MLG + c) for c in classes] for entity, classes in known.items()}
+def _as_nodes(
+    known: Mapping[str, Sequence[str]], nodes: dict[tuple[str, ...], list[ox.NamedNode]]
+) -> KnownTypes:
+    """The classes as nodes; ``nodes`` keeps one list per set of classes over the read (a reader
+    such as the JSON API one gives a new listing with each batch, naming the same few classes)."""
+    converted = {}
+    for entity, classes in known.items():
+        key = tuple(classes)
+        if key not in nodes:
+            nodes[key] = [ox.NamedNode(MLG + c) for c in key]
+        converted[entity] = nodes[key]
+    return converted

@@ -372,3 +372,16 @@ def test_discover_samples_only_the_source_host(api: HostileServer, internal: Hos
     assert internal.hits == []
     assert done.stdout.count("not one of this source's hosts") == 2, done.stdout + done.stderr
     assert TOKEN not in done.stdout + done.stderr
+
+
+def test_a_number_with_a_huge_exponent_is_refused_not_written_out(
+        api: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """xsd:decimal has no exponent: "1e999999999999" written out would be 10^12 zeros."""
+    body = (b'{"next": null, "results": [{"id": "a", "name": "A", "latitude": "1e999999999999"},'
+            b' {"id": "b", "name": "B", "latitude": "-1e-999999999999"}, {"id": "c", "name": "C", "latitude": 4.5e1}]}')
+    api.route("/lieux", lambda w: w.send(200, body))
+    hub = api_hub(tmp_path, api, monkeypatch)
+    assert hub.sync().read.created == 3
+    assert hub.values(hub.entity("lieux/a"), "latitude") == set()
+    assert hub.values(hub.entity("lieux/b"), "latitude") == set()
+    assert [float(v) for v in hub.values(hub.entity("lieux/c"), "latitude")] == [45.0]

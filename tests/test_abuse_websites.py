@@ -209,3 +209,20 @@ def test_a_remote_json_ld_context_is_never_fetched(
     hub.sync()
     assert internal.hits == []
     assert hub.values(hub.entity(f"{site.url}/ctx.html"), "name") == {"Contexte"}
+
+
+def test_coordinates_with_huge_exponents_are_refused_and_others_written_as_decimals(
+        site: HostileServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """xsd:decimal has no exponent: "4.5E+1" is not one, and "1e999999999999" written out is 10^12 zeros."""
+    for path, lat in (("/huge.html", "1e999999999999"), ("/tiny.html", "1e-999999999999"), ("/exp.html", "4.5e1")):
+        site.route(path, lambda w, lat=lat, path=path: html(w, html_page(organization(
+            f"Lieu {path}", url=f"https://lieu.example.org{path}", geo={"latitude": lat, "longitude": "0.0005"}))))
+    sitemap(site, "/huge.html", "/tiny.html", "/exp.html")
+    hub = site_hub(site, monkeypatch)
+    report = hub.sync()
+    assert good_page_read(hub, site)
+    quarantined = {e.source_id: e.reason for e in list_quarantine(hub.store, "site")}
+    assert report.read.quarantined == 2 and all(
+        "is not a coordinate" in quarantined[f"https://lieu.example.org{p}"] for p in ("/huge.html", "/tiny.html"))
+    exp = hub.entity(f"{site.url}/exp.html")
+    assert hub.values(exp, "latitude") == {"45"} and hub.values(exp, "longitude") == {"0.0005"}

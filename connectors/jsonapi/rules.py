@@ -30,6 +30,11 @@ _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _CODE = re.compile(r"[A-Za-z0-9._~-]+")
 
 
+MAX_EXPONENT = 100
+"""A number is refused past 10^100 or below 10^-100: written out in full as xsd:decimal wants,
+``1e999999999`` would be a gigabyte of zeros."""
+
+
 class RuleError(InputError):
     """A value that cannot become RDF; the message names the field and says why."""
 
@@ -140,7 +145,7 @@ class Converter:
                 number = Decimal(str(item).strip().replace(",", "."))
             except InvalidOperation as exc:
                 raise RuleError(f"expected a number, got {describe(item)}") from exc
-            if not number.is_finite():
+            if not number.is_finite() or not -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
                 raise RuleError(f"expected a number, got {describe(item)}")
             if kind == "integer":
                 if number != number.to_integral_value():

@@ -296,7 +296,8 @@ def _address(entity: Entity, node: dict[str, Any]) -> None:
         except InvalidOperation:
             entity.errors.append(f"{key}: {text[:40]!r} is not a number")
             continue
-        if not number.is_finite():
-            entity.errors.append(f"{key}: {text[:40]!r} is not a number")
+        if not number.is_finite() or not -30 <= number.adjusted() <= 3:  # 1e999999 written out is not
+            entity.errors.append(f"{key}: {text[:40]!r} is not a coordinate")
             continue
-        entity.values.append((MLG + key, ox.Literal(str(number), datatype=ox.NamedNode(XSD + "decimal"))))
+        written = format(number, "f")  # xsd:decimal has no exponent ("4.5E+1")
+        entity.values.append((MLG + key, ox.Literal(written, datatype=ox.NamedNode(XSD + "decimal"))))

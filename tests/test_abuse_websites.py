@@ -226,3 +226,15 @@ def test_coordinates_with_huge_exponents_are_refused_and_others_written_as_decim
         "is not a coordinate" in quarantined[f"https://lieu.example.org{p}"] for p in ("/huge.html", "/tiny.html"))
     exp = hub.entity(f"{site.url}/exp.html")
     assert hub.values(exp, "latitude") == {"45"} and hub.values(exp, "longitude") == {"0.0005"}
+
+
+def test_a_crawl_delay_of_a_billion_seconds_reads_nothing_and_deletes_nothing(
+        site: HostileServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    sitemap(site)
+    hub = site_hub(site, monkeypatch)
+    hub.sync()
+    site.route("/robots.txt", lambda w: w.send(200, b"User-agent: *\nCrawl-delay: 1000000000\n",
+                                               {"Content-Type": "text/plain"}))
+    report = hub.sync(ok=False)
+    assert report.error is not None and "Crawl-delay" in report.error and "max_crawl_delay" in report.error
+    assert good_page_read(hub, site), "nothing deleted"

@@ -17,7 +17,8 @@ from connectors.website.fetch import PoliteClient, Settings, host_of
 from connectors.website.reader import Site, WebsiteReader
 from hub.config import Config, ConfigError, SourceSettings
 
-CLIENT_OPTIONS = {"user_agent", "delay", "timeout", "max_page_bytes", "max_retries", "retry_wait"}
+CLIENT_OPTIONS = {"user_agent", "delay", "timeout", "max_page_bytes", "max_retries", "retry_wait",
+                  "max_crawl_delay"}
 SITE_OPTIONS = {"urls", "hosts", "language", "microdata", "max_pages", "max_deletions"}
 
 

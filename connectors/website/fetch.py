@@ -48,6 +48,8 @@ class Settings:
     max_page_bytes: int = 2_000_000
     max_retries: int = 2
     retry_wait: float = 1.0
+    max_crawl_delay: float = 60.0
+    """A robots.txt asking a longer Crawl-delay reads nothing: obeying 10^9 s would hang the sync."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,12 @@ class PoliteClient:
                 raise WebsiteError(f"{robots_url}: HTTP {answer.status}; nothing was read")
             elif answer.status == 200:
                 parser.parse(answer.body.decode("utf-8", "replace").splitlines())
+                asked = float(parser.crawl_delay(ROBOTS_AGENT) or 0)
+                if asked > self.settings.max_crawl_delay:
+                    raise WebsiteError(
+                        f"{robots_url} asks a Crawl-delay of {asked:g} s, more than max_crawl_delay = "
+                        f"{self.settings.max_crawl_delay:g} s; nothing was read or deleted"
+                    )
             else:
                 parser.parse([])  # no robots.txt: everything may be read
             host.robots = parser

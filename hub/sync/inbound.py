@@ -15,6 +15,7 @@ from connectors.base.protocol import Reader
 from hub.meta.cursors import read_cursor
 from hub.pipeline.ingest import IngestResult
 from hub.pipeline.match import LoneSource, reconcile
+from hub.sync.collector import fewer_collections
 from hub.sync.commit import Committer
 from hub.vocab import MLG
 
@@ -37,16 +38,17 @@ def read_source(
     known: KnownTypes = {}
     classes: dict[tuple[str, ...], list[ox.NamedNode]] = {}
     alone = LoneSource(ingestor.store, lambda: ingestor.next_sequence)
-    for batch in reader.read(cursor, full):
-        if batch.known_types is not converted_from:  # convert once per listing
-            known = _as_nodes(batch.known_types, classes)
-            converted_from = batch.known_types
-        records, links = reconcile(ingestor.store, batch.records, ingestor.base, alone)
-        result = commit(records, (name, batch.cursor), links, known_types=known)
-        alone.committed(len(result.changes))
-        total.add(result)
-        if on_batch is not None:
-            on_batch(result)
+    with fewer_collections():
+        for batch in reader.read(cursor, full):
+            if batch.known_types is not converted_from:  # convert once per listing
+                known = _as_nodes(batch.known_types, classes)
+                converted_from = batch.known_types
+            records, links = reconcile(ingestor.store, batch.records, ingestor.base, alone)
+            result = commit(records, (name, batch.cursor), links, known_types=known)
+            alone.committed(len(result.changes))
+            total.add(result)
+            if on_batch is not None:
+                on_batch(result)
 
 
 def _as_nodes(

@@ -95,6 +95,8 @@ ELSEWHERE = [
     "file:///etc/passwd",
     "gopher://127.0.0.1:{port}/_GET",
     "ftp://127.0.0.1:{port}/",
+    "http://[::1:{port}/",
+    "http://{api}/" + "x" * 100_000,
 ]
 
 
@@ -108,7 +110,9 @@ def test_a_next_link_elsewhere_is_refused_before_connecting(
     report = hub.sync(ok=False)
     assert internal.hits == [], "the internal service received a request"
     assert report.error is not None and ("not one of this source's hosts" in report.error
-                                         or "only http(s)" in report.error), report.error
+                                         or "only http(s)" in report.error
+                                         or "not a valid address" in report.error), report.error
+    assert len(report.error) < 2000
     assert TOKEN not in report.error
     assert hub.holds(hub.entity("lieux/a")), "the page read before the link is kept"
 
@@ -311,7 +315,7 @@ def test_nan_and_infinite_numbers_are_not_stored(
 def test_ids_carrying_iri_syntax_stay_inside_their_entity(
         api: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An id is a path component of the entity's IRI, whatever it holds."""
-    ids = ["../../organization/x", "a b<c>\"d", "e#f", "g\nh", "i?j=k", "%2e%2e"]
+    ids = ["../../organization/x", "a b<c>\"d", "e#f", "g h", "i?j=k", "%2e%2e"]
     api.route("/lieux", lambda w: w.json({"results": places("plain", *ids), "next": None}))
     hub = api_hub(tmp_path, api, monkeypatch)
     assert hub.sync().read.created == len(ids) + 1
@@ -385,3 +389,28 @@ def test_a_number_with_a_huge_exponent_is_refused_not_written_out(
     assert hub.values(hub.entity("lieux/a"), "latitude") == set()
     assert hub.values(hub.entity("lieux/b"), "latitude") == set()
     assert [float(v) for v in hub.values(hub.entity("lieux/c"), "latitude")] == [45.0]
+
+
+def test_ids_with_control_characters_or_a_megabyte_are_quarantined(
+        api: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An id names the record in the bookkeeping and the change feed: a NUL or a megabyte there
+    would reach every consumer of /changes."""
+    bad = ["b\u0000x", "c\nd", "x" * 1_000_000]
+    api.route("/lieux", lambda w: w.json({"results": places("a", *bad), "next": None}))
+    hub = api_hub(tmp_path, api, monkeypatch)
+    report = hub.sync()
+    assert report.read.created == 1 and report.read.quarantined == 3
+    entries = list_quarantine(hub.store, "api")
+    assert all("usable 'id'" in e.reason and len(e.source_id) < 100 for e in entries)
+
+
+def test_error_messages_repeat_little_of_what_the_api_sent(
+        api: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An envelope without the records' key, whose keys are a megabyte long, after a `next` link
+    of 5,000 characters: the sync's error (kept in its status, logged) stays short."""
+    api.route("/lieux", lambda w: w.json({"results": places("a"), "next": "/vide?" + "p" * 5000}))
+    api.route("/vide", lambda w: w.json({"k" * 1_000_000: 1, "next": None}))
+    hub = api_hub(tmp_path, api, monkeypatch)
+    report = hub.sync(ok=False)
+    assert report.error is not None and "has no 'results'" in report.error
+    assert len(report.error) < 2000, f"{len(report.error):,} characters"

@@ -39,6 +39,8 @@ from connectors.base import ConnectorError
 
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 5
+MAX_URL = 8192
+"""Longer URLs are refused: servers refuse them too, and they only carry a message's weight."""
 _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
 
 
@@ -169,7 +171,13 @@ class GuardedHttp:
 
     def check(self, url: str) -> None:
         """Raise Refused unless the hub may contact ``url``."""
-        scheme = urlsplit(url).scheme.lower()
+        if len(url) > MAX_URL:
+            raise Refused(f"{_short(url)}: not a valid address ({len(url):,} characters)")
+        try:
+            scheme = urlsplit(url).scheme.lower()
+            httpx.URL(url)
+        except (ValueError, httpx.InvalidURL) as exc:
+            raise Refused(f"{_short(url)}: not a valid address ({exc})") from exc
         if scheme not in ("http", "https"):
             raise Refused(f"{_short(url)}: only http(s) addresses are read, not {scheme or 'this'!r}")
         if host_of(url) not in self.hosts:
@@ -184,6 +192,7 @@ class GuardedHttp:
         """The answer to one request, redirects followed within the source's hosts (``before``
         is called with each URL about to be asked: a pace per host). Raises Refused, or
         httpx.TransportError for a server that is down or timed out."""
+        self.check(url)
         target = str(httpx.URL(url, params=params)) if params else url
         for _ in range(MAX_REDIRECTS + 1):
             self.check(target)

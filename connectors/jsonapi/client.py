@@ -60,7 +60,10 @@ class ApiClient:
 
     def absolute(self, url: str) -> str:
         """``url`` as the source's url continues it (a path), or as it is (a ``next`` link)."""
-        if urlsplit(url).scheme:
+        try:
+            if urlsplit(url).scheme:
+                return url
+        except ValueError:  # not a URL ("http://[::1"): the guard refuses it with the reason
             return url
         return f"{self.base_url}/{url.lstrip('/')}"
 
@@ -166,8 +169,10 @@ def _reason(exc: Exception) -> str:
 
 
 def _shown(url: str, params: Mapping[str, str | int] | None) -> str:
+    """The URL asked, as a message shows it: a ``next`` link comes from the API, of any length."""
     query = "&".join(f"{k}={v}" for k, v in (params or {}).items())
-    return f"{url}?{query}" if query else url
+    shown = f"{url}?{query}" if query else url
+    return shown if len(shown) <= 200 else f"{shown[:200]}… ({len(shown):,} characters)"
 
 
 def _excerpt(answer: Answer) -> str:

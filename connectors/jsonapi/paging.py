@@ -122,11 +122,12 @@ def _records(body: Any, endpoint: Endpoint, url: str) -> list[Any]:
     found = walk(body, endpoint.records)
     if found is None and isinstance(body, dict) and endpoint.records not in body:
         raise ApiError(
-            f"{url}: the answer has no '{endpoint.records}' (keys: {', '.join(list(body)[:10])}); "
+            f"{url[:200]}: the answer has no '{endpoint.records}' "
+            f"(keys: {', '.join(repr(k[:40]) for k in list(body)[:10])}); "
             f"check the endpoint's records path in the mapping"
         )
     if found is None:
         return []
     if not isinstance(found, list):
-        raise ApiError(f"{url}: '{endpoint.records or 'the answer'}' is not a list of records")
+        raise ApiError(f"{url[:200]}: '{endpoint.records or 'the answer'}' is not a list of records")
     return found

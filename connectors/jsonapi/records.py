@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -24,6 +25,8 @@ from hub.records import Record, now
 from hub.vocab import MLG, RDF_TYPE, property_iri
 
 CONNECTOR = "jsonapi"
+MAX_ID = 500
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _RDF_TYPE = ox.NamedNode(RDF_TYPE)
 Resolver = Callable[[str, str], str | None]
 """(endpoint name, record id) → the linked entity's IRI, or None when the source has no such record."""
@@ -60,7 +63,7 @@ class RecordMapper:
 
     def record_id(self, endpoint: Endpoint, item: Any) -> str | None:
         value = walk(item, endpoint.id) if isinstance(item, dict) else None
-        if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).strip():
+        if not isinstance(value, str | int) or isinstance(value, bool) or not usable_id(str(value)):
             return None
         if endpoint.id_pattern is None:
             return str(value).strip()
@@ -162,9 +165,15 @@ class RecordMapper:
             triples=(),
             connector=CONNECTOR,
             source_url=f"{self.base_url}{endpoint.path}",
-            error=f"the record has no '{endpoint.id}' (its id), so the hub cannot follow it: "
-            f"{describe(item)}",
+            error=f"the record has no usable '{endpoint.id}' (its id: missing, blank, over {MAX_ID} "
+            f"characters or holding control characters), so the hub cannot follow it: {describe(item)}",
         )
+
+
+def usable_id(text: str) -> bool:
+    """An id the hub can keep: it names the record in the bookkeeping and the change feed, where
+    control characters (a NUL) and megabytes have no place."""
+    return bool(text.strip()) and len(text) <= MAX_ID and not _CONTROL.search(text)
 
 
 def is_web_address(text: str) -> bool:

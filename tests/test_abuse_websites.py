@@ -238,3 +238,16 @@ def test_a_crawl_delay_of_a_billion_seconds_reads_nothing_and_deletes_nothing(
     report = hub.sync(ok=False)
     assert report.error is not None and "Crawl-delay" in report.error and "max_crawl_delay" in report.error
     assert good_page_read(hub, site), "nothing deleted"
+
+
+def test_a_page_describing_thousands_of_items_is_quarantined(
+        site: HostileServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """60,000 nodes fit in a 2 MB page; an association's page describes a few."""
+    graph = {"@context": "https://schema.org",
+             "@graph": [{"@type": "Place", "@id": f"#p{i}", "name": f"P{i}"} for i in range(5000)]}
+    site.route("/many.html", lambda w: html(w, jsonld(json.dumps(graph))))
+    sitemap(site, "/many.html")
+    hub = site_hub(site, monkeypatch)
+    report = hub.sync()
+    assert good_page_read(hub, site) and report.read.created == 1
+    assert "max_page_items" in reasons(hub)[f"page {site.url}/many.html"]

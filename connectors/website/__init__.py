@@ -19,7 +19,7 @@ from hub.config import Config, ConfigError, SourceSettings
 
 CLIENT_OPTIONS = {"user_agent", "delay", "timeout", "max_page_bytes", "max_retries", "retry_wait",
                   "max_crawl_delay"}
-SITE_OPTIONS = {"urls", "hosts", "language", "microdata", "max_pages", "max_deletions"}
+SITE_OPTIONS = {"urls", "hosts", "language", "microdata", "max_pages", "max_deletions", "max_page_items"}
 
 
 class WebsiteConnector:
@@ -54,6 +54,7 @@ class WebsiteConnector:
                 bool(options.get("microdata", True)),
                 int(options.get("max_pages", 5000)),
                 deletion_limit(options),
+                int(options.get("max_page_items", 1000)),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"source {source.name!r}: bad option value ({exc})") from exc

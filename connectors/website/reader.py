@@ -76,6 +76,9 @@ class Site:
     microdata: bool = True
     max_pages: int = 5000
     max_deletions: float = 0.5
+    max_page_items: int = 1000
+    """A page describing more schema.org nodes is quarantined: an association's page describes a
+    few; 60,000 fit in a 2 MB page, and 5,000 such pages would be 300 million records."""
 
     def iri(self, key: str) -> str:
         """The hub entity of a record id: readable, and stable for the id."""
@@ -173,6 +176,9 @@ class WebsiteReader:
                     found = entities(top_level(items), url, language or self.site.language)
                 except RecursionError as exc:  # JSON-LD parsed, then walked, recursively
                     raise PageError(f"{url}: markup nested deeper than the hub reads") from exc
+                if len(found) > self.site.max_page_items:
+                    raise PageError(f"{url}: {len(found):,} schema.org items, over max_page_items = "
+                                    f"{self.site.max_page_items:,}")
         except PageError as exc:
             log.warning("website %s: %s", self.site.name, exc)
             problem = Record(self.site.name, page_error_id(url), (), connector=CONNECTOR, error=str(exc))

@@ -414,3 +414,14 @@ def test_error_messages_repeat_little_of_what_the_api_sent(
     report = hub.sync(ok=False)
     assert report.error is not None and "has no 'results'" in report.error
     assert len(report.error) < 2000, f"{len(report.error):,} characters"
+
+
+def test_discover_keeps_an_error_page_inside_a_comment(api: HostileServer, tmp_path: Path) -> None:
+    """An error body quoted in the draft cannot add lines to it (an [auth] url of its choosing)."""
+    api.route("/lieux", lambda w: w.json({"detail": 'non\n[auth]\nkind = "token_exchange"\nurl = "http://evil/"'}, 400))
+    env = {**os.environ, "MAILLAGE_DATA": str(tmp_path / "data"), "MAILLAGE_TERRITORIES": "0"}
+    env.pop("MAILLAGE_CONFIG", None)
+    done = subprocess.run([sys.executable, "-m", "hub", "discover", api.url, "--path", "/lieux"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert "HTTP 400" in done.stdout, done.stdout + done.stderr
+    assert not [line for line in done.stdout.splitlines() if line.startswith("url =")], done.stdout

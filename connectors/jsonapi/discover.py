@@ -89,8 +89,8 @@ def discover(source: SourceSettings) -> str:
 def _endpoint(client: ApiClient, path: str) -> list[str]:
     try:
         body = client.get(path)
-    except ApiError as exc:
-        return [f"# {path}: {exc}", ""]
+    except ApiError as exc:  # on one comment line: the message may quote what the API answered
+        return [f"# {path}: {' '.join(str(exc).split())}", ""]
     records_key, records = _records(body)
     paging = _paging(body if isinstance(body, dict) else {})
     name = path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".json") or "records"

@@ -48,6 +48,7 @@ from hub.store.remote import RemoteStore
 from hub.sync.scheduler import SyncRunner
 from hub.territories.catch_up import ensure_placed
 from hub.territories.reference import load_configured
+from hub.views.observatory_counts import ObservatoryCounts
 from hub.web import pages
 
 log = logging.getLogger("maillage.api")
@@ -160,6 +161,8 @@ def create_app(config: Config) -> FastAPI:
             runner=runner,
         )
         hub.cache = make_cache(config, store)
+        if not isinstance(store, RemoteStore) or config.api.query_cache_remote:
+            hub.observatory = ObservatoryCounts(store)  # only exact while this hub logs every write
         hub.grid_ready = grid.complete(store)
         if not hub.grid_ready:
             log.warning("some located entities have no grid cells yet: bounding boxes are "

@@ -15,6 +15,7 @@ from hub.records import Record
 from hub.store.base import Store
 from hub.store.write_lock import WriteLock
 from hub.sync.scheduler import SyncRunner
+from hub.views.observatory_counts import ObservatoryCounts
 
 
 @dataclass
@@ -28,6 +29,9 @@ class HubState:
     write_lock: WriteLock = field(default_factory=WriteLock)
     syncs: SyncRunner | None = None
     cache: ResultCache | None = None
+    observatory: ObservatoryCounts | None = None
+    """The observatory's figures kept from the change log (:mod:`hub.views.observatory_counts`);
+    None when other writers may change the store unlogged (a shared remote store)."""
     grid_ready: bool = False
     """Every located entity had its grid cells when the hub started (hub.pipeline.grid); every
     write since adds them, so bounding boxes may use the index."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from hub.store.base import Store
 from hub.territories.index import Area, TerritoryIndex
+from hub.views.observatory_counts import ObservatoryCounts
 from hub.web.data import territory_table
 
 
@@ -23,7 +24,7 @@ def _entry(area: Area) -> dict[str, Any]:
             "density": 0 if area.population else None}
 
 
-def figures(store: Store) -> dict[str, dict[str, dict[str, Any]]]:
+def figures(store: Store, counts: ObservatoryCounts | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """``{"region": {code: entry}, "department": {code: entry}}``; an entry has ``name``,
     ``entities``, ``population``, ``density`` (per 10,000 inhabitants, None without a population)
     and, for a department, ``region`` (its region's code)."""
@@ -34,7 +35,7 @@ def figures(store: Store) -> dict[str, dict[str, dict[str, Any]]]:
                        for code, area in index.departments.items()},
     }
     for level, areas in levels.items():
-        for counted in territory_table(store, level):
+        for counted in territory_table(store, level, counts):
             code = counted["code"]
             if not code:
                 continue  # a territory outside the reference (a hand-made one) has no outline

@@ -31,6 +31,7 @@ from hub.views.entity import (
     types_and_names,
 )
 from hub.views.jsonld import compact_node, document, hub_context, node_key
+from hub.views.observatory_counts import ObservatoryCounts
 from hub.vocab import COLLECTIONS, META_GRAPH, MLG, PROV, RDF_TYPE, class_iris
 
 PAGE_SIZE = 25
@@ -251,12 +252,17 @@ def _totals(rows: list[dict[str, Any]], key: str, value: str, label: Any = None)
     return totals
 
 
-def observatory(store: Store) -> dict[str, dict[str, int]]:
-    """The four observatory queries of ``sparql/``, summed into one series each."""
-    by_region = store.select(named_query("observatory-by-region"))
-    by_theme = store.select(named_query("observatory-by-theme"))
-    by_type = store.select(named_query("observatory-by-type"))
-    by_month = store.select(named_query("observatory-by-month"))
+def observatory(store: Store, counts: ObservatoryCounts | None = None) -> dict[str, dict[str, int]]:
+    """The four observatory queries of ``sparql/``, summed into one series each; from the
+    maintained figures when the hub keeps them (the same rows, at the cost of the last changes)."""
+    if counts is not None:
+        by_region, by_theme = counts.by_level("region"), counts.by_theme()
+        by_type, by_month = counts.by_type(), counts.by_month()
+    else:
+        by_region = store.select(named_query("observatory-by-region"))
+        by_theme = store.select(named_query("observatory-by-theme"))
+        by_type = store.select(named_query("observatory-by-type"))
+        by_month = store.select(named_query("observatory-by-month"))
     theme = _totals(by_theme, "theme", "entities")
     return {
         "region": _totals(by_region, "regionName", "entities"),
@@ -266,10 +272,16 @@ def observatory(store: Store) -> dict[str, dict[str, int]]:
     }
 
 
-def territory_table(store: Store, level: str) -> list[dict[str, Any]]:
+def territory_table(
+    store: Store, level: str, counts: ObservatoryCounts | None = None
+) -> list[dict[str, Any]]:
     """One row per region or department (``level``): entities of every type and source, the
-    population and the density per 10,000 inhabitants, from ``sparql/observatory-by-{level}``."""
-    rows = store.select(named_query(f"observatory-by-{level}"))
+    population and the density per 10,000 inhabitants, from ``sparql/observatory-by-{level}``
+    (or the same rows maintained by ``counts``)."""
+    if counts is not None:
+        rows = counts.by_level(level)
+    else:
+        rows = store.select(named_query(f"observatory-by-{level}"))
     table: dict[str, dict[str, Any]] = {}
     for row in rows:
         if level not in row or "entities" not in row:

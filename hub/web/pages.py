@@ -176,7 +176,7 @@ def map_page(request: Request, state: HubState = Depends(hub_state)) -> HTMLResp
             point["href"] = page.entity_url(point["iri"])
         return page.render("map.html", points=data.script_json(points), count=len(points),
                            tiles=data.script_json(tiles),
-                           shaded=data.script_json(choropleth.figures(state.store)))
+                           shaded=data.script_json(choropleth.figures(state.store, state.observatory)))
 
     return _guarded(page, build)
 
@@ -208,8 +208,9 @@ def observatory_page(request: Request, state: HubState = Depends(hub_state)) -> 
     page = Page(request)
 
     def build() -> HTMLResponse:
-        series = data.observatory(state.store)
-        tables = {level: data.territory_table(state.store, level) for level in ("region", "department")}
+        series = data.observatory(state.store, state.observatory)
+        tables = {level: data.territory_table(state.store, level, state.observatory)
+                  for level in ("region", "department")}
         return page.render("observatory.html", series=series, series_json=data.script_json(series),
                            tables=tables)
 

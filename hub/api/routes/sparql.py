@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.auth import is_operator
 from hub.api.negotiation import GRAPH_TYPES, SELECT_TYPES, NotAcceptable, choose, requested_type
+from hub.api.query.observatory import maintained_answer
 from hub.api.query.remote import RemoteQueryRunner
 from hub.api.query.runner import QueryJob
 from hub.api.query.safety import ForbiddenService, check_query
@@ -160,6 +161,10 @@ async def answer_query(request: Request, state: HubState) -> Response:
         base_iri=str(request.url_for("sparql_get")),
         public=not is_operator(request, state),
     )
+    maintained = await run_in_threadpool(
+        maintained_answer, state.observatory, query, media, job.public, job.default_graphs + job.named_graphs)
+    if maintained is not None:
+        return Response(maintained, media_type=media)
     result = await run_cached(state.runner, state.cache, state.write_lock, job)
     if isinstance(result, bytes):
         return Response(result, media_type=media)

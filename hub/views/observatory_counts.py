@@ -1,0 +1,303 @@
+"""The observatory's figures kept up to date from the change log, instead of recomputed.
+
+The queries ``sparql/observatory-by-*.rq`` stay the definition; recomputing them after each write
+took 3–11× Virtuoso's time at national size, because every answer re-joined every entity with the
+territory hierarchy. Here each entity's *contribution* (its (territory, type), (theme, type) and
+(type, source) pairs) is kept with the totals; a catch-up reads the change log past the last
+sequence it applied, re-reads only the entities those entries name (in batches) and replaces their
+contributions, so an answer after a change costs work proportional to the change.
+
+Counts per month come from the change-log entries themselves: each new entry adds one.
+
+Territories (their level, name, code, population and ``mlg:partOfTerritory`` links) are read once;
+a logged change touching a territory node (a level type or a ``partOfTerritory`` link, before or
+after) rebuilds everything, which only reference loads do.
+
+Consistency without the write lock (taking it would bump the data version and empty the result
+cache): the change log is read before the entities' facts, so a write committed in between is
+seen early and re-read at the next catch-up, which converges; the month counts only ever follow
+log entries. Every write of the hub logs its changed entities (:mod:`hub.meta.changelog`), which
+is what makes this exact. A remote store written by others than this hub would not log their
+changes: :func:`maintained` is then off and the page runs the SPARQL queries.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+
+import pyoxigraph as ox
+
+from hub.meta.changelog import last_sequence, read_changes
+from hub.store.base import Row, Store
+from hub.vocab import META_GRAPH, MLG, RDF_TYPE
+
+LEVELS = {"region": "Region", "department": "Department", "epci": "EPCI", "commune": "Commune"}
+TYPES = tuple(MLG + t for t in ("Organization", "Person", "Place", "Project", "Commons", "Resource", "Event"))
+PART_OF = MLG + "partOfTerritory"
+PLACED = (MLG + "territory", MLG + "concernsTerritory")
+THEME = MLG + "theme"
+_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+_DECIMAL = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
+_BATCH = 400
+
+Pair = tuple[str, str]
+Term = ox.NamedNode | ox.Literal | ox.BlankNode
+
+
+class _Territories:
+    """Levels, labels and the ``partOfTerritory*`` closure of every territory node."""
+
+    def __init__(self, store: Store) -> None:
+        classes = " ".join(f"<{MLG}{c}>" for c in LEVELS.values())
+        self.level: dict[str, set[str]] = {}
+        self.name: dict[str, str] = {}
+        self.code: dict[str, str] = {}
+        self.population: dict[str, ox.Literal] = {}
+        for row in store.select(f"SELECT ?t ?l WHERE {{ VALUES ?l {{ {classes} }} ?t a ?l }}"):
+            self.level.setdefault(row["t"].value, set()).add(row["l"].value)
+        for row in store.select(f"""SELECT ?t ?n ?k ?p WHERE {{ VALUES ?l {{ {classes} }} ?t a ?l .
+                OPTIONAL {{ ?t <{MLG}name> ?n }} OPTIONAL {{ ?t <{MLG}inseeCode> ?k }}
+                OPTIONAL {{ ?t <{MLG}population> ?p }} }}"""):
+            t = row["t"].value
+            if "n" in row:
+                self.name[t] = min(self.name.get(t, row["n"].value), row["n"].value)
+            if "k" in row:
+                self.code[t] = min(self.code.get(t, row["k"].value), row["k"].value)
+            if "p" in row and isinstance(row["p"], ox.Literal):
+                old = self.population.get(t)
+                if old is None or _number(row["p"]) > _number(old):
+                    self.population[t] = row["p"]
+        self.parents: dict[str, set[str]] = {}
+        for row in store.select(f"SELECT ?a ?b WHERE {{ ?a <{PART_OF}> ?b }}"):
+            self.parents.setdefault(row["a"].value, set()).add(row["b"].value)
+        self._reach: dict[str, frozenset[str]] = {}
+
+    def touches(self, node: str) -> bool:
+        return node in self.level or node in self.parents
+
+    def reached(self, placed: str) -> frozenset[str]:
+        """Territory nodes with a level reached by ``placed partOfTerritory*`` (itself included)."""
+        known = self._reach.get(placed)
+        if known is None:
+            seen, todo = {placed}, [placed]
+            while todo:
+                for parent in self.parents.get(todo.pop(), ()):
+                    if parent not in seen:
+                        seen.add(parent)
+                        todo.append(parent)
+            known = self._reach[placed] = frozenset(t for t in seen if t in self.level)
+        return known
+
+
+def _number(term: ox.Literal) -> Decimal:
+    try:
+        return Decimal(term.value)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+class ObservatoryCounts:
+    """Per-entity contributions and their totals, caught up from the change log on each read."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._built = False
+        self._sequence = 0
+        self._territories: _Territories | None = None
+        self._placed: dict[str, frozenset[Pair]] = {}  # entity -> (territory, type)
+        self._themes: dict[str, frozenset[Pair]] = {}  # entity -> (theme, type)
+        self._sources: dict[str, frozenset[Pair]] = {}  # entity -> (type, source)
+        self._by_territory: Counter[Pair] = Counter()
+        self._by_theme: Counter[Pair] = Counter()
+        self._by_source: Counter[Pair] = Counter()
+        self._by_month: Counter[tuple[str, str, str]] = Counter()
+
+    # -- keeping up ---------------------------------------------------------------------------
+
+    def catch_up(self) -> None:
+        """Apply every change-log entry past the last one applied (build first if never built)."""
+        with self._lock:
+            if not self._built:
+                self._build()
+                return
+            touched: set[str] = set()
+            while True:
+                changes = read_changes(self._store, since=self._sequence, limit=5000)
+                if not changes:
+                    break
+                for change in changes:
+                    self._by_month[(change.time.isoformat()[:7], change.source, change.operation)] += 1
+                    if change.entity is not None:
+                        touched.add(change.entity)
+                self._sequence = changes[-1].sequence
+            if touched:
+                self._refresh(sorted(touched))
+
+    def _build(self) -> None:
+        store = self._store
+        self._sequence = last_sequence(store)
+        self._by_month = Counter()
+        for row in store.select(f"""SELECT ?t ?s ?o WHERE {{ GRAPH <{META_GRAPH}> {{
+                ?c a <{MLG}Change> ; <{MLG}sequence> ?n ; <http://www.w3.org/ns/prov#atTime> ?t ;
+                   <{MLG}source> ?s ; <{MLG}operation> ?o . FILTER(?n <= {self._sequence}) }} }}"""):
+            self._by_month[(row["t"].value[:7], row["s"].value, row["o"].value)] += 1
+        self._territories = _Territories(store)
+        self._placed, self._themes, self._sources = {}, {}, {}
+        self._by_territory, self._by_theme, self._by_source = Counter(), Counter(), Counter()
+        entities = {row["e"].value for row in store.select(
+            f"SELECT DISTINCT ?e WHERE {{ ?e <{THEME}>|<{PLACED[0]}>|<{PLACED[1]}> ?x }}")}
+        entities |= {row["e"].value for row in store.select(
+            f"SELECT DISTINCT ?e WHERE {{ GRAPH ?g {{ ?e a ?t }} "
+            f"GRAPH <{META_GRAPH}> {{ ?g <{MLG}source> ?s }} }}")}
+        self._built = True
+        self._refresh(sorted(entities), rebuild_on_territory=False)
+
+    def _refresh(self, entities: list[str], rebuild_on_territory: bool = True) -> None:
+        territories = self._territories
+        assert territories is not None
+        for start in range(0, len(entities), _BATCH):
+            batch = entities[start:start + _BATCH]
+            facts = self._facts(batch)
+            if rebuild_on_territory and any(
+                    territories.touches(e) or PART_OF in facts.get(e, {}) for e in batch):
+                self._build()  # a territory moved: every closure may have
+                return
+            sources = self._type_sources(batch)
+            for entity in batch:
+                f = facts.get(entity, {})
+                types = f.get(RDF_TYPE, set())
+                placed = {(t, ty) for p in PLACED for pl in f.get(p, set())
+                          for t in territories.reached(pl) for ty in types if ty in TYPES}
+                themes = {(th, ty) for th in f.get(THEME, set()) for ty in types}
+                self._replace(self._placed, self._by_territory, entity, frozenset(placed))
+                self._replace(self._themes, self._by_theme, entity, frozenset(themes))
+                self._replace(self._sources, self._by_source, entity, frozenset(sources.get(entity, set())))
+
+    @staticmethod
+    def _replace(kept: dict[str, frozenset[Pair]], totals: Counter[Pair], entity: str,
+                 new: frozenset[Pair]) -> None:
+        old = kept.pop(entity, frozenset())
+        for key in old - new:
+            totals[key] -= 1
+            if totals[key] <= 0:
+                del totals[key]
+        for key in new - old:
+            totals[key] += 1
+        if new:
+            kept[entity] = new
+
+    def _facts(self, batch: list[str]) -> dict[str, dict[str, set[str]]]:
+        values = " ".join(f"<{e}>" for e in batch)
+        wanted = " ".join(f"<{p}>" for p in (RDF_TYPE, THEME, PART_OF, *PLACED))
+        facts: dict[str, dict[str, set[str]]] = {}
+        for row in self._store.select(
+                f"SELECT ?e ?p ?o WHERE {{ VALUES ?e {{ {values} }} VALUES ?p {{ {wanted} }} ?e ?p ?o }}"):
+            facts.setdefault(row["e"].value, {}).setdefault(row["p"].value, set()).add(_key(row["o"]))
+        return facts
+
+    def _type_sources(self, batch: list[str]) -> dict[str, set[Pair]]:
+        values = " ".join(f"<{e}>" for e in batch)
+        found: dict[str, set[Pair]] = {}
+        for row in self._store.select(f"""SELECT DISTINCT ?e ?t ?s WHERE {{ VALUES ?e {{ {values} }}
+                GRAPH ?g {{ ?e a ?t }} GRAPH <{META_GRAPH}> {{ ?g <{MLG}source> ?s }}
+                FILTER(STRSTARTS(STR(?t), "{MLG}")) }}"""):
+            found.setdefault(row["e"].value, set()).add((row["t"].value, _key(row["s"])))
+        return found
+
+    # -- answers, in the shape of the queries' rows --------------------------------------------
+
+    def by_level(self, level: str) -> list[Row]:
+        """``sparql/observatory-by-{level}.rq``'s rows."""
+        self.catch_up()
+        cls = MLG + LEVELS[level]
+        with self._lock:
+            t = self._territories
+            assert t is not None
+            rows: list[Row] = []
+            for (territory, type_), count in self._by_territory.items():
+                if cls not in t.level.get(territory, set()):
+                    continue
+                row: Row = {level: _node(territory), "type": ox.NamedNode(type_),
+                            "entities": ox.Literal(str(count), datatype=_INTEGER)}
+                if territory in t.name:
+                    row[f"{level}Name"] = ox.Literal(t.name[territory])
+                if territory in t.code:
+                    row["code"] = ox.Literal(t.code[territory])
+                population = t.population.get(territory)
+                if population is not None:
+                    row["population"] = population
+                    density = _density(count, population)
+                    if density is not None:
+                        row["density"] = density
+                rows.append(row)
+        return sorted(rows, key=lambda r: (r[f"{level}Name"].value if f"{level}Name" in r else "",
+                                           r["type"].value))
+
+    def by_theme(self) -> list[Row]:
+        """``sparql/observatory-by-theme.rq``'s rows."""
+        self.catch_up()
+        with self._lock:
+            items = list(self._by_theme.items())
+        rows: list[Row] = [{"theme": _term(theme), "type": _term(type_),
+                            "entities": ox.Literal(str(n), datatype=_INTEGER)}
+                           for (theme, type_), n in items]
+        return sorted(rows, key=lambda r: (-int(r["entities"].value), r["theme"].value))
+
+    def by_type(self) -> list[Row]:
+        """``sparql/observatory-by-type.rq``'s rows."""
+        self.catch_up()
+        with self._lock:
+            items = list(self._by_source.items())
+        rows: list[Row] = [{"type": ox.NamedNode(type_), "source": _term(source),
+                            "entities": ox.Literal(str(n), datatype=_INTEGER)}
+                           for (type_, source), n in items]
+        return sorted(rows, key=lambda r: (r["type"].value, r["source"].value))
+
+    def by_month(self) -> list[Row]:
+        """``sparql/observatory-by-month.rq``'s rows."""
+        self.catch_up()
+        with self._lock:
+            items = list(self._by_month.items())
+        rows: list[Row] = [{"month": ox.Literal(m), "source": ox.Literal(s), "operation": ox.Literal(o),
+                            "changes": ox.Literal(str(n), datatype=_INTEGER)}
+                           for (m, s, o), n in sorted(items)]
+        return rows
+
+
+_TERMS: dict[str, Term] = {}
+
+
+def _key(term: Term) -> str:
+    """Terms kept as strings (IRIs bare, others in N-Triples form) and found again by :func:`_term`."""
+    key = term.value if isinstance(term, ox.NamedNode) else str(term)
+    _TERMS.setdefault(key, term)
+    return key
+
+
+def _term(key: str) -> Term:
+    return _TERMS.get(key) or ox.NamedNode(key)
+
+
+def _node(iri: str) -> ox.NamedNode:
+    return ox.NamedNode(iri)
+
+
+def _density(count: int, population: ox.Literal) -> ox.Literal | None:
+    """``ROUND(?entities * 100000000 / ?p) / 10000`` (SPARQL rounds halves up)."""
+    p = _number(population)
+    if not p:
+        return None
+    rounded = (Decimal(count * 100000000) / p + Decimal("0.5")).to_integral_value(rounding=ROUND_FLOOR)
+    return ox.Literal(str((rounded / 10000).normalize()), datatype=_DECIMAL)
+
+
+def entities_of(rows: Iterable[Row], key: str) -> dict[str, int]:
+    """Totals per ``key`` (summing ``entities``), for comparing and for the page's series."""
+    totals: dict[str, int] = {}
+    for row in rows:
+        totals[row[key].value] = totals.get(row[key].value, 0) + int(row["entities"].value)
+    return totals

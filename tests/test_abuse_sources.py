@@ -21,6 +21,8 @@ import httpx
 import pytest
 
 from hub.config import SourceSettings
+from hub.iris import graph_iri
+from hub.meta.provenance import stored_records
 from hub.meta.quarantine import list_quarantine
 from tests.harness import HubUnderTest, Source
 from tests.servers.common import wait_until
@@ -425,3 +427,24 @@ def test_discover_keeps_an_error_page_inside_a_comment(api: HostileServer, tmp_p
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert "HTTP 400" in done.stdout, done.stdout + done.stderr
     assert not [line for line in done.stdout.splitlines() if line.startswith("url =")], done.stdout
+
+
+def test_a_record_page_given_as_a_path_stays_on_the_source_site(
+        api: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Aides-territoires gives an aid's page as a path ("/aides/<slug>/"); "//evil.example/x" is
+    not one: the record's provenance must not claim a page of another site under the platform's name."""
+    api.route("/lieux", lambda w: w.json({"results": [{"id": "a", "name": "A", "page": "//evil.example/aides/a/"},
+                                                      {"id": "b", "name": "B", "page": "/aides/b/"}], "next": None}))
+    path = tmp_path / "mapping.toml"
+    path.write_text(MAPPING.format(kind="none", header="Authorization", paging=NEXT).replace(
+        'id = "id"', 'id = "id"\nurl = "page"'), encoding="utf-8")
+    settings = SourceSettings(name="api", kind="jsonapi", url=api.url, mapping=str(path), direction="read",
+                              options={"retry_wait": 0.01, "max_retries": 0, "timeout": 10})
+    hub = HubUnderTest(Source(settings), monkeypatch=monkeypatch)
+    hub.sync()
+    pages = {}
+    for key in "ab":
+        graph = graph_iri(hub.base, "api", f"lieux/{key}")
+        pages[key] = stored_records(hub.store, [graph])[graph].source_url
+    assert pages["b"] == f"{api.url}/aides/b/"
+    assert "evil.example" not in pages["a"], pages["a"]

@@ -151,8 +151,9 @@ class RecordMapper:
     def _url(self, endpoint: Endpoint, item: Any, record_id: str) -> str:
         if endpoint.url:
             found = render(endpoint.url, item, self.base) if "{" in endpoint.url else walk(item, endpoint.url)
-            if isinstance(found, str) and found.strip().startswith("/"):  # a path on the source's site
-                found = urljoin(self.base_url + "/", found.strip())
+            path = found.strip() if isinstance(found, str) else ""
+            if path.startswith("/") and not path.startswith("//"):  # a path on the source's site
+                found = urljoin(self.base_url + "/", path)           # ("//host/…" names another site)
             if isinstance(found, str) and is_web_address(found.strip()):
                 return found.strip()
         return f"{self.base_url}{endpoint.path.rstrip('/')}/{component(record_id)}"

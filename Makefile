@@ -57,6 +57,7 @@ bench: setup system-deps
 	$(BIN)/python bench/mediawiki.py
 	$(BIN)/python bench/territories.py
 	$(BIN)/python bench/placing.py
+	$(BIN)/python bench/recall.py
 	$(BIN)/python bench/virtuoso_side_by_side.py
 
 bench-quick: setup system-deps
@@ -67,6 +68,7 @@ bench-quick: setup system-deps
 	$(BIN)/python bench/mediawiki.py --quick
 	$(BIN)/python bench/territories.py --quick
 	$(BIN)/python bench/placing.py --quick
+	$(BIN)/python bench/recall.py --quick
 	$(BIN)/python bench/virtuoso_side_by_side.py --quick
 
 clean:

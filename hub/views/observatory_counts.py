@@ -23,14 +23,17 @@ changes: :func:`maintained` is then off and the page runs the SPARQL queries.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 from collections.abc import Iterable
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from typing import Protocol
 
 import pyoxigraph as ox
 
 from hub.meta.changelog import last_sequence, read_changes
+from hub.meta.public import public_graph_filter
 from hub.store.base import Row, Store
 from hub.vocab import META_GRAPH, MLG, RDF_TYPE
 
@@ -50,17 +53,19 @@ Term = ox.NamedNode | ox.Literal | ox.BlankNode
 class _Territories:
     """Levels, labels and the ``partOfTerritory*`` closure of every territory node."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, tp: _Pattern) -> None:
         classes = " ".join(f"<{MLG}{c}>" for c in LEVELS.values())
         self.level: dict[str, set[str]] = {}
         self.name: dict[str, str] = {}
         self.code: dict[str, str] = {}
         self.population: dict[str, ox.Literal] = {}
-        for row in store.select(f"SELECT ?t ?l WHERE {{ VALUES ?l {{ {classes} }} ?t a ?l }}"):
+        for row in store.select(f"SELECT DISTINCT ?t ?l WHERE {{ VALUES ?l {{ {classes} }} "
+                                f"{tp('?t', 'a', '?l')} }}"):
             self.level.setdefault(row["t"].value, set()).add(row["l"].value)
-        for row in store.select(f"""SELECT ?t ?n ?k ?p WHERE {{ VALUES ?l {{ {classes} }} ?t a ?l .
-                OPTIONAL {{ ?t <{MLG}name> ?n }} OPTIONAL {{ ?t <{MLG}inseeCode> ?k }}
-                OPTIONAL {{ ?t <{MLG}population> ?p }} }}"""):
+        for row in store.select(f"""SELECT DISTINCT ?t ?n ?k ?p WHERE {{ VALUES ?l {{ {classes} }}
+                {tp('?t', 'a', '?l')} OPTIONAL {{ {tp('?t', f'<{MLG}name>', '?n')} }}
+                OPTIONAL {{ {tp('?t', f'<{MLG}inseeCode>', '?k')} }}
+                OPTIONAL {{ {tp('?t', f'<{MLG}population>', '?p')} }} }}"""):
             t = row["t"].value
             if "n" in row:
                 self.name[t] = min(self.name.get(t, row["n"].value), row["n"].value)
@@ -71,7 +76,7 @@ class _Territories:
                 if old is None or _number(row["p"]) > _number(old):
                     self.population[t] = row["p"]
         self.parents: dict[str, set[str]] = {}
-        for row in store.select(f"SELECT ?a ?b WHERE {{ ?a <{PART_OF}> ?b }}"):
+        for row in store.select(f"SELECT DISTINCT ?a ?b WHERE {{ {tp('?a', f'<{PART_OF}>', '?b')} }}"):
             self.parents.setdefault(row["a"].value, set()).add(row["b"].value)
         self._reach: dict[str, frozenset[str]] = {}
 
@@ -102,8 +107,11 @@ def _number(term: ox.Literal) -> Decimal:
 class ObservatoryCounts:
     """Per-entity contributions and their totals, caught up from the change log on each read."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, public: bool = False) -> None:
         self._store = store
+        self.public = public
+        """Count the public graphs only (what an anonymous reader's query sees), not every graph."""
+        self._tp = _public_pattern if public else _pattern
         self._lock = threading.Lock()
         self._built = False
         self._sequence = 0
@@ -130,7 +138,8 @@ class ObservatoryCounts:
                 if not changes:
                     break
                 for change in changes:
-                    self._by_month[(change.time.isoformat()[:7], change.source, change.operation)] += 1
+                    if not self.public:  # the log is in the bookkeeping graph: not public
+                        self._by_month[(change.time.isoformat()[:7], change.source, change.operation)] += 1
                     if change.entity is not None:
                         touched.add(change.entity)
                 self._sequence = changes[-1].sequence
@@ -141,16 +150,16 @@ class ObservatoryCounts:
         store = self._store
         self._sequence = last_sequence(store)
         self._by_month = Counter()
-        for row in store.select(f"""SELECT ?t ?s ?o WHERE {{ GRAPH <{META_GRAPH}> {{
+        for row in [] if self.public else store.select(f"""SELECT ?t ?s ?o WHERE {{ GRAPH <{META_GRAPH}> {{
                 ?c a <{MLG}Change> ; <{MLG}sequence> ?n ; <http://www.w3.org/ns/prov#atTime> ?t ;
                    <{MLG}source> ?s ; <{MLG}operation> ?o . FILTER(?n <= {self._sequence}) }} }}"""):
             self._by_month[(row["t"].value[:7], row["s"].value, row["o"].value)] += 1
-        self._territories = _Territories(store)
+        self._territories = _Territories(store, self._tp)
         self._placed, self._themes, self._sources = {}, {}, {}
         self._by_territory, self._by_theme, self._by_source = Counter(), Counter(), Counter()
-        entities = {row["e"].value for row in store.select(
-            f"SELECT DISTINCT ?e WHERE {{ ?e <{THEME}>|<{PLACED[0]}>|<{PLACED[1]}> ?x }}")}
-        entities |= {row["e"].value for row in store.select(
+        placed = self._tp('?e', f'<{THEME}>|<{PLACED[0]}>|<{PLACED[1]}>', '?x')
+        entities = {row["e"].value for row in store.select(f"SELECT DISTINCT ?e WHERE {{ {placed} }}")}
+        entities |= set() if self.public else {row["e"].value for row in store.select(
             f"SELECT DISTINCT ?e WHERE {{ GRAPH ?g {{ ?e a ?t }} "
             f"GRAPH <{META_GRAPH}> {{ ?g <{MLG}source> ?s }} }}")}
         self._built = True
@@ -195,11 +204,14 @@ class ObservatoryCounts:
         wanted = " ".join(f"<{p}>" for p in (RDF_TYPE, THEME, PART_OF, *PLACED))
         facts: dict[str, dict[str, set[str]]] = {}
         for row in self._store.select(
-                f"SELECT ?e ?p ?o WHERE {{ VALUES ?e {{ {values} }} VALUES ?p {{ {wanted} }} ?e ?p ?o }}"):
+                f"SELECT DISTINCT ?e ?p ?o WHERE {{ VALUES ?e {{ {values} }} VALUES ?p {{ {wanted} }} "
+            f"{self._tp('?e', '?p', '?o')} }}"):
             facts.setdefault(row["e"].value, {}).setdefault(row["p"].value, set()).add(_key(row["o"]))
         return facts
 
     def _type_sources(self, batch: list[str]) -> dict[str, set[Pair]]:
+        if self.public:
+            return {}  # the bookkeeping graph, where sources are, is not in the public dataset
         values = " ".join(f"<{e}>" for e in batch)
         found: dict[str, set[Pair]] = {}
         for row in self._store.select(f"""SELECT DISTINCT ?e ?t ?s WHERE {{ VALUES ?e {{ {values} }}
@@ -266,6 +278,24 @@ class ObservatoryCounts:
                             "changes": ox.Literal(str(n), datatype=_INTEGER)}
                            for (m, s, o), n in sorted(items)]
         return rows
+
+
+class _Pattern(Protocol):
+    def __call__(self, s: str, p: str, o: str) -> str: ...
+
+
+def _pattern(s: str, p: str, o: str) -> str:
+    """A triple pattern on the union of every graph (the operator's dataset)."""
+    return f"{s} {p} {o} ."
+
+
+_GRAPH_VARIABLES = itertools.count()
+
+
+def _public_pattern(s: str, p: str, o: str) -> str:
+    """The same pattern on the public graphs only (an anonymous reader's dataset)."""
+    g = f"g{next(_GRAPH_VARIABLES)}"
+    return f"GRAPH ?{g} {{ {s} {p} {o} }} {public_graph_filter(g)}"
 
 
 _TERMS: dict[str, Term] = {}

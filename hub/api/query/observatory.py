@@ -1,11 +1,10 @@
 """``/sparql`` answers for the observatory queries, from the maintained figures.
 
 A request whose text is exactly one of ``sparql/observatory-by-*.rq`` (up to layout), made with
-the operator's token on the default dataset and asking for SPARQL JSON, gets the rows that
+the default dataset and asking for SPARQL JSON, gets the rows that
 :mod:`hub.views.observatory_counts` keeps: the same variables and values the query would give,
-without re-joining the store after each write. Anonymous requests are not routed here: they see
-only the public graphs, while the maintained figures count every graph (like the page does), so
-they still run the query.
+without re-joining the store after each write. An anonymous request gets the figures kept over
+the public graphs only (its dataset), the operator's those over every graph.
 """
 
 from __future__ import annotations
@@ -41,10 +40,11 @@ def _answers() -> dict[str, tuple[list[str], Callable[[ObservatoryCounts], list[
 _ANSWERS = _answers()
 
 
-def maintained_answer(counts: ObservatoryCounts | None, query: str, media: str, public: bool,
+def maintained_answer(counts: ObservatoryCounts | None, query: str, media: str,
                       dataset: tuple[str, ...]) -> bytes | None:
-    """The SPARQL JSON answer from ``counts``, or None when the query must run."""
-    if counts is None or public or dataset or media != JSON_RESULTS:
+    """The SPARQL JSON answer from ``counts`` (the client's visibility's), or None when the
+    query must run."""
+    if counts is None or dataset or media != JSON_RESULTS:
         return None
     known = _ANSWERS.get(normalise(query))
     if known is None:

@@ -162,7 +162,8 @@ async def answer_query(request: Request, state: HubState) -> Response:
         public=not is_operator(request, state),
     )
     maintained = await run_in_threadpool(
-        maintained_answer, state.observatory, query, media, job.public, job.default_graphs + job.named_graphs)
+        maintained_answer, state.observatory_public if job.public else state.observatory, query, media,
+        job.default_graphs + job.named_graphs)
     if maintained is not None:
         return Response(maintained, media_type=media)
     result = await run_cached(state.runner, state.cache, state.write_lock, job)

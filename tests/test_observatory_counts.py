@@ -1,6 +1,8 @@
 """The maintained observatory figures equal the ``sparql/observatory-*.rq`` queries after any
 sequence of writes, on a served hub: REST creates, Graph Store replacements (type, theme,
-territory and date changes), deletions, a command-line import and restarts."""
+territory and date changes), deletions, connector syncs (data·inclusion emulator: creates, a
+territory and a theme change, deletions), an identity merge, a command-line import and restarts,
+for the operator and for anonymous readers."""
 
 from __future__ import annotations
 
@@ -8,13 +10,23 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import pyoxigraph as ox
+import pytest
 
+from hub.config import LICENCE_OUVERTE
+from hub.pipeline.ingest import Ingestor
+from hub.pipeline.match import Match, candidate_update
 from hub.rdf.resources import named_query
-from hub.vocab import MLG
+from hub.records import Record
+from hub.store.oxigraph import OxigraphStore
+from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
+from tests.harness import ROOT
+from tests.servers.data_inclusion import DataInclusion, running_data_inclusion
 from tests.servers.hub import TOKEN, ServedHub, serving
 
 NAMES = [f"observatory-by-{n}" for n in ("region", "department", "epci", "commune", "theme", "type", "month")]
@@ -94,11 +106,70 @@ def random_writes(hub: ServedHub, rng: random.Random, places: list[str], steps: 
         assert put.status_code in (200, 201, 204), put.text
 
 
-def test_maintained_figures_equal_the_queries_after_random_writes_imports_and_restarts(tmp_path: Path) -> None:
+def di_config(api: DataInclusion) -> str:
+    return f"""
+[[sources]]
+name = "di"
+kind = "jsonapi"
+url = "{api.url}"
+mapping = "{ROOT / 'mappings' / 'data-inclusion.toml'}"
+direction = "read"
+credentials = {{ token_env = "MAILLAGE_TEST_DI_OBS_TOKEN" }}
+license = "{LICENCE_OUVERTE}"
+options = {{ retry_wait = 0.05, timeout = 5 }}
+"""
+
+
+def sync(hub: ServedHub) -> None:
+    done = httpx.post(f"{hub.url}/sources/di/sync", headers=hub.auth, timeout=120).json()
+    assert done["error"] is None, done
+
+
+def place(source: str, key: str, iri: str, theme: str, territory: str) -> Record:
+    subject = ox.NamedNode(iri)
+    return Record(source=source, source_id=key, triples=(
+        ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + "Place")),
+        ox.Triple(subject, ox.NamedNode(MLG + "name"), ox.Literal("Le Moulin", language="fr")),
+        ox.Triple(subject, ox.NamedNode(MLG + "theme"), ox.Literal(theme)),
+        ox.Triple(subject, ox.NamedNode(MLG + "territory"), ox.NamedNode(territory)),
+    ))
+
+
+def add_match_candidate(data: Path, places: list[str]) -> None:
+    """Two records of one place from two sources, and the candidate pair a person will accept."""
+    with OxigraphStore(data / "store") as store:
+        ingestor = Ingestor(store, DEFAULT_BASE_IRI)
+        wiki = place("wiki", "1", "https://example.org/wiki/1", "mobilité", places[0])
+        other = place("plateforme", "a", "https://example.org/co/a", "énergie", places[-1])
+        ingestor.ingest([wiki, other])
+        match = candidate_update(other, "https://example.org/co/a",
+                                 Match("https://example.org/wiki/1", 0.5, "same name 'Le Moulin'"))
+        ingestor.ingest_batch([], None, [match])
+
+
+@pytest.fixture
+def api() -> Iterator[DataInclusion]:
+    with running_data_inclusion() as server:
+        yield server
+
+
+def test_maintained_figures_equal_the_queries_after_random_writes_syncs_merges_and_restarts(
+        tmp_path: Path, api: DataInclusion, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(int(os.environ.get("MAILLAGE_TEST_SEED", "19")))
     data = tmp_path / "data"
-    with serving(data) as hub:
+    codes = ["69381", "75056", "33063", "13055"]
+    structures = [api.add_structure(code_insee=rng.choice(codes)) for _ in range(4)]
+    services = [api.add_service(rng.choice(structures), code_insee=rng.choice(codes)) for _ in range(4)]
+    monkeypatch.setenv("MAILLAGE_TEST_DI_OBS_TOKEN", api.token)
+    with serving(data, di_config(api)) as hub:
         assert_figures_match(hub)  # the first build
+        sync(hub)
+        assert_figures_match(hub)
+        api.update(structures[0], code_insee=codes[1])  # a territory change at the source
+        api.update(services[0], thematiques=["mobilite--comprendre-et-utiliser-les-transports-en-commun"])
+        api.delete(services[1])
+        sync(hub)
+        assert_figures_match(hub)
         places = communes(hub)
         assert places
         random_writes(hub, rng, places, 25)
@@ -111,7 +182,14 @@ def test_maintained_figures_equal_the_queries_after_random_writes_imports_and_re
                               capture_output=True, text=True, timeout=120,
                               env={**os.environ, "MAILLAGE_TOKEN": TOKEN})
     assert imported.returncode == 0, imported.stderr
-    with serving(data, demo=False) as hub:  # a restart: built again, with the import
+    add_match_candidate(data, places)
+    with serving(data, di_config(api), demo=False) as hub:  # a restart: built again, with the import
         assert_figures_match(hub)
+        [candidate] = httpx.get(f"{hub.url}/matches", headers=hub.auth).json()
+        accepted = httpx.post(f"{hub.url}/matches/{candidate['id']}/accept", headers=hub.auth)
+        assert accepted.status_code == 200, accepted.text
+        assert_figures_match(hub)  # the merge: one place now, with both themes and territories
+        api.delete(structures[2])
+        sync(hub)
         random_writes(hub, rng, places, 10)
         assert_figures_match(hub)

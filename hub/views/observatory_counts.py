@@ -18,7 +18,7 @@ cache): the change log is read before the entities' facts, so a write committed 
 seen early and re-read at the next catch-up, which converges; the month counts only ever follow
 log entries. Every write of the hub logs its changed entities (:mod:`hub.meta.changelog`), which
 is what makes this exact. A remote store written by others than this hub would not log their
-changes: :func:`maintained` is then off and the page runs the SPARQL queries.
+changes: the app then keeps none (``hub.api.app``) and the page runs the SPARQL queries.
 """
 
 from __future__ import annotations
@@ -123,6 +123,8 @@ class ObservatoryCounts:
         self._by_theme: Counter[Pair] = Counter()
         self._by_source: Counter[Pair] = Counter()
         self._by_month: Counter[tuple[str, str, str]] = Counter()
+        self._graph_entities: dict[str, set[str]] = {}
+        self._entity_graphs: dict[str, set[str]] = {}
 
     # -- keeping up ---------------------------------------------------------------------------
 
@@ -142,6 +144,7 @@ class ObservatoryCounts:
                         self._by_month[(change.time.isoformat()[:7], change.source, change.operation)] += 1
                     if change.entity is not None:
                         touched.add(change.entity)
+                    touched |= self._graph_entities.get(change.graph, set())
                 self._sequence = changes[-1].sequence
             if touched:
                 self._refresh(sorted(touched))
@@ -157,26 +160,25 @@ class ObservatoryCounts:
         self._territories = _Territories(store, self._tp)
         self._placed, self._themes, self._sources = {}, {}, {}
         self._by_territory, self._by_theme, self._by_source = Counter(), Counter(), Counter()
-        placed = self._tp('?e', f'<{THEME}>|<{PLACED[0]}>|<{PLACED[1]}>', '?x')
-        entities = {row["e"].value for row in store.select(f"SELECT DISTINCT ?e WHERE {{ {placed} }}")}
-        entities |= set() if self.public else {row["e"].value for row in store.select(
-            f"SELECT DISTINCT ?e WHERE {{ GRAPH ?g {{ ?e a ?t }} "
-            f"GRAPH <{META_GRAPH}> {{ ?g <{MLG}source> ?s }} }}")}
+        self._graph_entities, self._entity_graphs = {}, {}
         self._built = True
-        self._refresh(sorted(entities), rebuild_on_territory=False)
+        self._refresh(None)
 
-    def _refresh(self, entities: list[str], rebuild_on_territory: bool = True) -> None:
+    def _refresh(self, entities: list[str] | None) -> None:
+        """Read again the facts of ``entities`` (of the whole store for None) and replace their
+        contributions."""
         territories = self._territories
         assert territories is not None
-        for start in range(0, len(entities), _BATCH):
-            batch = entities[start:start + _BATCH]
-            facts = self._facts(batch)
-            if rebuild_on_territory and any(
+        batches = [None] if entities is None else [
+            entities[i:i + _BATCH] for i in range(0, len(entities), _BATCH)]
+        for batch in batches:
+            facts, graphs = self._facts(batch)
+            if batch is not None and any(
                     territories.touches(e) or PART_OF in facts.get(e, {}) for e in batch):
                 self._build()  # a territory moved: every closure may have
                 return
             sources = self._type_sources(batch)
-            for entity in batch:
+            for entity in set(facts) | set(sources) if batch is None else batch:
                 f = facts.get(entity, {})
                 types = f.get(RDF_TYPE, set())
                 placed = {(t, ty) for p in PLACED for pl in f.get(p, set())
@@ -184,7 +186,24 @@ class ObservatoryCounts:
                 themes = {(th, ty) for th in f.get(THEME, set()) for ty in types}
                 self._replace(self._placed, self._by_territory, entity, frozenset(placed))
                 self._replace(self._themes, self._by_theme, entity, frozenset(themes))
-                self._replace(self._sources, self._by_source, entity, frozenset(sources.get(entity, set())))
+                by_source = frozenset(sources.get(entity, set()))
+                self._replace(self._sources, self._by_source, entity, by_source)
+                counted = placed or themes or by_source
+                self._place_in_graphs(entity, graphs.get(entity, set()) if counted else set())
+
+    def _place_in_graphs(self, entity: str, graphs: set[str]) -> None:
+        """Which graphs hold the facts an entity counts by: a change logged for a graph (a merge
+        moves a record's facts to another entity) reads again the entities it held."""
+        for graph in self._entity_graphs.pop(entity, set()) - graphs:
+            held = self._graph_entities.get(graph)
+            if held is not None:
+                held.discard(entity)
+                if not held:
+                    del self._graph_entities[graph]
+        if graphs:
+            self._entity_graphs[entity] = graphs
+            for graph in graphs:
+                self._graph_entities.setdefault(graph, set()).add(entity)
 
     @staticmethod
     def _replace(kept: dict[str, frozenset[Pair]], totals: Counter[Pair], entity: str,
@@ -199,22 +218,32 @@ class ObservatoryCounts:
         if new:
             kept[entity] = new
 
-    def _facts(self, batch: list[str]) -> dict[str, dict[str, set[str]]]:
-        values = " ".join(f"<{e}>" for e in batch)
-        wanted = " ".join(f"<{p}>" for p in (RDF_TYPE, THEME, PART_OF, *PLACED))
-        facts: dict[str, dict[str, set[str]]] = {}
-        for row in self._store.select(
-                f"SELECT DISTINCT ?e ?p ?o WHERE {{ VALUES ?e {{ {values} }} VALUES ?p {{ {wanted} }} "
-            f"{self._tp('?e', '?p', '?o')} }}"):
-            facts.setdefault(row["e"].value, {}).setdefault(row["p"].value, set()).add(_key(row["o"]))
-        return facts
+    def _facts(self, batch: list[str] | None) -> tuple[dict[str, dict[str, set[str]]], dict[str, set[str]]]:
+        """(entity -> predicate -> objects, entity -> graphs) for the predicates counted by.
 
-    def _type_sources(self, batch: list[str]) -> dict[str, set[Pair]]:
+        One ``VALUES`` of (entity, predicate) pairs: with two ``VALUES`` the engine read every quad
+        first (bench/README.md, "Slow in Oxigraph itself")."""
+        predicates = (RDF_TYPE, THEME, PART_OF, *PLACED)
+        if batch is None:
+            values = f"VALUES ?p {{ {' '.join(f'<{p}>' for p in predicates)} }}"
+        else:
+            pairs = " ".join(f"(<{e}> <{p}>)" for e in batch for p in predicates)
+            values = f"VALUES (?e ?p) {{ {pairs} }}"
+        where = f"GRAPH ?g {{ ?e ?p ?o }} {public_graph_filter('g') if self.public else ''}"
+        facts: dict[str, dict[str, set[str]]] = {}
+        graphs: dict[str, set[str]] = {}
+        for row in self._store.select(f"SELECT ?e ?p ?o ?g WHERE {{ {values} {where} }}"):
+            entity = row["e"].value
+            facts.setdefault(entity, {}).setdefault(row["p"].value, set()).add(_key(row["o"]))
+            graphs.setdefault(entity, set()).add(row["g"].value)
+        return facts, graphs
+
+    def _type_sources(self, batch: list[str] | None) -> dict[str, set[Pair]]:
         if self.public:
             return {}  # the bookkeeping graph, where sources are, is not in the public dataset
-        values = " ".join(f"<{e}>" for e in batch)
+        values = "" if batch is None else f"VALUES ?e {{ {' '.join(f'<{e}>' for e in batch)} }}"
         found: dict[str, set[Pair]] = {}
-        for row in self._store.select(f"""SELECT DISTINCT ?e ?t ?s WHERE {{ VALUES ?e {{ {values} }}
+        for row in self._store.select(f"""SELECT DISTINCT ?e ?t ?s WHERE {{ {values}
                 GRAPH ?g {{ ?e a ?t }} GRAPH <{META_GRAPH}> {{ ?g <{MLG}source> ?s }}
                 FILTER(STRSTARTS(STR(?t), "{MLG}")) }}"""):
             found.setdefault(row["e"].value, set()).add((row["t"].value, _key(row["s"])))

@@ -87,12 +87,34 @@ def generation_counter(generation: int) -> Transaction:
     return counter
 
 
-def _public_quads(main: ox.Store, graphs: set[str]) -> Iterator[ox.Quad]:
-    for quad in main.quads_for_pattern(None, None, None, None):
-        name = quad.graph_name
-        if isinstance(name, ox.NamedNode) and is_public_graph(name.value):
-            graphs.add(name.value)
-            yield quad
+REBUILD_CHUNK_BYTES = 64 * 1024 * 1024
+"""N-Quads handed to one ``bulk_load`` while rebuilding: bounds the memory of a large copy."""
+
+
+def _public_nquads(main: ox.Store, graphs: set[str]) -> Iterator[bytes]:
+    """The main store's public graphs as N-Quads, in chunks, written by the store itself.
+
+    Each public graph is dumped natively (N-Triples) and named by a byte replacement: N-Triples
+    escapes line breaks inside literals, so " .\n" only ends a statement. Going quad by quad
+    through Python objects instead took 12 s of a 16 s rebuild (bench/run.py's breakdown); the
+    graph list comes from the names alone, so a private graph is never read.
+    """
+    chunk: list[bytes] = []
+    size = 0
+    for name in main.named_graphs():
+        if not isinstance(name, ox.NamedNode) or not is_public_graph(name.value):
+            continue
+        triples = main.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=name)
+        if not triples:
+            continue
+        graphs.add(name.value)
+        chunk.append(triples.replace(b" .\n", f" {name} .\n".encode()))
+        size += len(chunk[-1])
+        if size >= REBUILD_CHUNK_BYTES:
+            yield b"".join(chunk)
+            chunk, size = [], 0
+    if chunk:
+        yield b"".join(chunk)
 
 
 class PublicReplica:
@@ -145,7 +167,8 @@ class PublicReplica:
         _counter_file(self.path).unlink(missing_ok=True)
         self.store.clear()
         graphs: set[str] = set()
-        self.store.bulk_extend(_public_quads(main, graphs))
+        for data in _public_nquads(main, graphs):
+            self.store.bulk_load(input=data, format=ox.RdfFormat.N_QUADS)
         self.store.flush()
         self._record(generation)
         level = logging.WARNING if graphs else logging.INFO  # an empty one is a new data dir

@@ -24,7 +24,9 @@ changes: the app then keeps none (``hub.api.app``) and the page runs the SPARQL 
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
@@ -45,6 +47,8 @@ THEME = MLG + "theme"
 _INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 _DECIMAL = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
 _BATCH = 400
+
+log = logging.getLogger("maillage.observatory")
 
 Pair = tuple[str, str]
 Term = ox.NamedNode | ox.Literal | ox.BlankNode
@@ -135,21 +139,27 @@ class ObservatoryCounts:
                 self._build()
                 return
             touched: set[str] = set()
+            months: Counter[tuple[str, str, str]] = Counter()
+            sequence = self._sequence
             while True:
-                changes = read_changes(self._store, since=self._sequence, limit=5000)
+                changes = read_changes(self._store, since=sequence, limit=5000)
                 if not changes:
                     break
                 for change in changes:
                     if not self.public:  # the log is in the bookkeeping graph: not public
-                        self._by_month[(change.time.isoformat()[:7], change.source, change.operation)] += 1
+                        months[(change.time.isoformat()[:7], change.source, change.operation)] += 1
                     if change.entity is not None:
                         touched.add(change.entity)
                     touched |= self._graph_entities.get(change.graph, set())
-                self._sequence = changes[-1].sequence
-            if touched:
-                self._refresh(sorted(touched))
+                sequence = changes[-1].sequence
+            if touched and self._refresh(sorted(touched)):
+                return  # rebuilt: the months and the sequence are the store's own already
+            # applied once every entity is read again: a failure above leaves them to the next call
+            self._by_month.update(months)
+            self._sequence = max(self._sequence, sequence)
 
     def _build(self) -> None:
+        started = time.perf_counter()
         store = self._store
         self._sequence = last_sequence(store)
         self._by_month = Counter()
@@ -161,12 +171,15 @@ class ObservatoryCounts:
         self._placed, self._themes, self._sources = {}, {}, {}
         self._by_territory, self._by_theme, self._by_source = Counter(), Counter(), Counter()
         self._graph_entities, self._entity_graphs = {}, {}
-        self._built = True
         self._refresh(None)
+        self._built = True
+        log.info("observatory figures (%s) built in %.1f s: %d entities counted",
+                 "public graphs" if self.public else "every graph", time.perf_counter() - started,
+                 len(self._entity_graphs))
 
-    def _refresh(self, entities: list[str] | None) -> None:
+    def _refresh(self, entities: list[str] | None) -> bool:
         """Read again the facts of ``entities`` (of the whole store for None) and replace their
-        contributions."""
+        contributions; True when a territory among them made it rebuild everything."""
         territories = self._territories
         assert territories is not None
         batches = [None] if entities is None else [
@@ -176,7 +189,7 @@ class ObservatoryCounts:
             if batch is not None and any(
                     territories.touches(e) or PART_OF in facts.get(e, {}) for e in batch):
                 self._build()  # a territory moved: every closure may have
-                return
+                return True
             sources = self._type_sources(batch)
             for entity in set(facts) | set(sources) if batch is None else batch:
                 f = facts.get(entity, {})
@@ -190,6 +203,7 @@ class ObservatoryCounts:
                 self._replace(self._sources, self._by_source, entity, by_source)
                 counted = placed or themes or by_source
                 self._place_in_graphs(entity, graphs.get(entity, set()) if counted else set())
+        return False
 
     def _place_in_graphs(self, entity: str, graphs: set[str]) -> None:
         """Which graphs hold the facts an entity counts by: a change logged for a graph (a merge

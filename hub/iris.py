@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
+
+import pyoxigraph as ox
 
 REVIEW_ID = re.compile(r"[0-9a-f]{24}")
 """Conflict and match-candidate ids: the first 24 hex digits of a SHA-256 (see their makers)."""
@@ -18,6 +20,17 @@ def is_review_id(text: str) -> bool:
     """Whether ``text`` can be a conflict or match id; anything else names nothing, and is never
     put into a query."""
     return REVIEW_ID.fullmatch(text) is not None
+
+
+def is_web_address(text: str) -> bool:
+    """An absolute http(s) IRI with a host: the only kind of link a reader is offered to follow
+    (provenance links, a record's page, a licence), never ``javascript:`` or ``file:``."""
+    try:
+        ox.NamedNode(text)
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def slug(text: str, max_length: int = 80) -> str:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
 from hub.clipping import clip
+from hub.iris import is_web_address
 from hub.vocab import PROV
 
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -29,16 +29,6 @@ PROVENANCE_LINKS = frozenset(
     )
 )
 """PROV-O properties whose value is a resource a reader may follow."""
-
-
-def is_web_address(text: str) -> bool:
-    """An absolute http(s) IRI with a host."""
-    try:
-        ox.NamedNode(text)
-        parts = urlsplit(text)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def xml_character_problem(triples: Iterable[ox.Triple]) -> str | None:

@@ -22,7 +22,7 @@ from typing import Any
 from connectors.jsonapi.client import ApiClient, ApiError
 from connectors.jsonapi.mapping import Endpoint
 from connectors.jsonapi.paths import walk
-from connectors.jsonapi.records import is_web_address
+from hub.iris import is_web_address
 
 
 @dataclass

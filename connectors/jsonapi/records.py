@@ -13,14 +13,14 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import pyoxigraph as ox
 
 from connectors.jsonapi.mapping import TERRITORY_CLASSES, ApiMapping, Endpoint, Rule
 from connectors.jsonapi.paths import walk
 from connectors.jsonapi.rules import Converter, RuleError, describe, render
-from hub.iris import component, slug
+from hub.iris import component, is_web_address, slug
 from hub.records import Record, now
 from hub.vocab import MLG, RDF_TYPE, property_iri
 
@@ -175,13 +175,3 @@ def usable_id(text: str) -> bool:
     """An id the hub can keep: it names the record in the bookkeeping and the change feed, where
     control characters (a NUL) and megabytes have no place."""
     return bool(text.strip()) and len(text) <= MAX_ID and not _CONTROL.search(text)
-
-
-def is_web_address(text: str) -> bool:
-    """An absolute http(s) IRI with a host: what provenance accepts as a record's page."""
-    try:
-        ox.NamedNode(text)
-        parts = urlsplit(text)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 
 import pyoxigraph as ox
 
 from hub.iris import graph_iri as stable_graph_iri
 from hub.record_checks import provenance_problem, xml_character_problem
-from hub.vocab import MLG, RDF_TYPE, class_iris
+from hub.vocab import MLG, RDF_TYPE, XSD, class_iris
 
 HUB_CLASSES = frozenset(
     iri
@@ -39,6 +39,17 @@ Cursor = tuple[str, str]
 
 def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def moment_literal(moment: datetime, kind: str) -> ox.Literal:
+    """``moment`` as an ``xsd:date`` (``kind`` "date") or an ``xsd:dateTime``: a source's time
+    without a zone is read as UTC, so that two connectors store the same instant alike."""
+    if kind == "date":
+        day: date = moment.date()
+        return ox.Literal(day.isoformat(), datatype=ox.NamedNode(XSD + "date"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return ox.Literal(moment.isoformat(), datatype=ox.NamedNode(XSD + "dateTime"))
 
 
 @dataclass(frozen=True)

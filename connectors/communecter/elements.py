@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -19,7 +19,7 @@ from connectors.base.protocol import Projection
 from connectors.communecter.mapping import FieldMapping, InstanceMapping, TypeMapping
 from hub.errors import InputError
 from hub.iris import slug
-from hub.records import Record, now
+from hub.records import Record, moment_literal, now
 from hub.vocab import MLG, RDF_TYPE, XSD
 
 LIST_SEPARATOR = ", "
@@ -232,9 +232,4 @@ def _temporal(item: Any, kind: str) -> ox.Literal:
             raise FieldError(f"expected a date, got {_kind(item)}") from exc
     else:
         raise FieldError(f"expected a date, got {_kind(item)}")
-    if kind == "date":
-        day: date = moment.date()
-        return ox.Literal(day.isoformat(), datatype=ox.NamedNode(XSD + "date"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return ox.Literal(moment.isoformat(), datatype=ox.NamedNode(XSD + "dateTime"))
+    return moment_literal(moment, kind)

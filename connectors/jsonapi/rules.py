@@ -11,7 +11,7 @@ source is held to the same rules.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,6 +22,7 @@ from connectors.jsonapi.mapping import ApiMapping, Rule
 from connectors.jsonapi.paths import walk
 from hub.errors import InputError
 from hub.iris import slug
+from hub.records import moment_literal
 from hub.vocab import RDF_TYPE, XSD
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
@@ -190,9 +191,4 @@ def temporal(item: Any, kind: str, fmt: str | None = None) -> ox.Literal:
             raise RuleError(f"expected a date in {wanted}, got {describe(item)}") from exc
     else:
         raise RuleError(f"expected a date, got {describe(item)}")
-    if kind == "date":
-        day: date = moment.date()
-        return ox.Literal(day.isoformat(), datatype=ox.NamedNode(XSD + "date"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return ox.Literal(moment.isoformat(), datatype=ox.NamedNode(XSD + "dateTime"))
+    return moment_literal(moment, kind)

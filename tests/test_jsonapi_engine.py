@@ -20,7 +20,8 @@ from hub.config import SourceSettings
 from hub.meta.quarantine import list_quarantine
 from tests.harness import HubUnderTest, Source
 from tests.servers.aides_territoires import AidesTerritoires, running_aides_territoires
-from tests.servers.api_emulator import Faults, app_for, serving
+from tests.servers.api_emulator import Faults, app_for
+from tests.servers.common import serving
 
 AIDS_MAPPING = """
 [auth]

@@ -71,7 +71,8 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tests.servers.api_emulator import Clock, Faults, Predicate, app_for, serving
+from tests.servers.api_emulator import Clock, Faults, Predicate, app_for
+from tests.servers.common import serving
 
 MAX_ITEMS_PER_PAGE = 100
 JWT_TTL = 86400

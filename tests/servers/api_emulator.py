@@ -1,4 +1,4 @@
-"""What the JSON API emulators share: a frozen clock, injected faults, a request log, a server.
+"""What the JSON API emulators share: a frozen clock, injected faults, a request log.
 
 The platform emulators (``aides_territoires.py``, ``gogocarto.py``) each follow their project's
 code for paths, envelopes, records and errors; what a network or a reverse proxy does to an answer
@@ -16,19 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
-
-from tests.servers.common import free_port, wait_until
 
 FaultKind = Literal["5xx", "timeout", "html", "malformed", "forbidden"]
 FAULT_KINDS: tuple[str, ...] = ("5xx", "timeout", "html", "malformed", "forbidden")
@@ -131,20 +127,3 @@ def app_for(faults: Faults, handler: Handler) -> Starlette:
 
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)])
-
-
-@contextmanager
-def serving(app: Starlette, what: str) -> Iterator[str]:
-    """Serve ``app`` on a free loopback port in a thread; yields its base URL, stops it after."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                            lifespan="off", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"{what}-{port}", daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started, 10, what)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

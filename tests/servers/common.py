@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
+import uvicorn
 
 
 def free_port() -> int:
@@ -46,3 +50,22 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@contextmanager
+def serving(app: Any, what: str, port: int | None = None) -> Iterator[str]:
+    """Serve the ASGI ``app`` on a loopback port (``port``, or a free one) in a thread; yields its
+    base URL and stops it afterwards. An emulator that must know its own URL before its app is
+    built picks the port first with :func:`free_port`."""
+    port = free_port() if port is None else port
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                            lifespan="off", timeout_graceful_shutdown=1)  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"{what}-{port}", daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, 10, what)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -74,14 +74,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from tests.servers import communecter_model as model
-from tests.servers.common import free_port, wait_until
+from tests.servers.common import free_port, serving
 from tests.servers.communecter_endpoints import COLLECTIONS, HANDLERS, PAGE, Ctx, set_path, token_hash
 from tests.servers.communecter_php import (
     form_pairs,
@@ -329,14 +328,5 @@ def running_communecter(host_name: str = "communecter.test") -> Iterator[Commune
     """A fresh emulated Communecter on a free loopback port, stopped afterwards."""
     port = free_port()
     cm = Communecter(url=f"http://127.0.0.1:{port}", host_name=host_name)
-    config = uvicorn.Config(build_app(cm), host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False, lifespan="off", timeout_graceful_shutdown=1)  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"communecter-{port}", daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started, 10, "Communecter emulator")
+    with serving(build_app(cm), "Communecter emulator", port):
         yield cm
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

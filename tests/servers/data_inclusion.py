@@ -62,7 +62,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from tests.servers.common import free_port, wait_until
+from tests.servers.common import free_port, serving
 
 MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 10_000, 5_000
 FAULTS = ("5xx", "429", "timeout", "html", "malformed")
@@ -293,17 +293,8 @@ def running_data_inclusion() -> Iterator[DataInclusion]:
     """A fresh emulated data·inclusion API on a free loopback port, stopped afterwards."""
     port = free_port()
     di = DataInclusion(url=f"http://127.0.0.1:{port}")
-    config = uvicorn.Config(build_app(di), host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False, lifespan="off", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"data-inclusion-{port}", daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started, 10, "data·inclusion emulator")
+    with serving(build_app(di), "data·inclusion emulator", port):
         yield di
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 COMMUNES = [("69381", "69001", "Lyon", 45.7676, 4.8344), ("75056", "75011", "Paris", 48.8589, 2.3797),

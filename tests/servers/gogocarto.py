@@ -56,7 +56,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tests.servers.api_emulator import Clock, Faults, app_for, serving
+from tests.servers.api_emulator import Clock, Faults, app_for
+from tests.servers.common import serving
 
 # src/Document/Element.php, ElementStatus and ModerationState
 AGGREGATED, DUPLICATE, DELETED, COLLABORATIVE_REFUSED, ADMIN_REFUSED = -7, -6, -4, -3, -2

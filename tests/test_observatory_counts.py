@@ -29,7 +29,8 @@ from tests.harness import ROOT
 from tests.servers.data_inclusion import DataInclusion, running_data_inclusion
 from tests.servers.hub import TOKEN, ServedHub, serving
 
-NAMES = [f"observatory-by-{n}" for n in ("region", "department", "epci", "commune", "theme", "type", "month")]
+NAMES = [f"observatory-by-{n}" for n in ("region", "department", "epci", "commune", "territory-theme",
+                                         "theme", "type", "month")]
 TYPES = ["Organization", "Project", "Place", "Event", "Commons", "Resource"]
 THEMES = ["mobilité", "énergie", "alimentation"]
 NUMERIC = {"density", "population", "entities", "changes"}

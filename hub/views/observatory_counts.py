@@ -23,25 +23,28 @@ changes: the app then keeps none (``hub.api.app``) and the page runs the SPARQL 
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
-from typing import Protocol
+from decimal import ROUND_FLOOR, Decimal
 
 import pyoxigraph as ox
 
 from hub.meta.changelog import last_sequence, read_changes
 from hub.meta.public import public_graph_filter
 from hub.store.base import Row, Store
+from hub.views.observatory_territories import (
+    LEVELS,
+    PART_OF,
+    Territories,
+    number,
+    public_pattern,
+    union_pattern,
+)
 from hub.vocab import META_GRAPH, MLG, RDF_TYPE
 
-LEVELS = {"region": "Region", "department": "Department", "epci": "EPCI", "commune": "Commune"}
 TYPES = tuple(MLG + t for t in ("Organization", "Person", "Place", "Project", "Commons", "Resource", "Event"))
-PART_OF = MLG + "partOfTerritory"
 PLACED = (MLG + "territory", MLG + "concernsTerritory")
 THEME = MLG + "theme"
 _INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
@@ -54,60 +57,6 @@ Pair = tuple[str, str]
 Term = ox.NamedNode | ox.Literal | ox.BlankNode
 
 
-class _Territories:
-    """Levels, labels and the ``partOfTerritory*`` closure of every territory node."""
-
-    def __init__(self, store: Store, tp: _Pattern) -> None:
-        classes = " ".join(f"<{MLG}{c}>" for c in LEVELS.values())
-        self.level: dict[str, set[str]] = {}
-        self.name: dict[str, str] = {}
-        self.code: dict[str, str] = {}
-        self.population: dict[str, ox.Literal] = {}
-        for row in store.select(f"SELECT DISTINCT ?t ?l WHERE {{ VALUES ?l {{ {classes} }} "
-                                f"{tp('?t', 'a', '?l')} }}"):
-            self.level.setdefault(row["t"].value, set()).add(row["l"].value)
-        for row in store.select(f"""SELECT DISTINCT ?t ?n ?k ?p WHERE {{ VALUES ?l {{ {classes} }}
-                {tp('?t', 'a', '?l')} OPTIONAL {{ {tp('?t', f'<{MLG}name>', '?n')} }}
-                OPTIONAL {{ {tp('?t', f'<{MLG}inseeCode>', '?k')} }}
-                OPTIONAL {{ {tp('?t', f'<{MLG}population>', '?p')} }} }}"""):
-            t = row["t"].value
-            if "n" in row:
-                self.name[t] = min(self.name.get(t, row["n"].value), row["n"].value)
-            if "k" in row:
-                self.code[t] = min(self.code.get(t, row["k"].value), row["k"].value)
-            if "p" in row and isinstance(row["p"], ox.Literal):
-                old = self.population.get(t)
-                if old is None or _number(row["p"]) > _number(old):
-                    self.population[t] = row["p"]
-        self.parents: dict[str, set[str]] = {}
-        for row in store.select(f"SELECT DISTINCT ?a ?b WHERE {{ {tp('?a', f'<{PART_OF}>', '?b')} }}"):
-            self.parents.setdefault(row["a"].value, set()).add(row["b"].value)
-        self._reach: dict[str, frozenset[str]] = {}
-
-    def touches(self, node: str) -> bool:
-        return node in self.level or node in self.parents
-
-    def reached(self, placed: str) -> frozenset[str]:
-        """Territory nodes with a level reached by ``placed partOfTerritory*`` (itself included)."""
-        known = self._reach.get(placed)
-        if known is None:
-            seen, todo = {placed}, [placed]
-            while todo:
-                for parent in self.parents.get(todo.pop(), ()):
-                    if parent not in seen:
-                        seen.add(parent)
-                        todo.append(parent)
-            known = self._reach[placed] = frozenset(t for t in seen if t in self.level)
-        return known
-
-
-def _number(term: ox.Literal) -> Decimal:
-    try:
-        return Decimal(term.value)
-    except InvalidOperation:
-        return Decimal(0)
-
-
 class ObservatoryCounts:
     """Per-entity contributions and their totals, caught up from the change log on each read."""
 
@@ -115,16 +64,18 @@ class ObservatoryCounts:
         self._store = store
         self.public = public
         """Count the public graphs only (what an anonymous reader's query sees), not every graph."""
-        self._tp = _public_pattern if public else _pattern
+        self._tp = public_pattern if public else union_pattern
         self._lock = threading.Lock()
         self._built = False
         self._sequence = 0
-        self._territories: _Territories | None = None
+        self._territories: Territories | None = None
         self._placed: dict[str, frozenset[Pair]] = {}  # entity -> (territory, type)
         self._themes: dict[str, frozenset[Pair]] = {}  # entity -> (theme, type)
+        self._placed_themes: dict[str, frozenset[Pair]] = {}  # entity -> (territory, theme)
         self._sources: dict[str, frozenset[Pair]] = {}  # entity -> (type, source)
         self._by_territory: Counter[Pair] = Counter()
         self._by_theme: Counter[Pair] = Counter()
+        self._by_territory_theme: Counter[Pair] = Counter()
         self._by_source: Counter[Pair] = Counter()
         self._by_month: Counter[tuple[str, str, str]] = Counter()
         self._graph_entities: dict[str, set[str]] = {}
@@ -167,9 +118,10 @@ class ObservatoryCounts:
                 ?c a <{MLG}Change> ; <{MLG}sequence> ?n ; <http://www.w3.org/ns/prov#atTime> ?t ;
                    <{MLG}source> ?s ; <{MLG}operation> ?o . FILTER(?n <= {self._sequence}) }} }}"""):
             self._by_month[(row["t"].value[:7], row["s"].value, row["o"].value)] += 1
-        self._territories = _Territories(store, self._tp)
-        self._placed, self._themes, self._sources = {}, {}, {}
+        self._territories = Territories(store, self._tp)
+        self._placed, self._themes, self._sources, self._placed_themes = {}, {}, {}, {}
         self._by_territory, self._by_theme, self._by_source = Counter(), Counter(), Counter()
+        self._by_territory_theme = Counter()
         self._graph_entities, self._entity_graphs = {}, {}
         self._refresh(None)
         self._built = True
@@ -197,6 +149,9 @@ class ObservatoryCounts:
                 placed = {(t, ty) for p in PLACED for pl in f.get(p, set())
                           for t in territories.reached(pl) for ty in types if ty in TYPES}
                 themes = {(th, ty) for th in f.get(THEME, set()) for ty in types}
+                reached = {t for p in PLACED for pl in f.get(p, set()) for t in territories.reached(pl)}
+                placed_themes = {(t, th) for t in reached for th in f.get(THEME, set())}
+                self._replace(self._placed_themes, self._by_territory_theme, entity, frozenset(placed_themes))
                 self._replace(self._placed, self._by_territory, entity, frozenset(placed))
                 self._replace(self._themes, self._by_theme, entity, frozenset(themes))
                 by_source = frozenset(sources.get(entity, set()))
@@ -292,6 +247,24 @@ class ObservatoryCounts:
         return sorted(rows, key=lambda r: (r[f"{level}Name"].value if f"{level}Name" in r else "",
                                            r["type"].value))
 
+    def by_territory_theme(self) -> list[Row]:
+        """``sparql/observatory-by-territory-theme.rq``'s rows."""
+        self.catch_up()
+        levels = {MLG + c for c in LEVELS.values()}
+        with self._lock:
+            t = self._territories
+            assert t is not None
+            rows: list[Row] = []
+            for (territory, theme), count in self._by_territory_theme.items():
+                for level in sorted(t.level.get(territory, set()) & levels):
+                    row: Row = {"level": ox.NamedNode(level), "territory": ox.NamedNode(territory),
+                                "theme": _term(theme), "entities": ox.Literal(str(count), datatype=_INTEGER)}
+                    if territory in t.name:
+                        row["territoryName"] = ox.Literal(t.name[territory])
+                    rows.append(row)
+        return sorted(rows, key=lambda r: (r["level"].value, r["territoryName"].value if "territoryName" in r
+                                           else "", -count_of(r), r["theme"].value))
+
     def by_theme(self) -> list[Row]:
         """``sparql/observatory-by-theme.rq``'s rows."""
         self.catch_up()
@@ -323,24 +296,6 @@ class ObservatoryCounts:
         return rows
 
 
-class _Pattern(Protocol):
-    def __call__(self, s: str, p: str, o: str) -> str: ...
-
-
-def _pattern(s: str, p: str, o: str) -> str:
-    """A triple pattern on the union of every graph (the operator's dataset)."""
-    return f"{s} {p} {o} ."
-
-
-_GRAPH_VARIABLES = itertools.count()
-
-
-def _public_pattern(s: str, p: str, o: str) -> str:
-    """The same pattern on the public graphs only (an anonymous reader's dataset)."""
-    g = f"g{next(_GRAPH_VARIABLES)}"
-    return f"GRAPH ?{g} {{ {s} {p} {o} }} {public_graph_filter(g)}"
-
-
 _TERMS: dict[str, Term] = {}
 
 
@@ -361,16 +316,12 @@ def _node(iri: str) -> ox.NamedNode:
 
 def _density(count: int, population: ox.Literal) -> ox.Literal | None:
     """``ROUND(?entities * 100000000 / ?p) / 10000`` (SPARQL rounds halves up)."""
-    p = _number(population)
+    p = number(population)
     if not p:
         return None
     rounded = (Decimal(count * 100000000) / p + Decimal("0.5")).to_integral_value(rounding=ROUND_FLOOR)
     return ox.Literal(str((rounded / 10000).normalize()), datatype=_DECIMAL)
 
 
-def entities_of(rows: Iterable[Row], key: str) -> dict[str, int]:
-    """Totals per ``key`` (summing ``entities``), for comparing and for the page's series."""
-    totals: dict[str, int] = {}
-    for row in rows:
-        totals[row[key].value] = totals.get(row[key].value, 0) + int(row["entities"].value)
-    return totals
+def count_of(row: Row) -> int:
+    return int(row["entities"].value)

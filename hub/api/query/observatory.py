@@ -28,6 +28,8 @@ def _answers() -> dict[str, tuple[list[str], Callable[[ObservatoryCounts], list[
         found[normalise(named_query(f"observatory-by-{level}"))] = (
             [level, f"{level}Name", "code", "type", "entities", "population", "density"],
             lambda counts, level=level: counts.by_level(level))  # type: ignore[misc]
+    found[normalise(named_query("observatory-by-territory-theme"))] = (
+        ["level", "territory", "territoryName", "theme", "entities"], ObservatoryCounts.by_territory_theme)
     found[normalise(named_query("observatory-by-theme"))] = (
         ["theme", "type", "entities"], ObservatoryCounts.by_theme)
     found[normalise(named_query("observatory-by-type"))] = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -142,14 +141,6 @@ def make_cache(config: Config, store: Store) -> ResultCache | None:
     return ResultCache(config.api.query_cache_mb * 1024 * 1024)
 
 
-def _prime(counts: ObservatoryCounts) -> None:
-    """Build the observatory figures in the background; a failure is left to the first request."""
-    try:
-        counts.catch_up()
-    except Exception:  # logged; the page's request builds them again
-        log.exception("building the observatory figures failed; the first request will try again")
-
-
 def create_app(config: Config) -> FastAPI:
     """The app; the store opens at startup and closes at shutdown."""
 
@@ -174,7 +165,7 @@ def create_app(config: Config) -> FastAPI:
             hub.observatory = ObservatoryCounts(store)  # only exact while this hub logs every write
             hub.observatory_public = ObservatoryCounts(store, public=True)
             for counts in (hub.observatory, hub.observatory_public):  # built before the first visit
-                threading.Thread(target=_prime, args=(counts,), name="observatory-build", daemon=True).start()
+                counts.ready()
         hub.grid_ready = grid.complete(store)
         if not hub.grid_ready:
             log.warning("some located entities have no grid cells yet: bounding boxes are "

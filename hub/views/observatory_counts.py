@@ -83,6 +83,23 @@ class ObservatoryCounts:
 
     # -- keeping up ---------------------------------------------------------------------------
 
+    def ready(self) -> ObservatoryCounts | None:
+        """Itself once built, else None (the caller runs the queries) after starting a build in
+        the background if none is under way: a first visit does not wait for a national build."""
+        if self._built:
+            return self
+        if not self._lock.locked():
+            threading.Thread(target=self.build_quietly, name="observatory-build", daemon=True).start()
+        return None
+
+    def build_quietly(self) -> None:
+        """:meth:`catch_up` for a background thread: a failure is logged, the next visit retries."""
+        try:
+            self.catch_up()
+        except Exception:
+            log.exception("building the observatory figures failed; the next visit tries again")
+
+
     def catch_up(self) -> None:
         """Apply every change-log entry past the last one applied (build first if never built)."""
         with self._lock:

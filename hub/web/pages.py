@@ -172,11 +172,12 @@ def map_page(request: Request, state: HubState = Depends(hub_state)) -> HTMLResp
         box = request.query_params.get("bbox")
         bbox = parse_bbox(box) if box else None  # a malformed one: 400 (BadParameter)
         points = data.map_points(state.store, page.lang, bbox, grid=state.grid_ready)
+        counts = state.observatory.ready() if state.observatory is not None else None
         for point in points:
             point["href"] = page.entity_url(point["iri"])
         return page.render("map.html", points=data.script_json(points), count=len(points),
                            tiles=data.script_json(tiles),
-                           shaded=data.script_json(choropleth.figures(state.store, state.observatory)))
+                           shaded=data.script_json(choropleth.figures(state.store, counts)))
 
     return _guarded(page, build)
 
@@ -208,8 +209,9 @@ def observatory_page(request: Request, state: HubState = Depends(hub_state)) -> 
     page = Page(request)
 
     def build() -> HTMLResponse:
-        series = data.observatory(state.store, state.observatory)
-        tables = {level: data.territory_table(state.store, level, state.observatory)
+        counts = state.observatory.ready() if state.observatory is not None else None
+        series = data.observatory(state.store, counts)
+        tables = {level: data.territory_table(state.store, level, counts)
                   for level in ("region", "department")}
         return page.render("observatory.html", series=series, series_json=data.script_json(series),
                            tables=tables)

@@ -42,6 +42,11 @@ def _answers() -> dict[str, tuple[list[str], Callable[[ObservatoryCounts], list[
 _ANSWERS = _answers()
 
 
+def ready(counts: ObservatoryCounts | None) -> ObservatoryCounts | None:
+    """``counts`` once built (None while the first build runs: the query runs meanwhile)."""
+    return counts.ready() if counts is not None else None
+
+
 def maintained_answer(counts: ObservatoryCounts | None, query: str, media: str,
                       dataset: tuple[str, ...]) -> bytes | None:
     """The SPARQL JSON answer from ``counts`` (the client's visibility's), or None when the

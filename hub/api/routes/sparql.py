@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.auth import is_operator
 from hub.api.negotiation import GRAPH_TYPES, SELECT_TYPES, NotAcceptable, choose, requested_type
-from hub.api.query.observatory import maintained_answer
+from hub.api.query.observatory import maintained_answer, ready
 from hub.api.query.remote import RemoteQueryRunner
 from hub.api.query.runner import QueryJob
 from hub.api.query.safety import ForbiddenService, check_query
@@ -162,7 +162,7 @@ async def answer_query(request: Request, state: HubState) -> Response:
         public=not is_operator(request, state),
     )
     maintained = await run_in_threadpool(
-        maintained_answer, state.observatory_public if job.public else state.observatory, query, media,
+        maintained_answer, ready(state.observatory_public if job.public else state.observatory), query, media,
         job.default_graphs + job.named_graphs)
     if maintained is not None:
         return Response(maintained, media_type=media)

@@ -113,6 +113,22 @@ class Server:
     log: Path
 
 
+def wait_answering(proc: subprocess.Popen[bytes], url: str, timeout: float,
+                   why_not: Callable[[], str], headers: dict[str, str] | None = None) -> None:
+    """Wait until ``url`` answers 200; end the bench with ``why_not()`` if the server process
+    exits or ``timeout`` seconds pass first (a bench has no figure without its server)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, headers=headers, trust_env=False).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            sys.exit(why_not())
+        time.sleep(0.1)
+
+
 @contextmanager
 def serving(data_dir: Path, config_text: str, config_name: str = "bench.toml") -> Iterator[Server]:
     """``maillage serve`` on ``data_dir`` with this configuration, until /health answers."""
@@ -128,16 +144,8 @@ def serving(data_dir: Path, config_text: str, config_name: str = "bench.toml") -
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", trust_env=False).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    sys.exit(f"maillage serve did not start:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.1)
+            wait_answering(proc, f"{url}/health", 60,
+                           lambda: f"maillage serve did not start:\n{log_path.read_text()[-3000:]}")
             yield Server(url=url, proc=proc, log=log_path)
         finally:
             stop(proc)

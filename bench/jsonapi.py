@@ -34,7 +34,7 @@ from types import SimpleNamespace
 
 import httpx
 
-from bench.common import ROOT, Row, header, parse, print_summary, warm_up
+from bench.common import ROOT, Row, header, parse, print_summary, wait_answering, warm_up
 from hub.sync.engine import sync_source
 from hub.territories.index import TerritoryIndex
 from tests.harness import HubUnderTest, jsonapi_source
@@ -66,17 +66,10 @@ def serving(sizes: Sizes) -> Iterator[SimpleNamespace]:
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     api = SimpleNamespace(url=f"http://127.0.0.1:{port}", token=DataInclusion(url="").token)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                answer = httpx.get(f"{api.url}/api/v1/sources", headers=auth(api), trust_env=False)
-                if answer.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"the emulator did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-            time.sleep(0.2)
+        def why_not() -> str:
+            return f"the emulator did not start: {proc.stderr.read().decode() if proc.stderr else ''}"
+
+        wait_answering(proc, f"{api.url}/api/v1/sources", 120, why_not, headers=auth(api))
         yield api
     finally:
         stop(proc)

@@ -60,6 +60,13 @@ class MemoryDriver:
         return {key: dict(item.fields) for key, item in self.source.items.items() if item.cls == self.hub_class}
 
 
+def _hub_reading(source: Source, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
+    """The ``hub`` fixture of every contract run: a test hub reading ``source``, closed after."""
+    hub = HubUnderTest(source, monkeypatch=monkeypatch)
+    yield hub
+    hub.close()
+
+
 class TestMemory(ConnectorContract):
     @pytest.fixture
     def driver(self, request: pytest.FixtureRequest) -> MemoryDriver:
@@ -69,9 +76,7 @@ class TestMemory(ConnectorContract):
     def hub(self, driver: MemoryDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
         monkeypatch.setitem(registry.BUILTIN, "memory", "connectors.base.memory")
         settings = SourceSettings(name="memoire", kind="memory", url=driver.source.url, direction="both")
-        hub = HubUnderTest(Source(settings), monkeypatch=monkeypatch)
-        yield hub
-        hub.close()
+        yield from _hub_reading(Source(settings), monkeypatch)
 
 
 class CommunecterDriver:
@@ -112,9 +117,7 @@ class TestCommunecter(ConnectorContract):
 
     @pytest.fixture
     def hub(self, driver: CommunecterDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
-        hub = HubUnderTest(communecter_source(driver.platform, max_retries=3, timeout=2), monkeypatch=monkeypatch)
-        yield hub
-        hub.close()
+        yield from _hub_reading(communecter_source(driver.platform, max_retries=3, timeout=2), monkeypatch)
 
 
 class WikiDriver:
@@ -159,9 +162,7 @@ class TestMediaWiki(ConnectorContract):
 
     @pytest.fixture
     def hub(self, driver: WikiDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
-        hub = HubUnderTest(mediawiki_source(driver.wiki, max_retries=3, timeout=5), monkeypatch=monkeypatch)
-        yield hub
-        hub.close()
+        yield from _hub_reading(mediawiki_source(driver.wiki, max_retries=3, timeout=5), monkeypatch)
 
 
 class PeerDriver:
@@ -221,9 +222,7 @@ class TestPeerHub(ConnectorContract):
     @pytest.fixture
     def hub(self, driver: PeerDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
         settings = SourceSettings(name="pair", kind="hub", url=driver.peer.url, direction="read")
-        hub = HubUnderTest(Source(settings), monkeypatch=monkeypatch)
-        yield hub
-        hub.close()
+        yield from _hub_reading(Source(settings), monkeypatch)
 
 
 class WebsiteDriver:
@@ -268,9 +267,7 @@ class TestWebsite(ConnectorContract):
 
     @pytest.fixture
     def hub(self, driver: WebsiteDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
-        hub = HubUnderTest(website_source(driver.site), monkeypatch=monkeypatch)
-        yield hub
-        hub.close()
+        yield from _hub_reading(website_source(driver.site), monkeypatch)
 
 
 class DataInclusionDriver:
@@ -307,9 +304,7 @@ class TestJsonApi(ConnectorContract):
 
     @pytest.fixture
     def hub(self, driver: DataInclusionDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
-        hub = HubUnderTest(jsonapi_source(driver.api, retry_wait=0.05, timeout=2), monkeypatch=monkeypatch)
-        yield hub
-        hub.close()
+        yield from _hub_reading(jsonapi_source(driver.api, retry_wait=0.05, timeout=2), monkeypatch)
 
 
 class GoGoCartoDriver:
@@ -349,10 +344,7 @@ class TestGoGoCarto(ConnectorContract):
     def hub(self, driver: GoGoCartoDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
         source = jsonapi_source(driver.gogo, name="carte", mapping="mappings/gogocarto.toml", token="",
                                 retry_wait=0.05, timeout=2)
-        hub = HubUnderTest(Source(dataclasses.replace(source.settings, credentials={}), {}),
-                           monkeypatch=monkeypatch)
-        yield hub
-        hub.close()
+        yield from _hub_reading(Source(dataclasses.replace(source.settings, credentials={}), {}), monkeypatch)
 
 
 class AidesTerritoiresDriver:
@@ -397,6 +389,4 @@ class TestAidesTerritoires(ConnectorContract):
     def hub(self, driver: AidesTerritoiresDriver, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubUnderTest]:
         source = jsonapi_source(driver.at, name="at", mapping="mappings/aides-territoires.toml",
                                 token=driver.key, retry_wait=0.05, timeout=2)
-        hub = HubUnderTest(source, monkeypatch=monkeypatch)
-        yield hub
-        hub.close()
+        yield from _hub_reading(source, monkeypatch)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pyoxigraph as ox
+
 from hub.vocab import MLG, PROV, RDF_TYPE, term
 
 PRIVATE_GRAPH_PREFIX = "urn:maillage:"
@@ -46,6 +48,26 @@ out of every anonymous output unless the source declared ``publish_person_contac
 (consent). An organisation's contact data is public: it is how the public reaches it."""
 
 PERSON_CLASS = MLG + "Person"
+_PERSON = ox.NamedNode(PERSON_CLASS)
+
+
+def split_contacts(
+    triples: Iterable[ox.Triple], published: bool
+) -> tuple[list[ox.Triple], list[ox.Triple]]:
+    """(public, private) triples of a record: a natural person's contact data goes to the
+    record's private companion graph, unless its source publishes it (consent)."""
+    triples = list(triples)
+    if published:
+        return triples, []
+    persons = {
+        t.subject for t in triples if t.predicate.value == RDF_TYPE and t.object == _PERSON
+    }
+    if not persons:
+        return triples, []
+    private = [
+        t for t in triples if t.subject in persons and t.predicate.value in PERSON_CONTACT_PREDICATES
+    ]
+    return [t for t in triples if t not in private], private
 
 
 def is_public_graph(graph: str) -> bool:

@@ -19,7 +19,7 @@ from hub.config import Licence
 from hub.meta.changelog import Change, append_change, last_sequence
 from hub.meta.cursors import write_cursor
 from hub.meta.provenance import provenance_statements, record_entity, stored_records
-from hub.meta.public import PERSON_CLASS, PERSON_CONTACT_PREDICATES, companion_graph
+from hub.meta.public import companion_graph, split_contacts
 from hub.meta.quarantine import quarantine_record, quarantined, release
 from hub.pipeline.place import Placer
 from hub.pipeline.validate import Report, Validator, Violation
@@ -212,7 +212,7 @@ class Ingestor:
             entity = record.entity()
             entity_iri = entity.value if entity is not None else None
             operation = "update" if graph in stored else "create"
-            public, private = split_contacts(record, record.source in self.contact_sources)
+            public, private = split_contacts(record.triples, record.source in self.contact_sources)
             if operation == "update":
                 tx.replace_graph(graph, public)
                 tx.replace_graph(companion_graph(graph), private)
@@ -355,28 +355,6 @@ class Ingestor:
                 for row in rows
             )
         return types
-
-
-PERSON = ox.NamedNode(PERSON_CLASS)
-
-
-def split_contacts(
-    record: Record, published: bool
-) -> tuple[list[ox.Triple], list[ox.Triple]]:
-    """(public, private) triples of a record: a natural person's contact data goes to the
-    record's private companion graph, unless its source publishes it (consent)."""
-    triples = list(record.triples)
-    if published:
-        return triples, []
-    persons = {
-        t.subject for t in triples if t.predicate.value == RDF_TYPE and t.object == PERSON
-    }
-    if not persons:
-        return triples, []
-    private = [
-        t for t in triples if t.subject in persons and t.predicate.value in PERSON_CONTACT_PREDICATES
-    ]
-    return [t for t in triples if t not in private], private
 
 
 def types_of(records: Iterable[Record]) -> dict[str, list[ox.NamedNode]]:

@@ -70,7 +70,7 @@ def _source_param(request: Request) -> str | None:
 
 def _public_states(state: HubState, changes: list[Change]) -> dict[int, list[ox.Triple]]:
     """The record graphs after each change: what the graph held, persons' contact data already
-    left out at commit (hub.pipeline.ingest.split_contacts), so what anonymous readers may see."""
+    left out at commit (hub.meta.public.split_contacts), so what anonymous readers may see."""
     return read_states(state.store, (c.sequence for c in changes))
 
 

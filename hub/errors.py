@@ -12,7 +12,7 @@ Each class lives next to the code that raises it; the intermediate classes live 
     HubError                        hub/errors.py
     ├── ConfigError                 hub/config.py                  configuration unreadable or inconsistent
     ├── UsageError                  hub/errors.py                  the command asks for what cannot be done
-    │   ├── PlacingError            hub/pipeline/place.py          a placing choice naming no candidate
+    │   ├── PlacingError            hub/pipeline/place_again.py    a placing choice naming no candidate
     │   └── NotFound                hub/errors.py                  an id or file the hub does not have
     ├── InputError                  hub/errors.py                  data handed to the hub is refused
     │   ├── RdfInputError           hub/rdf/io.py                  unparseable RDF, unknown format, DTD

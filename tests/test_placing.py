@@ -12,7 +12,8 @@ import pytest
 from hub.iris import graph_iri
 from hub.meta.placements import PLACEMENT_PREFIX, known_placings, list_placements
 from hub.pipeline.ingest import Ingestor
-from hub.pipeline.place import Placer, PlacingError, choice_plan, placing_graph, refresh_plans
+from hub.pipeline.place import Placer, placing_graph
+from hub.pipeline.place_again import PlacingError, choice_plan, refresh_plans
 from hub.records import Record
 from hub.store import Store
 from hub.store.oxigraph import OxigraphStore

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from hub.meta.placements import list_placements
-from hub.pipeline.place import choice_plan
+from hub.pipeline.place_again import choice_plan
 from hub.rdf.resources import ROOT
 from hub.territories.index import DATA, TerritoryIndex
 from hub.territories.index import iri as territory_iri

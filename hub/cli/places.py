@@ -53,7 +53,7 @@ def places_choose(
     insee: Annotated[str, typer.Argument(help="The INSEE code of the commune meant")],
 ) -> None:
     """Place the record in this commune now and each time its source sends it again."""
-    from hub.pipeline.place import choice_plan
+    from hub.pipeline.place_again import choice_plan
 
     with opened(ctx) as (config, store):
         ingestor = Ingestor(store, config.base_iri, licences=config.licence_of)
@@ -64,7 +64,7 @@ def places_choose(
 
 def places_refresh(ctx: typer.Context) -> None:
     """Place every stored record again (records stored before placing, a new reference version)."""
-    from hub.pipeline.place import refresh_plans
+    from hub.pipeline.place_again import refresh_plans
 
     placed = 0
     with opened(ctx) as (config, store):

@@ -13,7 +13,8 @@ import logging
 from collections.abc import Callable
 
 from hub.meta.cursors import read_cursor, write_cursor
-from hub.pipeline.place import RULES, Placer, refresh_plans
+from hub.pipeline.place import RULES, Placer
+from hub.pipeline.place_again import refresh_plans
 from hub.store.base import Store
 from hub.store.transaction import Transaction
 from hub.territories.reference import SOURCE

@@ -10,7 +10,7 @@ from hub.api.state import HubState, hub_state
 from hub.meta.candidates import list_candidates
 from hub.meta.placements import list_placements
 from hub.pipeline.match import accept, reject
-from hub.pipeline.place import choice_plan
+from hub.pipeline.place_again import choice_plan
 from hub.sync.resolve import ConflictError, resolve
 
 router = APIRouter(tags=["review"])

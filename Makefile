@@ -58,6 +58,7 @@ bench: setup system-deps
 	$(BIN)/python bench/territories.py
 	$(BIN)/python bench/placing.py
 	$(BIN)/python bench/recall.py
+	$(BIN)/python bench/reimport.py
 	$(BIN)/python bench/virtuoso_side_by_side.py
 
 bench-quick: setup system-deps
@@ -69,6 +70,7 @@ bench-quick: setup system-deps
 	$(BIN)/python bench/territories.py --quick
 	$(BIN)/python bench/placing.py --quick
 	$(BIN)/python bench/recall.py --quick
+	$(BIN)/python bench/reimport.py --quick
 	$(BIN)/python bench/virtuoso_side_by_side.py --quick
 
 clean:

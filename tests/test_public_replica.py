@@ -244,3 +244,17 @@ def unnamed(quads: set[ox.Quad]) -> set[ox.Quad]:
                 named if q.object == blank else q.object, q.graph_name)
         for q in quads
     }
+
+
+def test_the_public_nquads_built_with_the_main_ones_leave_private_graphs_out() -> None:
+    """A bulk commit builds the replica's N-Quads in the same pass as the main store's: the same
+    text as the public part alone, no contact graph, no meta graph."""
+    tx = Transaction()
+    person = ox.NamedNode(PERSON)
+    tx.add_graph(f"{DEFAULT_BASE_IRI}graph/p", [ox.Triple(person, ox.NamedNode(MLG + "name"), ox.Literal("Léa"))])
+    tx.add_graph(f"{COMPANION_PREFIX}p", [ox.Triple(person, ox.NamedNode(MLG + "email"), ox.Literal(PERSON_MAIL))])
+    tx.add_meta("urn:maillage:x", [(MLG + "note", '"meta"')])
+    everything, public = tx.nquads_and_public()
+    assert public == tx.public_nquads() and "Léa".encode() in public
+    assert PERSON_MAIL.encode() in everything and PERSON_MAIL.encode() not in public
+    assert META_GRAPH.encode() not in public and everything == tx.nquads()

@@ -107,13 +107,15 @@ class OxigraphStore(Store):
         generation = self._generation + 1
         counter = generation_counter(generation)
         bulk = tx.appends_only and tx.size >= BULK_MIN_STATEMENTS
+        public: bytes | None = None
         if bulk:
-            self._load(tx.nquads() + counter.nquads())
+            data, public = tx.nquads_and_public()
+            self._load(data + counter.nquads())
         else:
             self._apply(tx.render() + " ;\n" + counter.render())
         self._generation = generation
         try:
-            self._replica.apply(tx, generation, bulk=bulk)
+            self._replica.apply(tx, generation, bulk=bulk, public=public)
         except (OSError, SyntaxError) as exc:  # the main store has it: the replica is redone
             self._replica.rebuild(self._store, generation, f"a commit failed on it: {exc}")
 

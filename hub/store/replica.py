@@ -148,11 +148,14 @@ class PublicReplica:
             replica.rebuild(main, generation, "it was missing or behind the main store")
         return replica
 
-    def apply(self, tx: Transaction, generation: int, *, bulk: bool = False) -> None:
+    def apply(
+        self, tx: Transaction, generation: int, *, bulk: bool = False, public: bytes | None = None
+    ) -> None:
         """The public part of a commit the main store just applied as ``generation``; ``bulk``:
-        it was appended with the bulk loader, and so is its public part here."""
+        it was appended with the bulk loader, and so is its public part here (``public``: that
+        part's N-Quads when the caller built them with the main store's)."""
         if bulk:
-            data = tx.public_nquads()
+            data = tx.public_nquads() if public is None else public
             if data:
                 self.store.bulk_load(input=data, format=ox.RdfFormat.N_QUADS)
         else:

@@ -130,16 +130,23 @@ class Transaction:
     def nquads(self) -> bytes:
         """The additions as N-Quads, latest-wins subjects as new versions. Only for a
         transaction that :attr:`appends_only` (it renders no deletion)."""
+        return self.nquads_and_public()[0]
+
+    def nquads_and_public(self) -> tuple[bytes, bytes]:
+        """:meth:`nquads`, and the part of it in public graphs for the public replica, built in
+        the same pass: the replica's copy reuses each public graph's text."""
         if not self.appends_only:
             raise ValueError("a transaction that deletes cannot be rendered as N-Quads")
-        chunks = []
+        chunks, public = [], []
         for graph, triples in self.inserts.items():
             name = f" {ox.NamedNode(graph)} .\n"
             chunks.append("".join(f"{t.subject} {t.predicate} {t.object}{name}" for t in triples))
+            if is_public_graph(graph):
+                public.append(chunks[-1])
         meta = f" <{META_GRAPH}> .\n"
         chunks.append("".join(f"{line}{meta}" for line in self.meta_lines))
         chunks.append("".join(f"{line}{meta}" for line in _latest_lines(self.latest, versions=True)))
-        return "".join(chunks).encode()
+        return "".join(chunks).encode(), "".join(public).encode()
 
     def public_nquads(self) -> bytes:
         """The additions to public graphs as N-Quads, for the public replica."""
@@ -156,10 +163,9 @@ class Transaction:
         operations = [
             f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in dict.fromkeys(self.dropped_graphs)
         ]
-        operations += [
-            f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ {ox.NamedNode(s)} ?p ?o }} }}"
-            for s in dict.fromkeys(self.cleared_meta_subjects)
-        ]
+        operations += meta_deletions(
+            [str(ox.NamedNode(s)) for s in dict.fromkeys(self.cleared_meta_subjects)]
+        )
         operations += latest_deletions(self.latest)
         meta = [*self.meta_lines, *_latest_lines(self.latest, versions=False)]
         if self.inserts or meta:
@@ -199,15 +205,32 @@ def version_iri(subject: str, order: int) -> str:
     return f"urn:maillage:version:{digest}:{order}"
 
 
+DELETION_GROUP = 500
+"""Subjects named in one grouped deletion: one ``VALUES`` block instead of one operation each
+(a re-import's batch replaced the provenance of its records one ``DELETE WHERE`` at a time,
+each parsed and planned apart; a SPARQL server's compiler also has to hold the whole text)."""
+
+
+def meta_deletions(nodes: list[str]) -> list[str]:
+    """Operations removing every meta statement about these subjects (N-Triples IRIs)."""
+    return [
+        f"DELETE {{ GRAPH <{META_GRAPH}> {{ ?s ?p ?o }} }} WHERE {{ "
+        f"VALUES ?s {{ {' '.join(nodes[start : start + DELETION_GROUP])} }} "
+        f"GRAPH <{META_GRAPH}> {{ ?s ?p ?o }} }}"
+        for start in range(0, len(nodes), DELETION_GROUP)
+    ]
+
+
 def latest_deletions(latest: dict[str, tuple[int, list[tuple[str, Node]]]]) -> list[str]:
     """SPARQL operations that remove the current statements and every version of each subject."""
-    operations = []
-    for subject in latest:
-        node = f"<{subject}>"
-        operations.append(f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ {node} ?p ?o }} }}")
-        operations.append(
-            f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ ?v <{VERSION_OF}> {node} . ?v ?p ?o }} }}"
-        )
+    nodes = [f"<{subject}>" for subject in latest]
+    operations = meta_deletions(nodes)
+    operations += [
+        f"DELETE {{ GRAPH <{META_GRAPH}> {{ ?v ?p ?o }} }} WHERE {{ "
+        f"VALUES ?s {{ {' '.join(nodes[start : start + DELETION_GROUP])} }} "
+        f"GRAPH <{META_GRAPH}> {{ ?v <{VERSION_OF}> ?s . ?v ?p ?o }} }}"
+        for start in range(0, len(nodes), DELETION_GROUP)
+    ]
     return operations
 
 

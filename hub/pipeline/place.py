@@ -286,7 +286,7 @@ class Placer:
         found = self._hints(record)
         self._cache.pop(id(record), None)
         outcome = self.decide(found[1], known.choices.get(pair, {})) if found else Outcome()
-        cells = self._cells(record)
+        cells = self._cells(record, found[0] if found else None)
         if existed or outcome.placements or cells:  # a new record placed nowhere writes nothing
             derived = placing_graph(self.base, graph)
             triples = self.statements(found[0], derived, graph, outcome) if found else []
@@ -316,10 +316,12 @@ class Placer:
         """Whether the record has coordinates, so grid cells to write."""
         return bool(self._cells(record))
 
-    def _cells(self, record: Record) -> list[ox.Triple]:
+    def _cells(self, record: Record, entity: ox.NamedNode | None = None) -> list[ox.Triple]:
+        """The entity's grid cells; ``entity``: the record's, when the caller already has it (its
+        hints found it), so the record is not walked again for it."""
         if record.deleted or not self.enabled:
             return []
-        entity = record.entity()
+        entity = entity or record.entity()
         point = grid.coordinates(record.triples, entity) if entity is not None else None
         return grid.grid_triples(entity, *point) if entity is not None and point else []
 

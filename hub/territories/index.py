@@ -32,14 +32,19 @@ def iri(base: str, kind: Kind, code: str) -> str:
 _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 
 
+def fold(text: str) -> str:
+    """Lowercase ASCII words separated by single spaces: case, accents, hyphens and apostrophes
+    ignored (the ligatures œ and æ, which NFKD keeps whole, spelt out first)."""
+    text = text.replace("œ", "oe").replace("Œ", "Oe").replace("æ", "ae").replace("Æ", "Ae")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
 @lru_cache(maxsize=1 << 16)
 def normalise_name(name: str) -> str:
     """A town name reduced to lowercase ASCII words: "St-Étienne" and "saint etienne" compare equal.
     Cached: placing asks for the same few thousand town names record after record."""
-    text = name.replace("œ", "oe").replace("Œ", "Oe").replace("æ", "ae").replace("Æ", "Ae")
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    words = re.sub(r"[^a-z0-9]+", " ", text).split()
-    return " ".join(_ABBREVIATIONS.get(word, word) for word in words)
+    return " ".join(_ABBREVIATIONS.get(word, word) for word in fold(name).split())
 
 
 @dataclass(frozen=True)

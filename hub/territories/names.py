@@ -9,23 +9,14 @@ hyphens and apostrophes ("saint etienne" finds "Saint-Étienne"); it does not ex
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cache
 
-from hub.territories.index import TerritoryIndex, iri
+from hub.territories.index import TerritoryIndex, fold, iri
 
 CLASSES = {"region": "Region", "departement": "Department", "epci": "EPCI", "commune": "Commune"}
 """A territory kind (the IRI's prefix) and its class local name, in the order suggestions list them."""
-
-
-def fold(text: str) -> str:
-    """Lowercase ASCII words separated by single spaces: what a user types against a name."""
-    text = text.replace("œ", "oe").replace("Œ", "Oe").replace("æ", "ae").replace("Æ", "Ae")
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
 
 @dataclass(frozen=True)

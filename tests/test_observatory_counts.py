@@ -1,7 +1,7 @@
 """The maintained observatory figures equal the ``sparql/observatory-*.rq`` queries after any
 sequence of writes, on a served hub: REST creates, Graph Store replacements (type, theme,
 territory and date changes), deletions, connector syncs (data·inclusion emulator: creates, a
-territory and a theme change, deletions), an identity merge, a command-line import and restarts,
+territory and a theme change, deletions), an identity merge, a town name placed by a person, a command-line import and restarts,
 for the operator and for anonymous readers."""
 
 from __future__ import annotations
@@ -151,7 +151,13 @@ def add_match_candidate(data: Path, places: list[str]) -> None:
         ingestor = Ingestor(store, DEFAULT_BASE_IRI)
         wiki = place("wiki", "1", "https://example.org/wiki/1", "mobilité", places[0])
         other = place("plateforme", "a", "https://example.org/co/a", "énergie", places[-1])
-        ingestor.ingest([wiki, other])
+        montreuil = ox.NamedNode("https://example.org/lieu/montreuil")  # a town name to choose
+        ambiguous = Record(source="wiki", source_id="montreuil", triples=(
+            ox.Triple(montreuil, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + "Place")),
+            ox.Triple(montreuil, ox.NamedNode(MLG + "name"), ox.Literal("Lieu à Montreuil", language="fr")),
+            ox.Triple(montreuil, ox.NamedNode(MLG + "theme"), ox.Literal("mobilité")),
+            ox.Triple(montreuil, ox.NamedNode(MLG + "locality"), ox.Literal("Montreuil"))))
+        ingestor.ingest([wiki, other, ambiguous])
         match = candidate_update(other, "https://example.org/co/a",
                                  Match("https://example.org/wiki/1", 0.5, "same name 'Le Moulin'"))
         ingestor.ingest_batch([], None, [match])
@@ -199,6 +205,14 @@ def test_maintained_figures_equal_the_queries_after_random_writes_syncs_merges_a
         accepted = httpx.post(f"{hub.url}/matches/{candidate['id']}/accept", headers=hub.auth)
         assert accepted.status_code == 200, accepted.text
         assert_figures_match(hub)  # the merge: one place now, with both themes and territories
+        [town] = [c for c in httpx.get(f"{hub.url}/places", headers=hub.auth).json() if c["name"] == "Montreuil"]
+        known = [code for code in town["communes"] if httpx.get(f"{hub.url}/sparql", params={"query": (
+            f'ASK {{ ?c a <{MLG}Commune> ; <{MLG}inseeCode> "{code}" ; <{MLG}partOfTerritory> ?up }}')}
+        ).json()["boolean"]]
+        assert known, town  # a commune of the reference: the choice moves the counts
+        chosen = httpx.post(f"{hub.url}/places/{town['id']}/choose", params={"insee": known[-1]}, headers=hub.auth)
+        assert chosen.status_code == 200, chosen.text
+        assert_figures_match(hub)  # a person's choice of commune: written without a change-log entry
         api.delete(structures[2])
         sync(hub)
         random_writes(hub, rng, places, 10)

@@ -27,6 +27,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from decimal import ROUND_FLOOR, Decimal
 
 import pyoxigraph as ox
@@ -79,9 +80,17 @@ class ObservatoryCounts:
         self._by_source: Counter[Pair] = Counter()
         self._by_month: Counter[tuple[str, str, str]] = Counter()
         self._graph_entities: dict[str, set[str]] = {}
+        self._unlogged: set[str] = set()
+        self._unlogged_lock = threading.Lock()
         self._entity_graphs: dict[str, set[str]] = {}
 
     # -- keeping up ---------------------------------------------------------------------------
+
+    def changed(self, entities: Iterable[str]) -> None:
+        """Entities a write changed without a change-log entry (a person's choice of commune for a
+        town name, :func:`hub.pipeline.place.choice_plan`): read again at the next catch-up."""
+        with self._unlogged_lock:
+            self._unlogged.update(entities)
 
     def ready(self) -> ObservatoryCounts | None:
         """Itself once built, else None (the caller runs the queries) after starting a build in
@@ -106,7 +115,9 @@ class ObservatoryCounts:
             if not self._built:
                 self._build()
                 return
-            touched: set[str] = set()
+            with self._unlogged_lock:
+                unlogged = set(self._unlogged)
+            touched = set(unlogged)
             months: Counter[tuple[str, str, str]] = Counter()
             sequence = self._sequence
             while True:
@@ -124,6 +135,8 @@ class ObservatoryCounts:
                 return  # rebuilt: the months and the sequence are the store's own already
             # applied once every entity is read again: a failure above leaves them to the next call
             self._by_month.update(months)
+            with self._unlogged_lock:
+                self._unlogged -= unlogged
             self._sequence = max(self._sequence, sequence)
 
     def _build(self) -> None:

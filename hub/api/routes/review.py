@@ -66,6 +66,9 @@ async def choose_place(
             candidate, tx = choice_plan(state.store, state.ingestor.placer, candidate_id, insee)
             state.store.commit(tx)
             state.after_write()
+        for counts in (state.observatory, state.observatory_public):  # placed: not in the change log
+            if counts is not None:
+                counts.changed([candidate.entity])
         return {**candidate.as_dict(), "chosen": insee}
 
     return await run_in_threadpool(run)

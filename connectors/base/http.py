@@ -16,6 +16,7 @@ long it waits or how much it keeps (docs/security.md, "Sources"). So every reque
 - an answer has ``timeout`` seconds in all, from connecting to its last byte (every socket read
   and write waits at most what is left: a server sending a byte a second is cut off), and at most
   ``max_bytes`` once decompressed (a gzip bomb stops at the cap);
+- cookies a host sets are kept for that host (a login session), so never sent elsewhere either;
 - proxies from the environment are not used: they would receive what the checks keep in.
 """
 
@@ -187,7 +188,7 @@ class GuardedHttp:
             )
 
     def request(self, method: str, url: str, *, params: Mapping[str, str | int] | None = None,
-                headers: Mapping[str, str] | None = None, data: Mapping[str, str] | None = None,
+                headers: Mapping[str, str] | None = None, data: Mapping[str, Any] | None = None,
                 json: Any = None, before: Callable[[str], None] | None = None) -> Answer:
         """The answer to one request, redirects followed within the source's hosts (``before``
         is called with each URL about to be asked: a pace per host). Raises Refused, or
@@ -209,7 +210,7 @@ class GuardedHttp:
         raise Refused(f"{_short(url)}: more than {MAX_REDIRECTS} redirects")
 
     def _one(self, method: str, url: str, headers: Mapping[str, str] | None,
-             data: Mapping[str, str] | None, json: Any) -> tuple[int, httpx.Headers, bytes]:
+             data: Mapping[str, Any] | None, json: Any) -> tuple[int, httpx.Headers, bytes]:
         with self.http.stream(method, url, headers=headers, data=data, json=json) as response:
             return response.status_code, response.headers, self._body(response, url)
 
@@ -236,6 +237,13 @@ class GuardedHttp:
             raise httpx.ReadTimeout(f"no complete answer within {self.timeout:g} s") from exc
         finally:
             _DEADLINE.reset(token)
+
+    def twin(self) -> GuardedHttp:
+        """The same hosts, limits, headers and cookies (a login session) on its own connection
+        pool: an httpx client is not meant to be shared between threads."""
+        other = GuardedHttp(self.hosts, self.timeout, self.max_bytes, self.http.headers, self.hint)
+        other.http.cookies = httpx.Cookies(self.http.cookies)
+        return other
 
     def close(self) -> None:
         self.http.close()

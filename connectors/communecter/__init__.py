@@ -16,7 +16,9 @@ from connectors.communecter.writer import CommunecterWriter
 from hub.config import Config, ConfigError, SourceSettings
 from hub.rdf.resources import ROOT
 
-CLIENT_OPTIONS = {"user_agent", "timeout", "max_retries", "retry_wait", "auth", "token_name"}
+CLIENT_OPTIONS = {
+    "user_agent", "timeout", "max_page_bytes", "max_retries", "retry_wait", "auth", "token_name",
+}
 DEFAULT_MAPPING = ROOT / "mappings" / "communecter.toml"
 
 

@@ -1,4 +1,8 @@
-"""An httpx client for a Communecter instance: open-data reads, search, login, element saves.
+"""A client for a Communecter instance: open-data reads, search, login, element saves.
+
+Every request goes through the guarded client (``connectors.base.http``): only the host and port
+of the source's url, redirects followed by hand within it (the session cookie, the login form and
+the ``X-Auth-Token`` headers never reach another host), each answer bounded in time and size.
 
 Communecter answers errors as JSON with HTTP 200 (``{"result": false, "msg": ...}``); an
 expired session shows as "Please login first" / "Login First", after which the client logs in
@@ -18,6 +22,7 @@ from typing import Any
 import httpx
 
 from connectors.base import ConnectorError
+from connectors.base.http import Answer, GuardedHttp, Refused, host_of
 
 log = logging.getLogger("maillage.communecter")
 USER_AGENT = "Maillage/0.1 (linked-data hub for territorial commons; Communecter connector)"
@@ -37,6 +42,8 @@ class Retryable(Exception):
 class ClientSettings:
     user_agent: str = USER_AGENT
     timeout: float = 30.0
+    """Seconds for a whole answer, from connecting to its last byte."""
+    max_page_bytes: int = 20_000_000
     max_retries: int = 4
     retry_wait: float = 1.0
     auth: str = "session"  # "session" (cookie) or "token" (X-Auth-Token headers)
@@ -51,23 +58,23 @@ class CommunecterClient:
         self.settings = settings or ClientSettings()
         self.email = email
         self.password = password
-        self.http = httpx.Client(
-            base_url=self.base_url,
-            timeout=self.settings.timeout,
+        self.http = GuardedHttp(
+            {host_of(self.base_url)}, self.settings.timeout, self.settings.max_page_bytes,
             headers={"User-Agent": self.settings.user_agent},
-            follow_redirects=True,
         )
         self.logged_in = False
         self._user_id = ""
         self._token = ""
 
     # -- transport -----------------------------------------------------------------------
-    def _json(self, send: Callable[[], httpx.Response], retries: int | None = None) -> dict[str, Any]:
+    def _json(self, send: Callable[[], Answer], retries: int | None = None) -> dict[str, Any]:
         wait = self.settings.retry_wait
         retries = self.settings.max_retries if retries is None else retries
         for attempt in range(retries + 1):
             try:
                 return _decode(send())
+            except Refused as exc:  # another host, too big, too slow: asking again cannot help
+                raise CommunecterError(f"{self.base_url}: {exc}") from exc
             except (Retryable, httpx.TransportError) as exc:
                 if attempt == retries:
                     raise CommunecterError(
@@ -79,7 +86,7 @@ class CommunecterClient:
         raise CommunecterError("unreachable")
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
-        return self._json(lambda: self.http.get(path, params=params or None))
+        return self._json(lambda: self.http.request("GET", self.base_url + path, params=params or None))
 
     def post(
         self, path: str, data: Form, *, auth: bool = False, retries: int | None = None
@@ -88,14 +95,15 @@ class CommunecterClient:
         ``retries=0`` for a request that must not be sent twice blindly (a create)."""
         if auth and not self.logged_in:
             self.login()
-        answer = self._json(lambda: self.http.post(path, data=data, headers=self._auth_headers()), retries)
+        answer = self._json(lambda: self._post(path, data), retries)
         if auth and answer.get("result") is False and answer.get("msg") in NOT_LOGGED_IN:
             log.info("Communecter session expired: logging in again")
             self.login()
-            answer = self._json(
-                lambda: self.http.post(path, data=data, headers=self._auth_headers()), retries
-            )
+            answer = self._json(lambda: self._post(path, data), retries)
         return answer
+
+    def _post(self, path: str, data: Form) -> Answer:
+        return self.http.request("POST", self.base_url + path, data=data, headers=self._auth_headers())
 
     # -- authentication ------------------------------------------------------------------
     def login(self) -> None:
@@ -106,7 +114,7 @@ class CommunecterClient:
         if self.settings.auth == "token":
             form["tokenName"] = self.settings.token_name
             path = "/co2/person/authenticatetoken"
-        answer = self._json(lambda: self.http.post(path, data=form))
+        answer = self._json(lambda: self.http.request("POST", self.base_url + path, data=form))
         if not answer.get("result"):
             raise CommunecterError(f"the platform refused the login of {self.email!r}: {answer.get('msg')}")
         user = answer.get("id")
@@ -137,24 +145,23 @@ class CommunecterClient:
         self.http.close()
 
 
-def _decode(response: httpx.Response) -> dict[str, Any]:
-    if response.status_code >= 500:
-        raise Retryable(f"HTTP {response.status_code}")
-    if response.status_code >= 400:
-        raise CommunecterError(
-            f"{response.request.method} {response.request.url.path}: HTTP {response.status_code}"
-        )
-    kind = response.headers.get("content-type", "")
+def _decode(answer: Answer) -> dict[str, Any]:
+    path = httpx.URL(answer.url).path
+    if answer.status >= 500:
+        raise Retryable(f"HTTP {answer.status}")
+    if answer.status >= 400:
+        raise CommunecterError(f"{path}: HTTP {answer.status}")
+    kind = answer.headers.get("content-type", "")
     if "html" in kind:
         raise Retryable("an HTML page instead of JSON")
     try:
-        decoded = json.loads(response.text)
+        decoded = json.loads(answer.body.decode("utf-8", "replace"))
+    except RecursionError as exc:
+        raise CommunecterError(f"{path}: JSON nested too deep to read") from exc
     except ValueError as exc:
         raise Retryable(f"malformed JSON ({exc.__class__.__name__}: {str(exc)[:80]})") from exc
     if not isinstance(decoded, dict):
-        raise CommunecterError(
-            f"{response.request.url.path}: expected a JSON object, got {type(decoded).__name__}"
-        )
+        raise CommunecterError(f"{path}: expected a JSON object, got {type(decoded).__name__}")
     return decoded
 
 

@@ -15,7 +15,9 @@ from connectors.mediawiki.reader import WikiReader
 from connectors.mediawiki.writer import WikiWriter
 from hub.config import Config, ConfigError, SourceSettings
 
-CLIENT_OPTIONS = {"user_agent", "timeout", "max_retries", "retry_wait", "edit_interval", "maxlag"}
+CLIENT_OPTIONS = {
+    "user_agent", "timeout", "max_page_bytes", "max_retries", "retry_wait", "edit_interval", "maxlag",
+}
 
 
 class MediaWikiConnector:

@@ -4,6 +4,9 @@ mwclient already retries HTTP 5xx, timeouts and lag headers (``max_retries`` tim
 ``retry_wait`` seconds more each time); this wrapper adds the API-level errors that mean "later"
 (``maxlag``, ``ratelimited``, ``readonly``), a minimum interval between edits, and messages a
 person can act on when the wiki answers HTML, refuses the password or the URL is wrong.
+mwclient talks through :class:`GuardedSession`: the wiki's own host and port only (a redirect
+elsewhere is refused, the bot password and login cookies stay home), each answer bounded in time
+(``timeout``, whole answer) and size (``max_page_bytes``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import mwclient.errors
 import requests
 
 from connectors.base import ConnectorError
+from connectors.base.http import GuardedHttp, Refused, host_of
+from connectors.mediawiki.session import GuardedSession
 
 log = logging.getLogger("maillage.mediawiki")
 USER_AGENT = "Maillage/0.1 (linked-data hub for territorial commons; MediaWiki connector)"
@@ -63,6 +68,7 @@ class PageRevision:
 class ClientSettings:
     user_agent: str = USER_AGENT
     timeout: float = 30.0
+    max_page_bytes: int = 100_000_000  # 50 pages of a wiki's 2 MB maximum
     max_retries: int = 5
     retry_wait: float = 2.0
     edit_interval: float = 1.0  # seconds between two edits
@@ -81,6 +87,8 @@ class WikiClient:
             raise WikiError(f"{api_url!r} is not an api.php URL (e.g. https://wiki.example.org/api.php)")
         self.api_url = api_url
         self.user = user
+        self._http = GuardedHttp({host_of(api_url)}, self.settings.timeout, self.settings.max_page_bytes,
+                                 headers={"User-Agent": f"{self.settings.user_agent} mwclient"})
         self._site_options = dict(
             host=parts.netloc,
             path=parts.path[: -len("api.php")],
@@ -97,7 +105,8 @@ class WikiClient:
 
     def _connect(self, user: str | None, password: str | None) -> mwclient.Site:
         """A fresh session each attempt: a half-done bot-password login cannot be resumed."""
-        site = mwclient.Site(**self._site_options)
+        self._http.http.cookies.clear()
+        site = mwclient.Site(**self._site_options, pool=GuardedSession(self._http))
         try:
             if user:
                 site.login(user, password or "")  # mwclient reads the site info after logging in
@@ -119,6 +128,10 @@ class WikiClient:
                 if exc.code not in RETRY_LATER or last:
                     raise
                 log.warning("wiki says %s; retrying in %.1f s", exc.code, wait)
+            except Refused as exc:  # another host, too big, too slow: asking again cannot help
+                raise WikiError(f"{self.api_url}: {exc}") from exc
+            except RecursionError as exc:
+                raise WikiError(f"{self.api_url} answered JSON nested too deep to read") from exc
             except (ValueError, mwclient.errors.InvalidResponse) as exc:
                 raise WikiError(
                     f"{self.api_url} answered something that is not JSON (an HTML error page?)"
@@ -134,13 +147,11 @@ class WikiClient:
     def for_thread(self) -> WikiClient:
         """The same login on its own HTTP session, for reading from a second thread (a requests
         session is not meant to be shared between threads)."""
-        session = requests.Session()
-        session.headers.update(self.site.connection.headers)
-        session.cookies.update(self.site.connection.cookies)
-        session.auth = self.site.connection.auth
+        connection = self.site.connection
+        assert isinstance(connection, GuardedSession)
         twin = copy.copy(self)
         twin.site = copy.copy(self.site)
-        twin.site.connection = session
+        twin.site.connection = connection.twin()
         return twin
 
     def close(self) -> None:

@@ -10,10 +10,15 @@ Everything comes from the peer's ``/changes`` event stream, the one anonymous re
 member carries the record graph after the change (persons' contact data already left out) and
 the record's source, id and origin; a deletion is a tombstone. Entries from before members
 carried states are skipped.
+
+A peer is another organisation's server: its answers go through the guarded client
+(``connectors.base.http``): only the peer's host and port, each answer bounded in time
+(``timeout``, 30 s) and size (``max_page_bytes``, 50 MB), JSON too deep to read a clear error.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +26,7 @@ import httpx
 import pyoxigraph as ox
 
 from connectors.base import Batch, ConnectorError, HubView
+from connectors.base.http import GuardedHttp, Refused, host_of
 from hub.config import Config, SourceSettings
 from hub.iris import graph_iri, slug
 from hub.records import Record, now
@@ -45,7 +51,9 @@ class PeerHubConnector:
         self.url = source.url.rstrip("/")
         self.view = view
         timeout = float(source.options.get("timeout", 30))
-        self.http = httpx.Client(timeout=timeout, headers={"User-Agent": "Maillage peer-hub connector"})
+        max_bytes = int(source.options.get("max_page_bytes", 50_000_000))
+        self.http = GuardedHttp({host_of(self.url)}, timeout, max_bytes,
+                                headers={"User-Agent": "Maillage peer-hub connector"})
 
     # -- protocol ----------------------------------------------------------------------------
     def read(self, cursor: str | None, full: bool = False) -> Iterator[Batch]:
@@ -80,13 +88,17 @@ class PeerHubConnector:
     # -- reading -----------------------------------------------------------------------------
     def _json(self, path: str, **params: Any) -> dict[str, Any]:
         try:
-            response = self.http.get(self.url + path, params=params or None)
+            answer = self.http.request("GET", self.url + path, params=params or None)
+        except Refused as exc:
+            raise PeerError(f"the peer hub {self.url}: {exc}") from exc
         except httpx.HTTPError as exc:
             raise PeerError(f"cannot reach the peer hub {self.url}: {exc}") from exc
-        if response.status_code != 200:
-            raise PeerError(f"{self.url}{path} answered HTTP {response.status_code}")
+        if answer.status != 200:
+            raise PeerError(f"{self.url}{path} answered HTTP {answer.status}")
         try:
-            data = response.json()
+            data = json.loads(answer.body)
+        except RecursionError as exc:
+            raise PeerError(f"{self.url}{path}: JSON nested too deep to read") from exc
         except ValueError as exc:
             raise PeerError(f"{self.url}{path} did not answer JSON") from exc
         if not isinstance(data, dict):

@@ -125,20 +125,43 @@ def read_changes(
             FILTER(?n > {int(since)}) {source_filter} }} }}
         ORDER BY ?n LIMIT {int(limit)}"""
     )
-    return [
-        Change(
-            sequence=int(row["n"].value),
-            time=datetime.fromisoformat(row["t"].value),
-            entity=row["e"].value if "e" in row else None,
-            graph=row["g"].value,
-            operation=row["op"].value,
-            source=row["source"].value,
-            by=row["by"].value if "by" in row else None,
-            source_id=row["id"].value if "id" in row else None,
-            origin=(row["oh"].value, row["os"].value, row["oi"].value) if "oh" in row else None,
-        )
-        for row in rows
-    ]
+    return [_change(row) for row in rows]
+
+
+def changes_numbered(store: Store, first: int, last: int) -> list[Change]:
+    """Entries ``first`` to ``last`` (inclusive), oldest first: looked up by their sequence values,
+    so the cost follows the number asked for, not the log's length (:func:`read_changes` filters
+    every entry: a 100,000-entry log took about 0.2 s per call)."""
+    if last < first:
+        return []
+    hub, osrc, oid = ORIGIN_PREDICATES
+    values = " ".join(str(n) for n in range(int(first), int(last) + 1))
+    rows = store.select(
+        f"""SELECT ?n ?t ?e ?g ?op ?source ?by ?id ?oh ?os ?oi WHERE {{ VALUES ?n {{ {values} }}
+            GRAPH <{META_GRAPH}> {{
+            ?c <{term('sequence')}> ?n ; <{PROV}atTime> ?t ; <{term('graph')}> ?g ;
+               <{term('operation')}> ?op ; <{term('source')}> ?source .
+            OPTIONAL {{ ?c <{term('entity')}> ?e }}
+            OPTIONAL {{ ?c <{term('writtenBy')}> ?by }}
+            OPTIONAL {{ ?c <{term('sourceId')}> ?id }}
+            OPTIONAL {{ ?c <{hub}> ?oh ; <{osrc}> ?os ; <{oid}> ?oi }} }} }}
+        ORDER BY ?n"""
+    )
+    return [_change(row) for row in rows]
+
+
+def _change(row: dict[str, ox.NamedNode | ox.Literal | ox.BlankNode]) -> Change:
+    return Change(
+        sequence=int(row["n"].value),
+        time=datetime.fromisoformat(row["t"].value),
+        entity=row["e"].value if "e" in row else None,
+        graph=row["g"].value,
+        operation=row["op"].value,
+        source=row["source"].value,
+        by=row["by"].value if "by" in row else None,
+        source_id=row["id"].value if "id" in row else None,
+        origin=(row["oh"].value, row["os"].value, row["oi"].value) if "oh" in row else None,
+    )
 
 
 def read_states(store: Store, sequences: Iterable[int]) -> dict[int, list[ox.Triple]]:

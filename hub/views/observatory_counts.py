@@ -32,7 +32,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 import pyoxigraph as ox
 
-from hub.meta.changelog import last_sequence, read_changes
+from hub.meta.changelog import changes_numbered, last_sequence
 from hub.meta.public import public_graph_filter
 from hub.store.base import Row, Store
 from hub.views.observatory_territories import (
@@ -119,18 +119,17 @@ class ObservatoryCounts:
                 unlogged = set(self._unlogged)
             touched = set(unlogged)
             months: Counter[tuple[str, str, str]] = Counter()
-            sequence = self._sequence
-            while True:
-                changes = read_changes(self._store, since=sequence, limit=5000)
-                if not changes:
-                    break
+            sequence, newest = self._sequence, last_sequence(self._store)
+            while sequence < newest:  # by sequence values: no scan of the whole log
+                upto = min(newest, sequence + 2000)
+                changes = changes_numbered(self._store, sequence + 1, upto)
                 for change in changes:
                     if not self.public:  # the log is in the bookkeeping graph: not public
                         months[(change.time.isoformat()[:7], change.source, change.operation)] += 1
                     if change.entity is not None:
                         touched.add(change.entity)
                     touched |= self._graph_entities.get(change.graph, set())
-                sequence = changes[-1].sequence
+                sequence = upto
             if touched and self._refresh(sorted(touched)):
                 return  # rebuilt: the months and the sequence are the store's own already
             # applied once every entity is read again: a failure above leaves them to the next call

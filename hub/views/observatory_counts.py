@@ -120,6 +120,7 @@ class ObservatoryCounts:
             touched = set(unlogged)
             months: Counter[tuple[str, str, str]] = Counter()
             sequence, newest = self._sequence, last_sequence(self._store)
+            graphs: set[str] = set()
             while sequence < newest:  # by sequence values: no scan of the whole log
                 upto = min(newest, sequence + 2000)
                 changes = changes_numbered(self._store, sequence + 1, upto)
@@ -129,7 +130,9 @@ class ObservatoryCounts:
                     if change.entity is not None:
                         touched.add(change.entity)
                     touched |= self._graph_entities.get(change.graph, set())
+                    graphs.add(change.graph)
                 sequence = upto
+            touched |= self._territories_in(graphs)
             if touched and self._refresh(sorted(touched)):
                 return  # rebuilt: the months and the sequence are the store's own already
             # applied once every entity is read again: a failure above leaves them to the next call
@@ -137,6 +140,22 @@ class ObservatoryCounts:
             with self._unlogged_lock:
                 self._unlogged -= unlogged
             self._sequence = max(self._sequence, sequence)
+
+    def _territories_in(self, graphs: set[str]) -> set[str]:
+        """Territory nodes the changed graphs state something of: a population added to a region
+        by another record than the one naming the region is counted in its density."""
+        territories = self._territories
+        if not graphs or territories is None:
+            return set()
+        found: set[str] = set()
+        ordered = sorted(graphs)
+        for i in range(0, len(ordered), _BATCH):
+            values = " ".join(f"<{g}>" for g in ordered[i:i + _BATCH])
+            for row in self._store.select(
+                    f"SELECT DISTINCT ?s WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"):
+                if territories.touches(row["s"].value):
+                    found.add(row["s"].value)
+        return found
 
     def _build(self) -> None:
         started = time.perf_counter()

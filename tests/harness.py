@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from hub.config import Config, SourceSettings
+from hub.config import LICENCE_OUVERTE, Config, SourceSettings
 from hub.meta.conflicts import list_conflicts
 from hub.meta.provenance import record_entity
 from hub.pipeline.ingest import Ingestor
@@ -100,9 +100,26 @@ def jsonapi_source(api: object, name: str = "di", mapping: str = "mappings/data-
     settings = SourceSettings(
         name=name, kind="jsonapi", url=api.url, mapping=str((ROOT / mapping).resolve()),  # type: ignore[attr-defined]
         direction="read", credentials={"token_env": token_env}, options=dict(options),
-        license="https://www.etalab.gouv.fr/licence-ouverte-open-licence",
+        license=LICENCE_OUVERTE,
     )
     return Source(settings, {token_env: token if token is not None else api.token})  # type: ignore[attr-defined]
+
+
+def jsonapi_config(url: str, token_env: str, name: str = "di",
+                   mapping: str = "mappings/data-inclusion.toml") -> str:
+    """The ``[[sources]]`` text of a served hub reading the API at ``url`` (the settings of
+    :func:`jsonapi_source`), its token read from ``token_env``, which the caller sets."""
+    return f"""
+[[sources]]
+name = "{name}"
+kind = "jsonapi"
+url = "{url}"
+mapping = "{(ROOT / mapping).resolve()}"
+direction = "read"
+credentials = {{ token_env = "{token_env}" }}
+license = "{LICENCE_OUVERTE}"
+options = {{ retry_wait = 0.05, timeout = 5 }}
+"""
 
 
 class HubUnderTest:

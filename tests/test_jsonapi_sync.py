@@ -22,7 +22,7 @@ from hub.meta.quarantine import list_quarantine
 from hub.pipeline.ingest import Ingestor
 from hub.records import Record
 from hub.vocab import MLG, RDF_TYPE
-from tests.harness import ROOT, HubUnderTest, jsonapi_source
+from tests.harness import HubUnderTest, jsonapi_config, jsonapi_source
 from tests.servers.data_inclusion import DataInclusion, running_data_inclusion
 from tests.servers.hub import serving
 
@@ -286,17 +286,7 @@ def test_a_served_hub_lists_the_services_with_their_structure(api: DataInclusion
     atelier = api.add_service(tournesol, nom="Atelier numérique", publics=["seniors"], frais="gratuit",
                               contact_nom_prenom="Dominique Intime")
     monkeypatch.setenv("MAILLAGE_TEST_DI_SERVED_TOKEN", api.token)
-    config = f"""
-[[sources]]
-name = "di"
-kind = "jsonapi"
-url = "{api.url}"
-mapping = "{ROOT / 'mappings' / 'data-inclusion.toml'}"
-direction = "read"
-credentials = {{ token_env = "MAILLAGE_TEST_DI_SERVED_TOKEN" }}
-license = "{LICENCE_OUVERTE}"
-options = {{ retry_wait = 0.05, timeout = 5 }}
-"""
+    config = jsonapi_config(api.url, "MAILLAGE_TEST_DI_SERVED_TOKEN")
     with serving(tmp_path / "data", config, demo=False) as hub:
         done = httpx.post(f"{hub.url}/sources/di/sync", headers=hub.auth, timeout=60).json()
         assert done["error"] is None, done

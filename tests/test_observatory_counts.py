@@ -18,14 +18,13 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from hub.config import LICENCE_OUVERTE
 from hub.pipeline.ingest import Ingestor
 from hub.pipeline.match import Match, candidate_update
 from hub.rdf.resources import named_query
 from hub.records import Record
 from hub.store.oxigraph import OxigraphStore
 from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
-from tests.harness import ROOT
+from tests.harness import jsonapi_config
 from tests.servers.common import wait_until
 from tests.servers.data_inclusion import DataInclusion, running_data_inclusion
 from tests.servers.hub import TOKEN, ServedHub, serving
@@ -117,17 +116,7 @@ def random_writes(hub: ServedHub, rng: random.Random, places: list[str], steps: 
 
 
 def di_config(api: DataInclusion) -> str:
-    return f"""
-[[sources]]
-name = "di"
-kind = "jsonapi"
-url = "{api.url}"
-mapping = "{ROOT / 'mappings' / 'data-inclusion.toml'}"
-direction = "read"
-credentials = {{ token_env = "MAILLAGE_TEST_DI_OBS_TOKEN" }}
-license = "{LICENCE_OUVERTE}"
-options = {{ retry_wait = 0.05, timeout = 5 }}
-"""
+    return jsonapi_config(api.url, "MAILLAGE_TEST_DI_OBS_TOKEN")
 
 
 def sync(hub: ServedHub) -> None:

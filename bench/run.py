@@ -3,6 +3,8 @@
     .venv/bin/python bench/run.py            # full run: 100k-entity store, 20k-place file
     .venv/bin/python bench/run.py --quick    # smaller sizes, same figures, a few minutes
     .venv/bin/python bench/run.py --million  # figure 1 alone, with a 1M-entity store
+    .venv/bin/python bench/run.py --write-prefill DIR --entities 1000000  # that store, once
+    .venv/bin/python bench/run.py --million --prefilled DIR  # figure 1 on a copy of it
 
 Machines are noisy: read the ratios, not the absolute times. Nothing here asserts a figure; the
 script only stops when the synthetic data does not go through the pipeline as valid records,
@@ -40,7 +42,7 @@ import hub.pipeline.validate
 from bench.common import Row, header, parse, print_summary
 from hub.cli.data import IMPORT_BATCH
 from hub.iris import graph_iri
-from hub.meta.changelog import LOG_SUBJECT, Change, append_change
+from hub.meta.changelog import LOG_SUBJECT, Change, append_change, last_sequence
 from hub.meta.cursors import read_cursor
 from hub.meta.provenance import provenance_statements
 from hub.pipeline.ingest import Ingestor, IngestResult
@@ -363,7 +365,50 @@ def prefilled_store(directory: Path, total: int) -> tuple[OxigraphStore, float]:
     return store, seconds
 
 
-def bench_scaling(sizes: Sizes, validator: Validator, workdir: Path) -> dict[str, float]:
+def prefill_entities(directory: Path) -> int:
+    """How many entities the prefill in ``directory`` holds: its change log's last sequence (one
+    entry per created record)."""
+    if not (directory / "store").is_dir():
+        sys.exit(f"no prefilled store in {directory} (expected {directory / 'store'}; "
+                 "make one with --write-prefill DIR --entities N)")
+    with OxigraphStore(directory / "store", read_only=True) as store:
+        return last_sequence(store)
+
+
+def copied_store(source: Path, directory: Path) -> OxigraphStore:
+    """A copy of the prefill in ``source`` (the store and its replica files), opened for writing.
+
+    A copy, not the prefill itself: the rounds write their records into the big store, so a
+    second run on the same store would find them stored already and measure "unchanged"."""
+    for entry in sorted(source.iterdir()):
+        if entry.name.startswith("store"):
+            if entry.is_dir():
+                shutil.copytree(entry, directory / entry.name)
+            else:
+                shutil.copy2(entry, directory / entry.name)
+    return OxigraphStore(directory / "store")
+
+
+def check_reused(store: OxigraphStore, entities: int) -> None:
+    """The reused prefill holds what ``committed_quads`` generates now for its first record
+    (timestamps aside), so a prefill written by older code is refused rather than measured."""
+    for t, graph in committed_quads(record(commune_triples(0)), 1, mark=False):
+        g = NN(graph)
+        if str(t.object).endswith(f"<{XSD}dateTime>"):
+            found = any(True for _ in store.native.quads_for_pattern(t.subject, t.predicate, None, g))
+        else:
+            found = ox.Quad(t.subject, t.predicate, t.object, g) in store.native
+        if not found:
+            sys.exit(f"the reused prefill lacks {t} in <{graph}>: it was written by other code; "
+                     "write it again with --write-prefill")
+    if last_sequence(store) != entities:
+        sys.exit(f"the reused prefill's change log ends at {last_sequence(store)}, not {entities}")
+
+
+def bench_scaling(sizes: Sizes, validator: Validator, workdir: Path,
+                  prefilled: Path | None = None) -> dict[str, float]:
+    """``prefilled``: a directory holding a prefill of ``sizes.big_store`` entities (an earlier
+    ``--write-prefill``), copied instead of generated and loaded again."""
     print(f"\n1. Per-record ingest cost: store of {sizes.big_store:,} vs {sizes.small_store:,} "
           f"entities")
     print(f"   {sizes.new_records} new places per round, Ingestor(batch_size={sizes.ingest_batch}) "
@@ -371,10 +416,18 @@ def bench_scaling(sizes: Sizes, validator: Validator, workdir: Path) -> dict[str
     check_prefill(validator)
     big_dir = Path(tempfile.mkdtemp(dir=workdir, prefix="big-"))
     start = time.perf_counter()
-    big, load_seconds = prefilled_store(big_dir, sizes.big_store)
-    quads = len(big.native)
-    print(f"   prefill of the big store: {quads:,} quads (record graphs + provenance + change "
-          f"log) in {time.perf_counter() - start:.1f} s, of which bulk_load {load_seconds:.1f} s")
+    if prefilled is not None:
+        big = copied_store(prefilled, big_dir)
+        copy_seconds = time.perf_counter() - start
+        check_reused(big, sizes.big_store)
+        quads = len(big.native)
+        print(f"   prefill of the big store REUSED from {prefilled} (copied in {copy_seconds:.1f} s, "
+              f"not generated): {quads:,} quads (record graphs + provenance + change log)")
+    else:
+        big, load_seconds = prefilled_store(big_dir, sizes.big_store)
+        quads = len(big.native)
+        print(f"   prefill of the big store: {quads:,} quads (record graphs + provenance + change "
+              f"log) in {time.perf_counter() - start:.1f} s, of which bulk_load {load_seconds:.1f} s")
 
     def ingest(store: OxigraphStore, records: list[Record]) -> tuple[float, Probe]:
         ingestor = Ingestor(store, BASE, validator=validator, batch_size=sizes.ingest_batch)
@@ -458,8 +511,6 @@ def hub_import(data: Path, ttl: Path) -> float:
 
 
 def logged(data: Path) -> int:
-    from hub.meta.changelog import last_sequence
-
     with OxigraphStore(data / "store", read_only=True) as store:
         return last_sequence(store)
 
@@ -622,23 +673,52 @@ def bench_validation(sizes: Sizes, validator: Validator, ttl: Path) -> dict[str,
 # --------------------------------------------------------------------------------------------
 
 
+def write_prefill(directory: Path, entities: int) -> None:
+    """The big store of figure 1 written once into ``directory`` (``--write-prefill``), for
+    ``--prefilled`` runs that copy it instead of paying its generation and load again."""
+    if (directory / "store").exists():
+        sys.exit(f"{directory / 'store'} exists already: choose an empty directory")
+    check_prefill(Validator(load_shapes()))
+    directory.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    store, load_seconds = prefilled_store(directory, entities)
+    quads = len(store.native)
+    store.close()
+    print(f"prefill of {entities:,} entities written to {directory}: {quads:,} quads in "
+          f"{time.perf_counter() - start:.1f} s, of which bulk_load {load_seconds:.1f} s; "
+          f"use it with --million --prefilled {directory}")
+
+
 def main() -> None:
     def million(parser: Any) -> None:
         parser.add_argument("--million", action="store_true", help="figure 1 alone, with a store "
                             f"of {MILLION.big_store:,} entities (its prefill takes many minutes)")
         parser.add_argument("--entities", type=int, default=MILLION.big_store, metavar="N",
-                            help="with --million: the big store's size instead (a shorter run)")
+                            help="with --million or --write-prefill: the big store's size instead")
+        parser.add_argument("--prefilled", type=Path, metavar="DIR",
+                            help="with --million: copy the prefill in DIR (from --write-prefill) "
+                            "instead of writing one; the size is read from it")
+        parser.add_argument("--write-prefill", type=Path, metavar="DIR",
+                            help="only write a prefill of --entities entities into DIR, for "
+                            "--prefilled, and stop")
 
     args, sizes = parse(__doc__, FULL, QUICK, f"big store of {QUICK.big_store:,} entities instead of "
                         f"{FULL.big_store:,}, file of {QUICK.file_places:,} places instead of "
                         f"{FULL.file_places:,}", million)
     started = time.perf_counter()
+    if args.write_prefill is not None:
+        write_prefill(args.write_prefill, args.entities)
+        return
+    if args.prefilled is not None and not args.million:
+        sys.exit("--prefilled goes with --million (figure 1 alone)")
     if args.million:
         header("bench", False, f"rdflib {rdflib.__version__}, pyshacl {pyshacl.__version__}")
-        big = dataclasses.replace(MILLION, big_store=args.entities)
-        print(f"MILLION: figure 1 alone, big store {big.big_store:,} entities")
+        entities = args.entities if args.prefilled is None else prefill_entities(args.prefilled)
+        big = dataclasses.replace(MILLION, big_store=entities)
+        print(f"MILLION: figure 1 alone, big store {big.big_store:,} entities"
+              + (f", its prefill reused from {args.prefilled}" if args.prefilled else ""))
         with tempfile.TemporaryDirectory(prefix="maillage-bench-") as tmp:
-            scaling = bench_scaling(big, Validator(load_shapes()), Path(tmp))
+            scaling = bench_scaling(big, Validator(load_shapes()), Path(tmp), args.prefilled)
         label = f"1. ingest µs/record, {big.big_store // 1000}k / {big.small_store // 1000}k store"
         print_summary([Row(label, f"{scaling['scaling_ratio']:.2f}",
                            f"<= {GOAL_SCALING}", scaling["scaling_ratio"] <= GOAL_SCALING)],

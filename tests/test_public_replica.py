@@ -258,3 +258,44 @@ def test_the_public_nquads_built_with_the_main_ones_leave_private_graphs_out() -
     assert public == tx.public_nquads() and "Léa".encode() in public
     assert PERSON_MAIL.encode() in everything and PERSON_MAIL.encode() not in public
     assert META_GRAPH.encode() not in public and everything == tx.nquads()
+
+
+def test_a_replica_ahead_of_the_main_store_is_rebuilt_at_start(tmp_path: Path) -> None:
+    """The replica's part of a commit runs beside the main store's: a kill -9 may leave it
+    holding a batch the main store never committed, its writer still marked pending. The next
+    start must not serve that batch to anonymous queries."""
+    data = tmp_path / "data"
+    prepare(data)
+    replica = ox.Store(str(data / "store-public"))
+    ghost = ox.NamedNode("https://example.org/replica/ghost")
+    replica.add(ox.Quad(ghost, ox.NamedNode(MLG + "name"), ox.Literal("Fantôme"),
+                        ox.NamedNode(f"{DEFAULT_BASE_IRI}graph/replica-test/never-committed")))
+    replica.flush()
+    del replica
+    (data / "store-public.pending").touch()  # what a commit in flight leaves
+    with serving(data, demo=False) as hub:
+        assert "Fantôme" not in sparql(hub, "SELECT ?o WHERE { ?s ?p ?o }").text
+        assert_same(public_view(hub))
+    assert not (data / "store-public.pending").exists()
+
+
+def test_a_commit_the_main_store_refuses_leaves_nothing_in_the_replica(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replica's part ran while the main store refused the commit: the replica is copied
+    again at once, so anonymous queries never see what the operator's cannot."""
+    with OxigraphStore(tmp_path / "store") as store:
+        assert Ingestor(store, DEFAULT_BASE_IRI).ingest([actor("org/kept", "Organization", "Gardée")]).created == 1
+
+        def refuse(update: str) -> None:
+            raise oxigraph_store.StoreError("the disk is full")
+
+        monkeypatch.setattr(store, "_apply", refuse)
+        with pytest.raises(oxigraph_store.StoreError):
+            Ingestor(store, DEFAULT_BASE_IRI).ingest([actor("org/refused", "Organization", "Refusée")])
+        monkeypatch.undo()
+        names = {q.object.value for q in store._replica.store.quads_for_pattern(None, ox.NamedNode(MLG + "name"), None, None)}  # type: ignore[union-attr]
+        assert names == {"Gardée"}
+        assert Ingestor(store, DEFAULT_BASE_IRI).ingest([actor("org/next", "Organization", "Suivante")]).created == 1
+    replica = ox.Store.read_only(str(tmp_path / "store-public"))
+    assert {q.object.value for q in replica.quads_for_pattern(None, ox.NamedNode(MLG + "name"), None, None)} == {"Gardée", "Suivante"}

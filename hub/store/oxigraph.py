@@ -96,9 +96,9 @@ class OxigraphStore(Store):
         return list(cast(ox.QueryTriples, self._query(query)))
 
     def commit(self, tx: Transaction) -> None:
-        """The transaction on the main store with the next commit counter, then its public part
-        on the replica (a crash between the two is repaired at the next open). A large one that
-        only adds goes through the bulk loader, which ingests its files atomically."""
+        """The transaction on the main store with the next commit counter and, beside it on a
+        second thread, its public part on the replica (:meth:`PublicReplica.begin`). A large one
+        that only adds goes through the bulk loader, which ingests its files atomically."""
         if self._replica is None:
             super().commit(tx)
             return
@@ -110,12 +110,22 @@ class OxigraphStore(Store):
         public: bytes | None = None
         if bulk:
             data, public = tx.nquads_and_public()
-            self._load(data + counter.nquads())
+            data += counter.nquads()
         else:
-            self._apply(tx.render() + " ;\n" + counter.render())
+            update = tx.render() + " ;\n" + counter.render()
+        replica = self._replica.begin(tx, bulk=bulk, public=public)
+        try:
+            self._load(data) if bulk else self._apply(update)
+        except Exception:
+            # the replica may hold what the main store refused: it is copied again (an
+            # interruption leaves it marked pending instead, for the next open to rebuild)
+            replica.exception()  # waits for it, whatever it did
+            self._replica.rebuild(self._store, self._generation, "the main store refused a commit")
+            raise
         self._generation = generation
         try:
-            self._replica.apply(tx, generation, bulk=bulk, public=public)
+            replica.result()
+            self._replica.finish(generation)
         except (OSError, SyntaxError) as exc:  # the main store has it: the replica is redone
             self._replica.rebuild(self._store, generation, f"a commit failed on it: {exc}")
 
@@ -133,9 +143,12 @@ class OxigraphStore(Store):
     def flush(self) -> None:
         """Persist both stores, so that read-only views opened next see the last commit."""
         if self.path is not None and not self.read_only:
+            if self._replica is None:
+                self._store.flush()
+                return
+            replica = self._replica.begin_flush()
             self._store.flush()
-            if self._replica is not None:
-                self._replica.flush()
+            replica.result()
 
     def _apply(self, update: str) -> None:
         try:

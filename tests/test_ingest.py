@@ -170,7 +170,7 @@ def test_cursor_commits_with_the_batch(store: Store, ingestor: Ingestor,
 def test_links_to_records_of_a_later_batch_in_the_same_run_are_accepted(
     store: Store, ingestor: Ingestor
 ) -> None:
-    from hub.pipeline.ingest import types_of
+    from hub.pipeline.neighbours import types_of
 
     rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
     members = [
@@ -201,3 +201,52 @@ def test_graph_iris_encode_ids_reversibly(source_id: str) -> None:
 
     assert component(source_id) == quote(source_id, safe="")
     assert unquote(graph_iri(BASE, "wiki", source_id).rsplit("/", 1)[-1]) == source_id
+
+
+def test_a_file_run_validated_ahead_while_batches_commit_in_bulk_gives_each_record_its_own_report(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole-file run validates batch n+1 while the store bulk-loads batch n: every record must
+    still get its own verdict, a link to a record of an earlier (still committing) or later
+    batch is accepted, and the store, log and quarantine are those of a run batch by batch."""
+    from pathlib import Path
+
+    from hub.pipeline.neighbours import types_of
+    from hub.store import oxigraph as oxigraph_store
+    from hub.store.oxigraph import OxigraphStore
+
+    monkeypatch.setattr(oxigraph_store, "BULK_MIN_STATEMENTS", 10)  # each batch of 40 in bulk
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
+    def organisation(i: int) -> Record:
+        key = f"o{i}"
+        triples = [ox.Triple(iri(key), rdf_type, mlg("Organization"))]
+        if i % 17 != 5:  # a few have no name: the shapes refuse them
+            triples.append(ox.Triple(iri(key), mlg("name"), lit(f"Organisation {i}")))
+        triples.append(ox.Triple(iri(key), mlg("memberOf"), iri(f"o{(i + 53) % 160}")))
+        return Record(source="test", source_id=key, triples=tuple(triples))
+
+    records = [organisation(i) for i in range(160)]
+    refused = {f"o{i}" for i in range(160) if i % 17 == 5}
+    views = {}
+    for name, pipelined in (("ahead", True), ("one by one", False)):
+        store = OxigraphStore(Path(str(tmp_path)) / name)
+        ingestor = Ingestor(store, BASE, batch_size=40)
+        calls: list[int] = []
+        real = ingestor._check_ahead
+        monkeypatch.setattr(ingestor, "_check_ahead",
+                            lambda *a, calls=calls, real=real: (calls.append(1), real(*a))[1])
+        if pipelined:
+            result = ingestor.ingest(records, known_types=types_of(records))
+            assert len(calls) == 3, "batches 2 to 4 were validated ahead"
+        else:
+            result = ingestor.ingest([])
+            for start in range(0, 160, 40):
+                result.add(ingestor.ingest_batch(records[start:start + 40], known_types=types_of(records)))
+            assert not calls
+        assert (result.created, result.quarantined) == (160 - len(refused), len(refused))
+        assert {e.source_id for e in list_quarantine(store)} == refused
+        assert all("name" in result.reports[graph_iri(BASE, "test", k)].summary() for k in refused)
+        views[name] = (sorted(names(store).items()), [(c.sequence, c.entity) for c in read_changes(store, limit=500)])
+        store.close()
+    assert views["ahead"] == views["one by one"]

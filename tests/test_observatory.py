@@ -8,7 +8,8 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from hub.pipeline.ingest import Ingestor, types_of
+from hub.pipeline.ingest import Ingestor
+from hub.pipeline.neighbours import types_of
 from hub.rdf.io import ParseOptions, read_records
 from hub.rdf.resources import DEMO_DIR, SPARQL_DIR
 from hub.store.oxigraph import OxigraphStore

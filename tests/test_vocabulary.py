@@ -8,7 +8,8 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import OWL, RDF, RDFS, SH
 
-from hub.pipeline.ingest import Ingestor, types_of
+from hub.pipeline.ingest import Ingestor
+from hub.pipeline.neighbours import types_of
 from hub.pipeline.validate import Validator
 from hub.rdf.io import ParseOptions, read_records
 from hub.rdf.resources import DEMO_DIR, ONTOLOGY_DIR, SHAPES_DIR

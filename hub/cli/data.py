@@ -26,7 +26,8 @@ from hub.meta.public import is_public_graph
 from hub.meta.quarantine import quarantined_records
 from hub.meta.status import hub_status
 from hub.pipeline.forget import forget
-from hub.pipeline.ingest import Ingestor, IngestResult, types_of
+from hub.pipeline.ingest import Ingestor, IngestResult
+from hub.pipeline.neighbours import types_of
 from hub.pipeline.place import is_placing_graph
 from hub.pipeline.validate import Validator
 from hub.rdf.forms import query_form

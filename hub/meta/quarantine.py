@@ -43,7 +43,12 @@ class QuarantineEntry:
         }
 
 
-def quarantine_record(tx: Transaction, base: str, record: Record, reason: str, report: str) -> None:
+def quarantine_record(
+    tx: Transaction, base: str, record: Record, reason: str, report: str, *, new: bool = False
+) -> None:
+    """Keep ``record`` in the quarantine, replacing its earlier entry; ``new``: the caller knows
+    it has none (:func:`quarantined`), so the entry is only added, and a batch of new records
+    with a few refused ones still commits as an append (in bulk, :mod:`hub.store.transaction`)."""
     payload = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in record.triples)
     if len(payload) > MAX_PAYLOAD_CHARS or record.error:
         # Too big to keep, or not a faithful copy of the source (a mapping error): the reason
@@ -64,7 +69,11 @@ def quarantine_record(tx: Transaction, base: str, record: Record, reason: str, r
     ]
     if record.revision is not None:
         statements.append((term("revision"), text(record.revision)))
-    tx.set_meta(quarantine_iri(base, record.source, record.source_id), statements)
+    subject = quarantine_iri(base, record.source, record.source_id)
+    if new:
+        tx.add_meta(subject, statements)
+    else:
+        tx.set_meta(subject, statements)
 
 
 def release(tx: Transaction, base: str, record: Record) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from itertools import islice
 
 import pyoxigraph as ox
@@ -21,38 +22,17 @@ from hub.meta.cursors import write_cursor
 from hub.meta.provenance import provenance_statements, record_entity, stored_records
 from hub.meta.public import companion_graph, split_contacts
 from hub.meta.quarantine import quarantine_record, quarantined, release
+from hub.pipeline.ingest_result import IngestResult as IngestResult
+from hub.pipeline.neighbours import neighbour_types
 from hub.pipeline.place import Placer
 from hub.pipeline.validate import Report, Validator, Violation
 from hub.records import Cursor, MetaUpdate, Record, now
 from hub.store.base import Store
 from hub.store.transaction import Transaction
-from hub.vocab import MLG, RDF_TYPE
+from hub.vocab import MLG
 
-
-@dataclass
-class IngestResult:
-    """What a batch (or a whole run) did, for progress bars, logs and tests."""
-
-    created: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    quarantined: int = 0
-    changes: list[Change] = field(default_factory=list)
-    reports: dict[str, Report] = field(default_factory=dict)
-
-    @property
-    def seen(self) -> int:
-        return self.created + self.updated + self.deleted + self.unchanged + self.quarantined
-
-    def add(self, other: IngestResult) -> None:
-        self.created += other.created
-        self.updated += other.updated
-        self.deleted += other.deleted
-        self.unchanged += other.unchanged
-        self.quarantined += other.quarantined
-        self.changes.extend(other.changes)
-        self.reports.update(other.reports)
+Checked = dict[int, tuple[Record, Report]]
+"""Reports made ahead of a batch's turn, by the ``id`` of each record (checked to be the same)."""
 
 
 class Ingestor:
@@ -103,13 +83,27 @@ class Ingestor:
         """
         total = IngestResult()
         consumed = 0
-        for batch in _batches(records, self.batch_size):
+        batches = _batches(records, self.batch_size)
+        batch = next(batches, None)
+        checked: Checked = {}
+        while batch is not None:
+            # a whole run (a file: ``known_types``) is read ahead by one batch, validated while
+            # this one commits
+            following = next(batches, None) if known_types is not None else None
             consumed += len(batch)
             cursor = (cursor_key, cursor_value(consumed)) if cursor_key else None
-            result = self.ingest_batch(batch, cursor, known_types=known_types)
+            ahead: Checked = {}
+            result = self.ingest_batch(
+                batch, cursor, known_types=known_types, checked=checked,
+                meanwhile=None if following is None else partial(
+                    self._check_ahead, following, known_types or {}, ahead
+                ),
+            )
             total.add(result)
             if on_batch is not None:
                 on_batch(result)
+            batch = following if known_types is not None else next(batches, None)
+            checked = ahead
         if cursor_key and consumed:  # batches that appended left versions: one in place now
             with self._lock:
                 tx = Transaction()
@@ -124,16 +118,22 @@ class Ingestor:
         state: Iterable[MetaUpdate] = (),
         *,
         known_types: Mapping[str, list[ox.NamedNode]] | None = None,
+        checked: Checked | None = None,
+        meanwhile: Callable[[], None] | None = None,
     ) -> IngestResult:
         """Commit one batch; ``state`` (sync state, conflicts) commits in the same transaction.
         ``known_types``: classes of nodes the same run delivers (see :meth:`ingest`); an argument,
-        not state of the ingestor, which serves the API and every source's sync at once."""
+        not state of the ingestor, which serves the API and every source's sync at once.
+        ``checked``: reports made ahead for some of these records (:meth:`_check_ahead`);
+        ``meanwhile``: work to do while the store writes the batch, if it writes it in bulk."""
         with self._lock:
             if self._next_sequence is None:
                 self._next_sequence = last_sequence(self.store) + 1
             tx = Transaction()
             result = IngestResult()
-            sequence = self._plan(_latest_per_graph(records, self.base), tx, result, known_types or {})
+            sequence = self._plan(
+                _latest_per_graph(records, self.base), tx, result, known_types or {}, checked or {}
+            )
             if cursor is not None:
                 write_cursor(tx, self.base, *cursor)
             for subject, statements in state:
@@ -142,9 +142,36 @@ class Ingestor:
                 else:
                     tx.clear_meta(subject)
             if not tx.empty:
-                self.store.commit(tx)
+                self._commit(tx, meanwhile)
             self._next_sequence = sequence
             return result
+
+    def _commit(self, tx: Transaction, meanwhile: Callable[[], None] | None) -> None:
+        """Commit ``tx``; a batch of new records that the store appends in bulk is written on a
+        second thread while ``meanwhile`` runs here: the store leaves Python's lock while it
+        writes, so the next batch's validation costs no time of its own (bench/run.py, figure 2).
+        Otherwise ``meanwhile`` is skipped: a batch that changes records is most likely followed
+        by one that changes few, and checking all of it ahead would cost more than it saves."""
+        if meanwhile is None or not (self.store.bulk_appends and tx.appends_only):
+            self.store.commit(tx)
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="maillage-commit") as writer:
+            committed = writer.submit(self.store.commit, tx)
+            try:
+                meanwhile()
+            finally:
+                committed.result()
+
+    def _check_ahead(
+        self, records: list[Record], known_types: Mapping[str, list[ox.NamedNode]], into: Checked
+    ) -> None:
+        """Validate a coming batch before its turn: its reports stand as long as the batch's
+        neighbours are the run's own records (``known_types``) or were stored before the run,
+        which is what a whole-file run gives."""
+        live = [r for r in _latest_per_graph(records, self.base).values() if not r.deleted]
+        into.update(
+            (id(r), (r, report)) for r, report in zip(live, self._validate(live, known_types), strict=True)
+        )
 
     def _plan(
         self,
@@ -152,6 +179,7 @@ class Ingestor:
         tx: Transaction,
         result: IngestResult,
         known_types: Mapping[str, list[ox.NamedNode]],
+        checked: Checked,
     ) -> int:
         """Fill ``tx`` for the batch; returns the next free sequence number."""
         sequence = self._next_sequence or 1
@@ -161,6 +189,9 @@ class Ingestor:
         def release_if_waiting(record: Record) -> None:  # a DELETE per record costs; ask once
             if (record.source, record.source_id) in waiting:
                 release(tx, self.base, record)
+
+        def waits_not(record: Record) -> bool:  # then its entry is only added
+            return (record.source, record.source_id) not in waiting
 
         placing = self.placer.recall(self.store, [  # choices and candidates: one query, if any
             r for g, r in records.items()
@@ -172,7 +203,7 @@ class Ingestor:
             same = graph in stored and stored[graph].content_hash == record.content_hash
             problem = record.problem(stored_as_is=same)
             if problem is not None:
-                quarantine_record(tx, self.base, record, problem, "")
+                quarantine_record(tx, self.base, record, problem, "", new=waits_not(record))
                 result.quarantined += 1
             elif record.deleted:
                 release_if_waiting(record)
@@ -202,10 +233,12 @@ class Ingestor:
                     )
             else:
                 to_validate[graph] = record
-        reports = self._validate(list(to_validate.values()), known_types)
+        reports = self._reports(list(to_validate.values()), known_types, checked)
         for (graph, record), report in zip(to_validate.items(), reports, strict=True):
             if not report.conforms:
-                quarantine_record(tx, self.base, record, report.summary(), report.turtle())
+                quarantine_record(
+                    tx, self.base, record, report.summary(), report.turtle(), new=waits_not(record)
+                )
                 result.quarantined += 1
                 result.reports[graph] = report
                 continue
@@ -237,6 +270,17 @@ class Ingestor:
             else:
                 result.updated += 1
         return sequence
+
+    def _reports(
+        self, records: list[Record], known_types: Mapping[str, list[ox.NamedNode]], checked: Checked
+    ) -> list[Report]:
+        """A report per record: the one made ahead, else validated now."""
+        def ahead(record: Record) -> Report | None:
+            found = checked.get(id(record))
+            return found[1] if found is not None and found[0] is record else None
+
+        fresh = iter(self._validate([r for r in records if ahead(r) is None], known_types))
+        return [ahead(r) or next(fresh) for r in records]
 
     def _licence(self, record: Record) -> Licence | None:
         configured = self.licences(record.source) if self.licences is not None else None
@@ -328,47 +372,7 @@ class Ingestor:
     def _neighbour_types(
         self, records: list[Record], known_types: Mapping[str, list[ox.NamedNode]]
     ) -> list[ox.Triple]:
-        """``rdf:type`` of the stored nodes the batch links to, so ``sh:class`` can be checked."""
-        own = {s.value for r in records for s in r.subjects()}
-        linked = {
-            t.object.value
-            for r in records
-            for t in r.triples
-            if isinstance(t.object, ox.NamedNode)
-            and t.predicate.value != RDF_TYPE
-            and t.object.value not in own
-        }
-        rdf_type = ox.NamedNode(RDF_TYPE)
-        types = [
-            ox.Triple(ox.NamedNode(node), rdf_type, cls)
-            for node in linked
-            for cls in known_types.get(node, ())
-        ]
-        linked_list = sorted(linked - known_types.keys())
-        for start in range(0, len(linked_list), 500):
-            values = " ".join(f"<{iri}>" for iri in linked_list[start : start + 500])
-            rows = self.store.select(
-                f"SELECT ?s ?t WHERE {{ VALUES ?s {{ {values} }} ?s <{RDF_TYPE}> ?t }}"
-            )
-            types.extend(
-                ox.Triple(row["s"], rdf_type, row["t"])  # type: ignore[arg-type]
-                for row in rows
-            )
-        return types
-
-
-def types_of(records: Iterable[Record]) -> dict[str, list[ox.NamedNode]]:
-    """The classes each subject of the records declares, for :meth:`Ingestor.ingest`."""
-    types: dict[str, list[ox.NamedNode]] = {}
-    for record in records:
-        for t in record.triples:
-            if (
-                t.predicate.value == RDF_TYPE
-                and isinstance(t.object, ox.NamedNode)
-                and isinstance(t.subject, ox.NamedNode)
-            ):
-                types.setdefault(t.subject.value, []).append(t.object)
-    return types
+        return neighbour_types(self.store, records, known_types)
 
 
 def _latest_per_graph(records: list[Record], base: str) -> dict[str, Record]:

@@ -19,7 +19,8 @@ import pyoxigraph as ox
 
 from hub.config import LICENCE_OUVERTE, Config, Licence
 from hub.meta.cursors import read_cursor
-from hub.pipeline.ingest import Ingestor, IngestResult, types_of
+from hub.pipeline.ingest import Ingestor, IngestResult
+from hub.pipeline.neighbours import types_of
 from hub.pipeline.validate import Validator
 from hub.records import Record
 from hub.store.base import Store

@@ -92,19 +92,31 @@ class Record:
 
     def subjects(self) -> list[ox.NamedNode]:
         """Subjects in first-seen order."""
+        return list(self._subjects)
+
+    @cached_property
+    def _subjects(self) -> tuple[ox.NamedNode, ...]:
+        # kept: ingest asks several times per record, and each read of a triple's term builds a
+        # new Python object (a tenth of a file import's planning before)
         seen: dict[str, ox.NamedNode] = {}
         for t in self.triples:
-            if isinstance(t.subject, ox.NamedNode):
-                seen.setdefault(t.subject.value, t.subject)
-        return list(seen.values())
+            subject = t.subject
+            if isinstance(subject, ox.NamedNode):
+                seen.setdefault(subject.value, subject)
+        return tuple(seen.values())
 
     def entity(self) -> ox.NamedNode | None:
         """The record's main entity: its first subject typed with a hub class."""
+        return self._entity
+
+    @cached_property
+    def _entity(self) -> ox.NamedNode | None:
         for t in self.triples:
+            obj = t.object
             if (
-                t.predicate.value == RDF_TYPE
-                and isinstance(t.object, ox.NamedNode)
-                and t.object.value in HUB_CLASSES
+                isinstance(obj, ox.NamedNode)
+                and obj.value in HUB_CLASSES
+                and t.predicate.value == RDF_TYPE
                 and isinstance(t.subject, ox.NamedNode)
             ):
                 return t.subject

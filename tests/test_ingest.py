@@ -8,7 +8,7 @@ import pytest
 from hub.iris import graph_iri
 from hub.meta.changelog import last_sequence, read_changes
 from hub.meta.quarantine import list_quarantine, quarantined_records
-from hub.pipeline.ingest import Ingestor
+from hub.pipeline.ingest import Ingestor, IngestResult
 from hub.records import Record
 from hub.store import Store
 from hub.vocab import META_GRAPH, MLG
@@ -203,12 +203,16 @@ def test_graph_iris_encode_ids_reversibly(source_id: str) -> None:
     assert unquote(graph_iri(BASE, "wiki", source_id).rsplit("/", 1)[-1]) == source_id
 
 
-def test_a_file_run_validated_ahead_while_batches_commit_in_bulk_gives_each_record_its_own_report(
+
+def test_a_file_run_planned_ahead_while_batches_commit_gives_what_a_run_batch_by_batch_gives(
     tmp_path: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A whole-file run validates batch n+1 while the store bulk-loads batch n: every record must
-    still get its own verdict, a link to a record of an earlier (still committing) or later
-    batch is accepted, and the store, log and quarantine are those of a run batch by batch."""
+    """A whole-file run plans and validates batch n+1 while batch n is written on another
+    thread: every record must still get its own verdict, a link to a record of another batch is
+    accepted, a record found again in the next batch waits for the first to land, and the store,
+    log and quarantine are those of a run batch by batch. A commit that fails ends the run with
+    the log numbered on, without a gap or a number used twice."""
+    import threading
     from pathlib import Path
 
     from hub.pipeline.neighbours import types_of
@@ -218,35 +222,57 @@ def test_a_file_run_validated_ahead_while_batches_commit_in_bulk_gives_each_reco
     monkeypatch.setattr(oxigraph_store, "BULK_MIN_STATEMENTS", 10)  # each batch of 40 in bulk
     rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
-    def organisation(i: int) -> Record:
+    def organisation(i: int, name: str = "Organisation") -> Record:
         key = f"o{i}"
         triples = [ox.Triple(iri(key), rdf_type, mlg("Organization"))]
         if i % 17 != 5:  # a few have no name: the shapes refuse them
-            triples.append(ox.Triple(iri(key), mlg("name"), lit(f"Organisation {i}")))
+            triples.append(ox.Triple(iri(key), mlg("name"), lit(f"{name} {i}")))
         triples.append(ox.Triple(iri(key), mlg("memberOf"), iri(f"o{(i + 53) % 160}")))
         return Record(source="test", source_id=key, triples=tuple(triples))
 
+    # o41 comes again, renamed, in the third batch: its first version is in flight then
     records = [organisation(i) for i in range(160)]
+    records.insert(85, organisation(41, "Renommée"))
     refused = {f"o{i}" for i in range(160) if i % 17 == 5}
     views = {}
-    for name, pipelined in (("ahead", True), ("one by one", False)):
+    for name in ("ahead", "one by one"):
         store = OxigraphStore(Path(str(tmp_path)) / name)
+        threads: list[str] = []
+        commit = store.commit
+        monkeypatch.setattr(store, "commit", lambda tx, commit=commit, threads=threads: (
+            threads.append(threading.current_thread().name), commit(tx))[1])
         ingestor = Ingestor(store, BASE, batch_size=40)
-        calls: list[int] = []
-        real = ingestor._check_ahead
-        monkeypatch.setattr(ingestor, "_check_ahead",
-                            lambda *a, calls=calls, real=real: (calls.append(1), real(*a))[1])
-        if pipelined:
+        if name == "ahead":
             result = ingestor.ingest(records, known_types=types_of(records))
-            assert len(calls) == 3, "batches 2 to 4 were validated ahead"
+            assert all(t.startswith("maillage-commit") for t in threads[:5]), threads
         else:
-            result = ingestor.ingest([])
-            for start in range(0, 160, 40):
+            result = IngestResult()
+            for start in range(0, len(records), 40):
                 result.add(ingestor.ingest_batch(records[start:start + 40], known_types=types_of(records)))
-            assert not calls
-        assert (result.created, result.quarantined) == (160 - len(refused), len(refused))
+        assert (result.created, result.updated, result.quarantined) == (160 - len(refused), 1, len(refused))
         assert {e.source_id for e in list_quarantine(store)} == refused
         assert all("name" in result.reports[graph_iri(BASE, "test", k)].summary() for k in refused)
-        views[name] = (sorted(names(store).items()), [(c.sequence, c.entity) for c in read_changes(store, limit=500)])
+        assert names(store)[iri("o41").value] == "Renommée 41"
+        log = [(c.sequence, c.entity, c.operation) for c in read_changes(store, limit=500)]
+        views[name] = (sorted(names(store).items()), log)
         store.close()
     assert views["ahead"] == views["one by one"]
+
+    store = OxigraphStore(Path(str(tmp_path)) / "failing")
+    commit, calls = store.commit, []
+
+    def failing(tx: object) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise oxigraph_store.StoreError("the disk is full")
+        commit(tx)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "commit", failing)
+    ingestor = Ingestor(store, BASE, batch_size=40)
+    with pytest.raises(oxigraph_store.StoreError):
+        ingestor.ingest(records, known_types=types_of(records))
+    assert ingestor.ingest([organisation(437)]).created == 1  # a member of o10, of batch 1
+    sequences = [c.sequence for c in read_changes(store, limit=500)]
+    landed = sum(1 for r in records[:80] if r.source_id not in refused)  # batches 1 and 2
+    assert sequences == list(range(1, landed + 2))
+    store.close()

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 
 import pyoxigraph as ox
@@ -30,9 +29,6 @@ from hub.records import Cursor, MetaUpdate, Record, now
 from hub.store.base import Store
 from hub.store.transaction import Transaction
 from hub.vocab import MLG
-
-Checked = dict[int, tuple[Record, Report]]
-"""Reports made ahead of a batch's turn, by the ``id`` of each record (checked to be the same)."""
 
 
 class Ingestor:
@@ -81,34 +77,82 @@ class Ingestor:
         ``known_types`` gives the classes of nodes that arrive in the same run (a whole file, a
         whole harvest), so a link to a record of a later batch is not refused for want of a type.
         """
+        if known_types is not None and self.store.bulk_appends:
+            return self._ingest_run(records, cursor_key, cursor_value, on_batch, known_types)
         total = IngestResult()
         consumed = 0
-        batches = _batches(records, self.batch_size)
-        batch = next(batches, None)
-        checked: Checked = {}
-        while batch is not None:
-            # a whole run (a file: ``known_types``) is read ahead by one batch, validated while
-            # this one commits
-            following = next(batches, None) if known_types is not None else None
+        for batch in _batches(records, self.batch_size):
             consumed += len(batch)
             cursor = (cursor_key, cursor_value(consumed)) if cursor_key else None
-            ahead: Checked = {}
-            result = self.ingest_batch(
-                batch, cursor, known_types=known_types, checked=checked,
-                meanwhile=None if following is None else partial(
-                    self._check_ahead, following, known_types or {}, ahead
-                ),
-            )
+            result = self.ingest_batch(batch, cursor, known_types=known_types)
             total.add(result)
             if on_batch is not None:
                 on_batch(result)
-            batch = following if known_types is not None else next(batches, None)
-            checked = ahead
-        if cursor_key and consumed:  # batches that appended left versions: one in place now
+        if cursor_key and consumed:
             with self._lock:
-                tx = Transaction()
-                write_cursor(tx, self.base, cursor_key, cursor_value(consumed), settle=True)
-                self.store.commit(tx)
+                self._settle_cursor(cursor_key, cursor_value(consumed))
+        return total
+
+    def _settle_cursor(self, key: str, value: str) -> None:
+        """Batches that appended left versions of the cursor: one in place now."""
+        tx = Transaction()
+        write_cursor(tx, self.base, key, value, settle=True)
+        self.store.commit(tx)
+
+    def _ingest_run(
+        self,
+        records: Iterable[Record],
+        cursor_key: str | None,
+        cursor_value: Callable[[int], str],
+        on_batch: Callable[[IngestResult], None] | None,
+        known_types: Mapping[str, list[ox.NamedNode]],
+    ) -> IngestResult:
+        """:meth:`ingest` of a whole run (a file) into the embedded store: batch n+1 is planned
+        and validated while batch n is written on a second thread (the store leaves Python's
+        lock while it writes), which hides most of the planning (bench/run.py, figure 2).
+
+        Planning ahead reads what the store holds of the batch's own records (graphs, quarantine,
+        placing), which the batch in flight cannot change when the two hold different graphs
+        (checked; else it waits), and the types of what the records link to, which the run
+        gives (``known_types``). Commits stay in order, one at a time, and a batch is reported
+        (``on_batch``) once its commit has landed."""
+        total = IngestResult()
+        consumed = 0
+        flight: tuple[Future[None], IngestResult, int, set[str]] | None = None
+
+        def land() -> None:
+            nonlocal flight
+            if flight is not None:
+                committed, result, following, _graphs = flight
+                flight = None
+                committed.result()  # its failure ends the run: nothing after it was written
+                self._next_sequence = following
+                total.add(result)
+                if on_batch is not None:
+                    on_batch(result)
+
+        with self._lock, ThreadPoolExecutor(1, thread_name_prefix="maillage-commit") as writer:
+            try:
+                for batch in _batches(records, self.batch_size):
+                    consumed += len(batch)
+                    planned = _latest_per_graph(batch, self.base)
+                    if flight is not None and not flight[3].isdisjoint(planned):
+                        land()
+                    tx, result = Transaction(), IngestResult()
+                    first = flight[2] if flight is not None else self._first_sequence()
+                    following = self._plan(planned, tx, result, known_types, first)
+                    if cursor_key:
+                        write_cursor(tx, self.base, cursor_key, cursor_value(consumed))
+                    land()
+                    flight = (writer.submit(self.store.commit, tx), result, following, set(planned))
+                land()
+            except BaseException:
+                if flight is not None:
+                    flight[0].exception()  # waits for the batch in flight, whatever it did
+                self._next_sequence = None  # read again from the log's mark: no gap, no reuse
+                raise
+            if cursor_key and consumed:
+                self._settle_cursor(cursor_key, cursor_value(consumed))
         return total
 
     def ingest_batch(
@@ -118,21 +162,16 @@ class Ingestor:
         state: Iterable[MetaUpdate] = (),
         *,
         known_types: Mapping[str, list[ox.NamedNode]] | None = None,
-        checked: Checked | None = None,
-        meanwhile: Callable[[], None] | None = None,
     ) -> IngestResult:
         """Commit one batch; ``state`` (sync state, conflicts) commits in the same transaction.
         ``known_types``: classes of nodes the same run delivers (see :meth:`ingest`); an argument,
-        not state of the ingestor, which serves the API and every source's sync at once.
-        ``checked``: reports made ahead for some of these records (:meth:`_check_ahead`);
-        ``meanwhile``: work to do while the store writes the batch, if it writes it in bulk."""
+        not state of the ingestor, which serves the API and every source's sync at once."""
         with self._lock:
-            if self._next_sequence is None:
-                self._next_sequence = last_sequence(self.store) + 1
             tx = Transaction()
             result = IngestResult()
             sequence = self._plan(
-                _latest_per_graph(records, self.base), tx, result, known_types or {}, checked or {}
+                _latest_per_graph(records, self.base), tx, result, known_types or {},
+                self._first_sequence(),
             )
             if cursor is not None:
                 write_cursor(tx, self.base, *cursor)
@@ -142,36 +181,15 @@ class Ingestor:
                 else:
                     tx.clear_meta(subject)
             if not tx.empty:
-                self._commit(tx, meanwhile)
+                self.store.commit(tx)
             self._next_sequence = sequence
             return result
 
-    def _commit(self, tx: Transaction, meanwhile: Callable[[], None] | None) -> None:
-        """Commit ``tx``; a batch of new records that the store appends in bulk is written on a
-        second thread while ``meanwhile`` runs here: the store leaves Python's lock while it
-        writes, so the next batch's validation costs no time of its own (bench/run.py, figure 2).
-        Otherwise ``meanwhile`` is skipped: a batch that changes records is most likely followed
-        by one that changes few, and checking all of it ahead would cost more than it saves."""
-        if meanwhile is None or not (self.store.bulk_appends and tx.appends_only):
-            self.store.commit(tx)
-            return
-        with ThreadPoolExecutor(1, thread_name_prefix="maillage-commit") as writer:
-            committed = writer.submit(self.store.commit, tx)
-            try:
-                meanwhile()
-            finally:
-                committed.result()
-
-    def _check_ahead(
-        self, records: list[Record], known_types: Mapping[str, list[ox.NamedNode]], into: Checked
-    ) -> None:
-        """Validate a coming batch before its turn: its reports stand as long as the batch's
-        neighbours are the run's own records (``known_types``) or were stored before the run,
-        which is what a whole-file run gives."""
-        live = [r for r in _latest_per_graph(records, self.base).values() if not r.deleted]
-        into.update(
-            (id(r), (r, report)) for r, report in zip(live, self._validate(live, known_types), strict=True)
-        )
+    def _first_sequence(self) -> int:
+        """The next free sequence (read from the change log's mark the first time)."""
+        if self._next_sequence is None:
+            self._next_sequence = last_sequence(self.store) + 1
+        return self._next_sequence
 
     def _plan(
         self,
@@ -179,10 +197,10 @@ class Ingestor:
         tx: Transaction,
         result: IngestResult,
         known_types: Mapping[str, list[ox.NamedNode]],
-        checked: Checked,
+        sequence: int,
     ) -> int:
-        """Fill ``tx`` for the batch; returns the next free sequence number."""
-        sequence = self._next_sequence or 1
+        """Fill ``tx`` for the batch, its change-log entries numbered from ``sequence``; returns
+        the next free sequence number."""
         stored = stored_records(self.store, records)
         waiting = quarantined(self.store, self.base, records.values())
 
@@ -233,7 +251,7 @@ class Ingestor:
                     )
             else:
                 to_validate[graph] = record
-        reports = self._reports(list(to_validate.values()), known_types, checked)
+        reports = self._validate(list(to_validate.values()), known_types)
         for (graph, record), report in zip(to_validate.items(), reports, strict=True):
             if not report.conforms:
                 quarantine_record(
@@ -271,17 +289,6 @@ class Ingestor:
                 result.updated += 1
         return sequence
 
-    def _reports(
-        self, records: list[Record], known_types: Mapping[str, list[ox.NamedNode]], checked: Checked
-    ) -> list[Report]:
-        """A report per record: the one made ahead, else validated now."""
-        def ahead(record: Record) -> Report | None:
-            found = checked.get(id(record))
-            return found[1] if found is not None and found[0] is record else None
-
-        fresh = iter(self._validate([r for r in records if ahead(r) is None], known_types))
-        return [ahead(r) or next(fresh) for r in records]
-
     def _licence(self, record: Record) -> Licence | None:
         configured = self.licences(record.source) if self.licences is not None else None
         if record.license is None:
@@ -318,20 +325,20 @@ class Ingestor:
         resolved, a match rejected), so that outbound connectors consider them again; ``state``
         commits with them, in one transaction."""
         with self._lock:
-            if self._next_sequence is None:
-                self._next_sequence = last_sequence(self.store) + 1
+            sequence = self._first_sequence()
             tx = Transaction()
             changes = []
             for entity, graph in targets:
-                changes.append(Change(self._next_sequence, now(), entity, graph, "update", source))
+                changes.append(Change(sequence, now(), entity, graph, "update", source))
                 append_change(tx, self.base, changes[-1])
-                self._next_sequence += 1
+                sequence += 1
             for subject, statements in state:
                 if statements:
                     tx.set_meta(subject, statements)
                 else:
                     tx.clear_meta(subject)
             self.store.commit(tx)
+            self._next_sequence = sequence
             return changes
 
     def commit_planned(self, plan: Callable[[Transaction, int], int]) -> None:
@@ -339,10 +346,8 @@ class Ingestor:
         ``plan`` gets the next free sequence and returns the one after its own entries (an
         erasure, :mod:`hub.pipeline.forget`, logs its tombstones this way)."""
         with self._lock:
-            if self._next_sequence is None:
-                self._next_sequence = last_sequence(self.store) + 1
             tx = Transaction()
-            following = plan(tx, self._next_sequence)
+            following = plan(tx, self._first_sequence())
             if not tx.empty:
                 self.store.commit(tx)
             self._next_sequence = following

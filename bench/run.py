@@ -237,7 +237,7 @@ STAGES = {
     "nquads": "Transaction.nquads_and_public (N-Quads text)",
     "update": "commit, SPARQL Update",
     "load": "commit, bulk load (N-Quads)",
-    "replica": "public replica (its part of each commit)",
+    "replica": "public replica (its part of each commit, its own thread)",
 }
 TOP_LEVEL = ("sequence", "hashes", "quarantine", "placing", "neighbours", "validate", "render",
              "nquads", "update", "load", "replica")
@@ -274,7 +274,7 @@ def instrumented() -> Iterator[Probe]:
         (Transaction, "nquads_and_public", "nquads"),
         (OxigraphStore, "_apply", "update"),
         (OxigraphStore, "_load", "load"),
-        (PublicReplica, "apply", "replica"),
+        (PublicReplica, "_write", "replica"),
     ]
     saved = [(obj, attr, obj.__dict__[attr]) for obj, attr, _ in targets]
     try:

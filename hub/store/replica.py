@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -176,23 +176,23 @@ class PublicReplica:
         ``bulk``: the main store appends it with the bulk loader, and so does the replica
         (``public``: that part's N-Quads when the caller built them with the main store's).
         The text is built here, in the caller's thread: only the store's own work moves."""
-        work: Callable[[], None] | None = None
-        if bulk:
-            data = tx.public_nquads() if public is None else public
-            if data:
-                work = lambda: self.store.bulk_load(input=data, format=ox.RdfFormat.N_QUADS)  # noqa: E731
-        else:
-            update = tx.render_public()
-            if update:
-                work = lambda: self.store.update(update)  # noqa: E731
+        data = (tx.public_nquads() if public is None else public) if bulk else None
+        update = None if bulk else tx.render_public()
         _pending_file(self.path).touch()
-        if work is None:
+        if not (data or update):
             done: Future[None] = Future()
             done.set_result(None)
             return done
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="maillage-replica")
-        return self._writer.submit(work)
+        return self._writer.submit(self._write, data, update)
+
+    def _write(self, data: bytes | None, update: str | None) -> None:
+        """The replica's own work, on its writer thread."""
+        if data:
+            self.store.bulk_load(input=data, format=ox.RdfFormat.N_QUADS)
+        elif update:
+            self.store.update(update)
 
     def finish(self, generation: int) -> None:
         """Both stores hold the commit: the replica is ``generation``'s."""

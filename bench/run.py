@@ -236,7 +236,7 @@ STAGES = {
     "render": "Transaction.render (SPARQL text)",
     "nquads": "Transaction.nquads_and_public (N-Quads text)",
     "update": "commit, SPARQL Update",
-    "load": "commit, bulk load (N-Quads)",
+    "load": "commit, appended (N-Quads: extend, or bulk load)",
     "replica": "public replica (its part of each commit, its own thread)",
 }
 TOP_LEVEL = ("sequence", "hashes", "quarantine", "placing", "neighbours", "validate", "render",
@@ -273,7 +273,7 @@ def instrumented() -> Iterator[Probe]:
         (Transaction, "render", "render"),
         (Transaction, "nquads_and_public", "nquads"),
         (OxigraphStore, "_apply", "update"),
-        (OxigraphStore, "_load", "load"),
+        (OxigraphStore, "_append", "load"),
         (PublicReplica, "_write", "replica"),
     ]
     saved = [(obj, attr, obj.__dict__[attr]) for obj, attr, _ in targets]

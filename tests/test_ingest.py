@@ -276,3 +276,33 @@ def test_a_file_run_planned_ahead_while_batches_commit_gives_what_a_run_batch_by
     landed = sum(1 for r in records[:80] if r.source_id not in refused)  # batches 1 and 2
     assert sequences == list(range(1, landed + 2))
     store.close()
+
+
+def test_batches_of_new_records_append_their_bookkeeping_and_settle_it_now_and_then(
+    tmp_path: object, place_record: RecordFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync's batches of new records are appended in one transaction each, their cursor and
+    the log's mark as new versions; every ``SETTLE_EVERY``-th commit goes through SPARQL and
+    writes them in place, so versions never pile up and readers see the newest."""
+    from pathlib import Path
+
+    from hub.meta.cursors import read_cursor
+    from hub.store import oxigraph as oxigraph_store
+    from hub.store.oxigraph import OxigraphStore
+    from hub.store.transaction import VERSION_OF
+
+    monkeypatch.setattr(oxigraph_store, "SETTLE_EVERY", 5)
+    store = OxigraphStore(Path(str(tmp_path)) / "store")
+    ingestor = Ingestor(store, BASE)
+    most = 0
+    for n in range(1, 24):
+        result = ingestor.ingest_batch([place_record(f"p{n}-{i}") for i in range(3)], ("src", f"page-{n}"))
+        assert result.created == 3
+        assert read_cursor(store, BASE, "src") == f"page-{n}"
+        versions = store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{META_GRAPH}> {{ ?v <{VERSION_OF}> ?s }} }}")
+        most = max(most, int(versions[0]["n"].value))
+    assert 0 < most <= 3 * 5  # cursor, log mark, commit counter: at most 5 versions each
+    assert last_sequence(store) == 23 * 3
+    store.close()
+    with OxigraphStore(Path(str(tmp_path)) / "store") as again:  # read back after a restart
+        assert read_cursor(again, BASE, "src") == "page-23" and last_sequence(again) == 69

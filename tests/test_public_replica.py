@@ -287,10 +287,11 @@ def test_a_commit_the_main_store_refuses_leaves_nothing_in_the_replica(
     with OxigraphStore(tmp_path / "store") as store:
         assert Ingestor(store, DEFAULT_BASE_IRI).ingest([actor("org/kept", "Organization", "Gardée")]).created == 1
 
-        def refuse(update: str) -> None:
+        def refuse(*args: object) -> None:
             raise oxigraph_store.StoreError("the disk is full")
 
-        monkeypatch.setattr(store, "_apply", refuse)
+        monkeypatch.setattr(store, "_apply", refuse)  # whichever way the commit goes
+        monkeypatch.setattr(store, "_append", refuse)
         with pytest.raises(oxigraph_store.StoreError):
             Ingestor(store, DEFAULT_BASE_IRI).ingest([actor("org/refused", "Organization", "Refusée")])
         monkeypatch.undo()

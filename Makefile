@@ -59,6 +59,7 @@ bench: setup system-deps
 	$(BIN)/python bench/placing.py
 	$(BIN)/python bench/recall.py
 	$(BIN)/python bench/reimport.py
+	$(BIN)/python bench/append.py
 	$(BIN)/python bench/virtuoso_side_by_side.py
 
 bench-quick: setup system-deps
@@ -71,6 +72,7 @@ bench-quick: setup system-deps
 	$(BIN)/python bench/placing.py --quick
 	$(BIN)/python bench/recall.py --quick
 	$(BIN)/python bench/reimport.py --quick
+	$(BIN)/python bench/append.py --quick
 	$(BIN)/python bench/virtuoso_side_by_side.py --quick
 
 clean:

@@ -306,3 +306,22 @@ def test_batches_of_new_records_append_their_bookkeeping_and_settle_it_now_and_t
     store.close()
     with OxigraphStore(Path(str(tmp_path)) / "store") as again:  # read back after a restart
         assert read_cursor(again, BASE, "src") == "page-23" and last_sequence(again) == 69
+
+
+def test_a_new_sources_record_naming_a_stored_graph_replaces_it(
+    store: Store, ingestor: Ingestor, place_record: RecordFactory
+) -> None:
+    """A record of a source seen for the first time that names its graph (the Graph Store,
+    SPARQL Update) may land on a graph another source wrote: it is an update that replaces it,
+    not a second copy."""
+    from dataclasses import replace
+
+    first = place_record("shared", "Le Lieu")
+    assert ingestor.ingest([first]).created == 1
+    graph = graph_iri(BASE, "test", "shared")
+    written = replace(place_record("shared", "Le Lieu renommé"), source="gsp", graph=graph)
+    result = ingestor.ingest([written])
+    assert (result.created, result.updated) == (0, 1)
+    assert names(store)[iri("shared").value] == "Le Lieu renommé"
+    rows = store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s <{MLG}name> ?o }} }}")
+    assert int(rows[0]["n"].value) == 1

@@ -175,11 +175,7 @@ class Ingestor:
             )
             if cursor is not None:
                 write_cursor(tx, self.base, *cursor)
-            for subject, statements in state:
-                if statements:
-                    tx.set_meta(subject, statements)
-                else:
-                    tx.clear_meta(subject)
+            tx.put_meta(state)
             if not tx.empty:
                 self.store.commit(tx)
             self._next_sequence = sequence
@@ -332,11 +328,7 @@ class Ingestor:
                 changes.append(Change(sequence, now(), entity, graph, "update", source))
                 append_change(tx, self.base, changes[-1])
                 sequence += 1
-            for subject, statements in state:
-                if statements:
-                    tx.set_meta(subject, statements)
-                else:
-                    tx.clear_meta(subject)
+            tx.put_meta(state)
             self.store.commit(tx)
             self._next_sequence = sequence
             return changes

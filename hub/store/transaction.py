@@ -20,12 +20,14 @@ the versions again, so they never pile up.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import pyoxigraph as ox
 
 from hub.meta.public import is_public_graph
+from hub.records import MetaUpdate
 from hub.records import Node as Node
 from hub.vocab import META_GRAPH, XSD, term
 
@@ -82,6 +84,15 @@ class Transaction:
         """Replace every statement about ``subject`` in the meta graph."""
         self.cleared_meta_subjects.append(subject)
         self.add_meta(subject, statements)
+
+    def put_meta(self, updates: Iterable[MetaUpdate]) -> None:
+        """Bookkeeping that commits with a batch (sync state, conflicts): each subject's
+        statements replaced, or cleared when the update holds none."""
+        for subject, statements in updates:
+            if statements:
+                self.set_meta(subject, statements)
+            else:
+                self.clear_meta(subject)
 
     def clear_meta(self, subject: str) -> None:
         self.cleared_meta_subjects.append(subject)

@@ -24,40 +24,24 @@ import statistics
 import tempfile
 import time
 
-import pyoxigraph as ox
-
 from bench.common import Row, header, print_summary
+from bench.reimport import places
 from hub.pipeline.ingest import Ingestor
-from hub.records import Record
 from hub.store import oxigraph
-from hub.vocab import DEFAULT_BASE_IRI, MLG, RDF_TYPE
+from hub.vocab import DEFAULT_BASE_IRI
 
 BATCH = 100
 NEW = 2_000
 APPENDING = oxigraph.SETTLE_EVERY
 
 
-def places(tag: str, n: int) -> list[Record]:
-    records = []
-    for i in range(n):
-        subject = ox.NamedNode(f"{DEFAULT_BASE_IRI}bench/append/{tag}/{i}")
-        records.append(Record("bench", f"{tag}-{i}", (
-            ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + "Place")),
-            ox.Triple(subject, ox.NamedNode(MLG + "name"), ox.Literal(f"Lieu {i}", language="fr")),
-            ox.Triple(subject, ox.NamedNode(MLG + "shortDescription"),
-                      ox.Literal(f"Un lieu numéro {i}", language="fr")),
-            ox.Triple(subject, ox.NamedNode(MLG + "postalCode"), ox.Literal(f"{69001 + i % 9}")),
-        )))
-    return records
-
-
 def us_per_record(settle_every: int, workdir: Path, tag: str) -> float:
     directory = Path(tempfile.mkdtemp(dir=workdir))
     try:
         with oxigraph.OxigraphStore(directory / "store") as store:
-            Ingestor(store, DEFAULT_BASE_IRI).ingest(places("prefill", 1_000))
+            Ingestor(store, DEFAULT_BASE_IRI).ingest(places(1_000, "1", "prefill-"))
             ingestor = Ingestor(store, DEFAULT_BASE_IRI, batch_size=BATCH)
-            records = places(tag, NEW)
+            records = places(NEW, "1", f"{tag}-")
             oxigraph.SETTLE_EVERY = settle_every
             try:
                 start = time.perf_counter()

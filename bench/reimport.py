@@ -41,11 +41,12 @@ def one_per_subject(nodes: list[str]) -> list[str]:
     return [f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ {node} ?p ?o }} }}" for node in nodes]
 
 
-def places(n: int, revision: str) -> list[Record]:
+def places(n: int, revision: str, tag: str = "") -> list[Record]:
+    """``n`` places of source "bench"; ``tag`` sets them apart from those of another call."""
     records = []
     for i in range(n):
-        subject = ox.NamedNode(f"{DEFAULT_BASE_IRI}bench/reimport/{i}")
-        records.append(Record("bench", f"r{i}", (
+        subject = ox.NamedNode(f"{DEFAULT_BASE_IRI}bench/reimport/{tag}{i}")
+        records.append(Record("bench", f"r{tag}{i}", (
             ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(MLG + "Place")),
             ox.Triple(subject, ox.NamedNode(MLG + "name"), ox.Literal(f"Lieu {i} {revision}", language="fr")),
             ox.Triple(subject, ox.NamedNode(MLG + "shortDescription"),

@@ -114,15 +114,16 @@ class OxigraphStore(Store):
         second thread, its public part on the replica (:meth:`PublicReplica.begin`). One that
         only adds is added as N-Quads, atomically (:func:`append_nquads`: the bulk loader for a
         large one), except every :data:`SETTLE_EVERY`-th in a row, which goes through SPARQL."""
-        if self._replica is None:
-            super().commit(tx)
-            return
         if tx.empty:
+            return
+        appended = tx.appends_only and self._appended < SETTLE_EVERY
+        bulk = appended and tx.size >= BULK_MIN_STATEMENTS
+        self._appended = self._appended + 1 if appended else 0
+        if self._replica is None:  # in memory: the same two ways, without the replica's counter
+            self._append(tx.nquads(), bulk) if appended else self._apply(tx.render())
             return
         generation = self._generation + 1
         counter = generation_counter(generation)
-        appended = tx.appends_only and self._appended < SETTLE_EVERY
-        bulk = appended and tx.size >= BULK_MIN_STATEMENTS
         public: bytes | None = None
         if appended:
             data, public = tx.nquads_and_public()
@@ -138,7 +139,6 @@ class OxigraphStore(Store):
             replica.exception()  # waits for it, whatever it did
             self._replica.rebuild(self._store, self._generation, "the main store refused a commit")
             raise
-        self._appended = self._appended + 1 if appended else 0
         self._generation = generation
         try:
             replica.result()

@@ -21,7 +21,7 @@ from hub.meta.provenance import stored_records
 from hub.meta.quarantine import list_quarantine
 from hub.territories.reference import ensure_loaded
 from hub.vocab import DEFAULT_BASE_IRI
-from tests.harness import ROOT, HubUnderTest, jsonapi_source
+from tests.harness import HubUnderTest, jsonapi_config, jsonapi_source
 from tests.servers.aides_territoires import AidesTerritoires, running_aides_territoires
 from tests.servers.hub import serving
 from tests.test_placing_scenario import reference
@@ -247,17 +247,7 @@ def test_a_served_hub_syncs_the_aids_and_lists_them_at_api_grants(
     fonds = at.add_aid("Fonds friches", financers=[bank], aid_types=[SUBSIDY], submission_deadline=NEXT_YEAR,
                        perimeter=("France", 20), description="Recyclage des friches.")
     monkeypatch.setenv("MAILLAGE_TEST_AT_SERVED_TOKEN", key)
-    config = f"""
-[[sources]]
-name = "at"
-kind = "jsonapi"
-url = "{at.url}"
-mapping = "{ROOT / MAPPING}"
-direction = "read"
-credentials = {{ token_env = "MAILLAGE_TEST_AT_SERVED_TOKEN" }}
-license = "{LICENCE_OUVERTE}"
-options = {{ retry_wait = 0.05, timeout = 5 }}
-"""
+    config = jsonapi_config(at.url, "MAILLAGE_TEST_AT_SERVED_TOKEN", name="at", mapping=MAPPING)
     with serving(tmp_path / "data", config, demo=False) as hub:
         done = httpx.post(f"{hub.url}/sources/at/sync", headers=hub.auth, timeout=60).json()
         assert done["error"] is None, done

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
+from typing import NamedTuple
 
 import pyoxigraph as ox
 
@@ -29,6 +30,15 @@ from hub.records import Cursor, MetaUpdate, Record, now
 from hub.store.base import Store
 from hub.store.transaction import Transaction
 from hub.vocab import MLG
+
+
+class _Flight(NamedTuple):
+    """A batch of a file run whose commit is under way on the writer thread."""
+
+    commit: Future[None]
+    result: IngestResult
+    following: int  # the sequence after its change-log entries
+    graphs: set[str]
 
 
 class Ingestor:
@@ -118,37 +128,36 @@ class Ingestor:
         (``on_batch``) once its commit has landed."""
         total = IngestResult()
         consumed = 0
-        flight: tuple[Future[None], IngestResult, int, set[str]] | None = None
+        flight: _Flight | None = None
 
         def land() -> None:
             nonlocal flight
             if flight is not None:
-                committed, result, following, _graphs = flight
-                flight = None
-                committed.result()  # its failure ends the run: nothing after it was written
-                self._next_sequence = following
-                total.add(result)
+                landing, flight = flight, None
+                landing.commit.result()  # its failure ends the run: nothing after it was written
+                self._next_sequence = landing.following
+                total.add(landing.result)
                 if on_batch is not None:
-                    on_batch(result)
+                    on_batch(landing.result)
 
         with self._lock, ThreadPoolExecutor(1, thread_name_prefix="maillage-commit") as writer:
             try:
                 for batch in _batches(records, self.batch_size):
                     consumed += len(batch)
                     planned = _latest_per_graph(batch, self.base)
-                    if flight is not None and not flight[3].isdisjoint(planned):
+                    if flight is not None and not flight.graphs.isdisjoint(planned):
                         land()
                     tx, result = Transaction(), IngestResult()
-                    first = flight[2] if flight is not None else self._first_sequence()
+                    first = flight.following if flight is not None else self._first_sequence()
                     following = self._plan(planned, tx, result, known_types, first)
                     if cursor_key:
                         write_cursor(tx, self.base, cursor_key, cursor_value(consumed))
                     land()
-                    flight = (writer.submit(self.store.commit, tx), result, following, set(planned))
+                    flight = _Flight(writer.submit(self.store.commit, tx), result, following, set(planned))
                 land()
             except BaseException:
                 if flight is not None:
-                    flight[0].exception()  # waits for the batch in flight, whatever it did
+                    flight.commit.exception()  # waits for the batch in flight, whatever it did
                 self._next_sequence = None  # read again from the log's mark: no gap, no reuse
                 raise
             if cursor_key and consumed:
@@ -200,12 +209,12 @@ class Ingestor:
         stored = stored_records(self.store, records)
         waiting = quarantined(self.store, self.base, records.values())
 
-        def release_if_waiting(record: Record) -> None:  # a DELETE per record costs; ask once
-            if (record.source, record.source_id) in waiting:
-                release(tx, self.base, record)
-
-        def waits_not(record: Record) -> bool:  # then its entry is only added
+        def waits_not(record: Record) -> bool:  # then its quarantine entry is only added
             return (record.source, record.source_id) not in waiting
+
+        def release_if_waiting(record: Record) -> None:  # a DELETE per record costs; ask once
+            if not waits_not(record):
+                release(tx, self.base, record)
 
         placing = self.placer.recall(self.store, [  # choices and candidates: one query, if any
             r for g, r in records.items()

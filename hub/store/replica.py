@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -186,9 +186,7 @@ class PublicReplica:
             done: Future[None] = Future()
             done.set_result(None)
             return done
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="maillage-replica")
-        return self._writer.submit(self._write, data, update, bulk)
+        return self._submit(self._write, data, update, bulk)
 
     def _write(self, data: bytes | None, update: str | None, bulk: bool) -> None:
         """The replica's own work, on its writer thread."""
@@ -226,9 +224,13 @@ class PublicReplica:
 
     def begin_flush(self) -> Future[None]:
         """Persist the replica on its writer thread, while the main store persists its own."""
+        return self._submit(self.store.flush)
+
+    def _submit(self, work: Callable[..., None], *args: object) -> Future[None]:
+        """``work`` on the replica's writer thread, started at its first use."""
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="maillage-replica")
-        return self._writer.submit(self.store.flush)
+        return self._writer.submit(work, *args)
 
     def close(self) -> None:
         if self._writer is not None:

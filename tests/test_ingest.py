@@ -9,6 +9,7 @@ from hub.iris import graph_iri
 from hub.meta.changelog import last_sequence, read_changes
 from hub.meta.quarantine import list_quarantine, quarantined_records
 from hub.pipeline.ingest import Ingestor, IngestResult
+from hub.pipeline.validate import Validator
 from hub.records import Record
 from hub.store import Store
 from hub.vocab import META_GRAPH, MLG
@@ -325,3 +326,58 @@ def test_a_new_sources_record_naming_a_stored_graph_replaces_it(
     assert names(store)[iri("shared").value] == "Le Lieu renommé"
     rows = store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s <{MLG}name> ?o }} }}")
     assert int(rows[0]["n"].value) == 1
+
+
+def test_an_update_leaves_only_the_new_versions_provenance(
+    store: Store, ingestor: Ingestor, place_record: RecordFactory
+) -> None:
+    """An update writes only the provenance statements that changed: what the former version
+    said and the new one does not (here its revision) must go, and nothing be there twice."""
+    ingestor.ingest([place_record("a", "Ancien nom", revision="r1")])
+    newer = place_record("a", "Nouveau nom")
+    assert ingestor.ingest([newer]).updated == 1
+    graph = graph_iri(BASE, "test", "a")
+    rows = store.select(f"SELECT ?p ?o WHERE {{ GRAPH <{META_GRAPH}> {{ <{graph}> ?p ?o }} }}")
+    said: dict[str, list[str]] = {}
+    for row in rows:
+        said.setdefault(row["p"].value.rsplit("#", 1)[-1], []).append(row["o"].value)
+    assert "revision" not in said
+    assert said["contentHash"] == [newer.content_hash]
+    assert len(said["retrievedAt"]) == 1 and len(said["generatedAtTime"]) == 1
+    assert (said["source"], said["sourceId"], said["entity"]) == (["test"], ["a"], [iri("a").value])
+
+
+def test_the_same_content_at_a_new_address_or_under_a_corrected_licence_updates_provenance(
+    store: Store, validator: Validator, place_record: RecordFactory
+) -> None:
+    """A record read again unchanged is recognised from the store's index; its address (a
+    renamed page) and its source's licence are looked at too, and provenance follows them
+    without a change being logged."""
+    from dataclasses import replace
+
+    from hub.config import Licence
+
+    def ingest(url: str, licence: Licence) -> IngestResult:
+        hub = Ingestor(store, BASE, validator, licences=lambda _source: licence)
+        return hub.ingest([replace(place_record("a"), source_url=url)])
+
+    etalab = Licence("https://www.etalab.gouv.fr/licence-ouverte-open-licence", "Movilab")
+    by_sa = Licence("https://creativecommons.org/licenses/by-sa/4.0/", "Movilab et al.")
+    graph = graph_iri(BASE, "test", "a")
+
+    def provenance() -> tuple[str, str, str]:
+        row, = store.select(
+            f"SELECT ?url ?lic ?by WHERE {{ GRAPH <{META_GRAPH}> {{ <{graph}> "
+            f"<http://www.w3.org/ns/prov#hadPrimarySource> ?url ; <{MLG}license> ?lic ; "
+            f"<http://creativecommons.org/ns#attributionName> ?by }} }}"
+        )
+        return row["url"].value, row["lic"].value, row["by"].value
+
+    assert ingest("https://example.org/wiki/Ancien", etalab).created == 1
+    assert ingest("https://example.org/wiki/Nouveau", etalab).unchanged == 1
+    assert provenance() == ("https://example.org/wiki/Nouveau", etalab.iri, "Movilab")
+    assert ingest("https://example.org/wiki/Nouveau", by_sa).unchanged == 1
+    assert provenance() == ("https://example.org/wiki/Nouveau", by_sa.iri, "Movilab et al.")
+    assert ingest("https://example.org/wiki/Nouveau", Licence(by_sa.iri, "Collectif")).unchanged == 1
+    assert provenance() == ("https://example.org/wiki/Nouveau", by_sa.iri, "Collectif")
+    assert last_sequence(store) == 1

@@ -19,7 +19,7 @@ from hub.store import Store
 from hub.store.oxigraph import OxigraphStore
 from hub.store.transaction import Transaction
 from hub.territories.index import iri as territory_iri
-from hub.vocab import MLG, RDF_TYPE
+from hub.vocab import META_GRAPH, MLG, PROV, RDF_TYPE
 from tests.conftest import BASE, iri, lit, mlg
 
 
@@ -123,6 +123,23 @@ def test_ambiguous_name_waits_for_a_person_and_the_choice_sticks(memory: Store, 
     hub.ingest([record("a", revision="2", locality="Montreuil")])  # the source changed the page
     assert communes_of(memory, "a") == {"85148"}
     assert list_placements(memory) == []
+
+
+def test_a_candidate_found_again_says_what_the_new_version_says(memory: Store, hub: Ingestor) -> None:
+    """The same name found again in a changed record keeps its candidate (same id, same
+    communes), now with the new spelling and one time: revised, never doubled."""
+    hub.ingest([record("a", locality="Montreuil")])
+    [before] = list_placements(memory)
+    hub.ingest([record("a", revision="2", locality="MONTREUIL")])  # the same name, spelt otherwise
+    [after] = list_placements(memory)
+    assert (after.id, after.communes, after.name) == (before.id, before.communes, "MONTREUIL")
+    rows = memory.select(
+        f"SELECT ?p WHERE {{ GRAPH <{META_GRAPH}> {{ <{PLACEMENT_PREFIX}{after.id}> ?p ?o }} }}"
+    )
+    predicates = [r["p"].value for r in rows]
+    assert predicates.count(MLG + "locality") == 1
+    assert predicates.count(PROV + "generatedAtTime") == 1
+    assert predicates.count(MLG + "inseeCode") == len(before.communes)
 
 
 def test_a_department_hint_resolves_a_name(memory: Store, hub: Ingestor) -> None:

@@ -7,7 +7,7 @@ not have to read the configuration to learn under which terms each of its facts 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -62,10 +62,35 @@ class Stored:
     attribution: str | None = None
 
 
-def stored_records(store: Store, graphs: Iterable[str]) -> dict[str, Stored]:
-    """Content hash and primary source of each record graph already stored, by graph IRI."""
+def unchanged_provenance(record: Record, licence: Licence | None) -> Stored | None:
+    """What the meta graph holds of the record's graph if the record is stored unchanged, at the
+    same address, under the same licence: the ``expected`` of :func:`stored_records`. None for a
+    deletion, and for a licence without an IRI (it expects none stored: an absence is read, not
+    looked up)."""
+    if record.deleted or (licence is not None and licence.iri is None):
+        return None
+    if licence is None:
+        return Stored(record.content_hash, record.source_url)
+    return Stored(record.content_hash, record.source_url, licence.iri, licence.attribution)
+
+
+def stored_records(
+    store: Store, graphs: Iterable[str], expected: Mapping[str, Stored] | None = None
+) -> dict[str, Stored]:
+    """Content hash and primary source of each record graph already stored, by graph IRI.
+
+    ``expected``: what the caller would take as unchanged, by graph; its fields left None are
+    not looked at. A graph whose stored statements hold every value it names is answered with
+    it, from the store's index (:meth:`Store.holds`): a source read again, mostly unchanged,
+    pays no query for its unchanged records. The others are read as before."""
     result: dict[str, Stored] = {}
     graph_list = list(dict.fromkeys(graphs))
+    asked = {g: quads for g in graph_list if (quads := _statements(g, (expected or {}).get(g)))}
+    held = iter(store.holds([q for quads in asked.values() for q in quads]))
+    for graph, quads in asked.items():
+        if all([next(held) for _ in quads]):  # a list: every answer is consumed
+            result[graph] = (expected or {})[graph]
+    graph_list = [g for g in graph_list if g not in result]
     for start in range(0, len(graph_list), 500):
         values = " ".join(f"<{g}>" for g in graph_list[start : start + 500])
         rows = store.select(
@@ -77,6 +102,33 @@ def stored_records(store: Store, graphs: Iterable[str]) -> dict[str, Stored]:
             url, lic, by = (row[k].value if k in row else None for k in ("url", "lic", "by"))
             result[row["g"].value] = Stored(row["h"].value, url, lic, by)
     return result
+
+
+_HASH, _PRIMARY_SOURCE = ox.NamedNode(term("contentHash")), ox.NamedNode(PROV + "hadPrimarySource")
+_LICENSE, _ATTRIBUTION = ox.NamedNode(LICENSE), ox.NamedNode(ATTRIBUTION_NAME)
+_META = ox.NamedNode(META_GRAPH)
+
+
+def _statements(graph: str, stored: Stored | None) -> list[ox.Quad]:
+    """The meta statements ``stored`` names about ``graph`` (none when nothing is expected, or
+    when an address is not an IRI, which the store could not hold)."""
+    if stored is None:
+        return []
+    try:
+        return _named(ox.NamedNode(graph), stored)
+    except ValueError:
+        return []
+
+
+def _named(subject: ox.NamedNode, stored: Stored) -> list[ox.Quad]:
+    quads = [ox.Quad(subject, _HASH, ox.Literal(stored.content_hash), _META)]
+    if stored.source_url is not None:
+        quads.append(ox.Quad(subject, _PRIMARY_SOURCE, ox.NamedNode(stored.source_url), _META))
+    if stored.license is not None:
+        quads.append(ox.Quad(subject, _LICENSE, ox.NamedNode(stored.license), _META))
+    if stored.attribution is not None:
+        quads.append(ox.Quad(subject, _ATTRIBUTION, ox.Literal(stored.attribution), _META))
+    return quads
 
 
 def record_sources(store: Store, graphs: Iterable[str]) -> dict[str, tuple[str, str]]:

@@ -82,18 +82,13 @@ def release(tx: Transaction, base: str, record: Record) -> None:
 
 
 def quarantined(store: Store, base: str, records: Iterable[Record]) -> set[tuple[str, str]]:
-    """(source, source id) of the given records that wait in the quarantine."""
+    """(source, source id) of the given records that wait in the quarantine: an index look-up
+    each (:meth:`Store.holds`), asked of every record a source sends."""
     keys = {quarantine_iri(base, r.source, r.source_id): (r.source, r.source_id) for r in records}
-    found: set[tuple[str, str]] = set()
-    iris = list(keys)
-    for start in range(0, len(iris), 500):
-        values = " ".join(f"<{i}>" for i in iris[start : start + 500])
-        rows = store.select(
-            f"SELECT ?q WHERE {{ GRAPH <{META_GRAPH}> {{ VALUES ?q {{ {values} }} "
-            f"?q a <{term('QuarantinedRecord')}> }} }}"
-        )
-        found |= {keys[r["q"].value] for r in rows}
-    return found
+    kind, meta = ox.NamedNode(RDF_TYPE), ox.NamedNode(META_GRAPH)
+    entry = ox.NamedNode(term("QuarantinedRecord"))
+    held = store.holds([ox.Quad(ox.NamedNode(q), kind, entry, meta) for q in keys])
+    return {pair for pair, waits in zip(keys.values(), held, strict=True) if waits}
 
 
 def _select(store: Store, source: str | None, extra: str = "") -> list[dict[str, ox.Literal]]:

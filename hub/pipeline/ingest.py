@@ -19,7 +19,8 @@ import pyoxigraph as ox
 from hub.config import Licence
 from hub.meta.changelog import Change, append_change, last_sequence
 from hub.meta.cursors import write_cursor
-from hub.meta.provenance import provenance_statements, record_entity, stored_records
+from hub.meta.held import held_statements
+from hub.meta.provenance import provenance_statements, record_entity, stored_records, unchanged_provenance
 from hub.meta.public import companion_graph, split_contacts
 from hub.meta.quarantine import quarantine_record, quarantined, release
 from hub.pipeline.ingest_result import IngestResult as IngestResult
@@ -206,7 +207,10 @@ class Ingestor:
     ) -> int:
         """Fill ``tx`` for the batch, its change-log entries numbered from ``sequence``; returns
         the next free sequence number."""
-        stored = stored_records(self.store, records)
+        stored = stored_records(self.store, records, {
+            g: expected for g, r in records.items()
+            if (expected := unchanged_provenance(r, self._licence(r))) is not None
+        })
         waiting = quarantined(self.store, self.base, records.values())
 
         def waits_not(record: Record) -> bool:  # then its quarantine entry is only added
@@ -257,6 +261,10 @@ class Ingestor:
             else:
                 to_validate[graph] = record
         reports = self._validate(list(to_validate.values()), known_types)
+        held = held_statements(self.store, [  # what updates replace: only the difference is written
+            subject for graph, record in to_validate.items() if graph in stored
+            for subject in (graph, *placing.candidates.get((record.source, record.source_id), ()))
+        ])
         for (graph, record), report in zip(to_validate.items(), reports, strict=True):
             if not report.conforms:
                 quarantine_record(
@@ -272,12 +280,15 @@ class Ingestor:
             if operation == "update":
                 tx.replace_graph(graph, public)
                 tx.replace_graph(companion_graph(graph), private)
-                tx.set_meta(graph, provenance_statements(record, entity_iri, self._licence(record)))
+                statements = provenance_statements(record, entity_iri, self._licence(record))
+                tx.revise_meta(graph, statements, held.get(graph))
             else:  # nothing to delete first: a plain insert, much cheaper than DROP + DELETE WHERE
                 tx.add_graph(graph, public)
                 tx.add_graph(companion_graph(graph), private)
                 tx.add_meta(graph, provenance_statements(record, entity_iri, self._licence(record)))
-            warnings = self.placer.write(tx, record, graph, placing, existed=operation == "update")
+            warnings = self.placer.write(
+                tx, record, graph, placing, existed=operation == "update", held=held
+            )
             report.violations.extend(
                 Violation(entity_iri or graph, MLG + "territory", None, "Warning", {"en": w})
                 for w in warnings

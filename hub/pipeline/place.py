@@ -278,10 +278,12 @@ class Placer:
             out.ambiguous.append(Ambiguity(name.strip(), key, codes))
 
     def write(
-        self, tx: Transaction, record: Record, graph: str, known: Known, *, existed: bool
+        self, tx: Transaction, record: Record, graph: str, known: Known, *, existed: bool,
+        held: Mapping[str, set[str]] | None = None,
     ) -> list[str]:
         """Fill ``tx`` with the record's placing (derived graph, candidates) and its grid cells
-        (:mod:`hub.pipeline.grid`); returns warnings."""
+        (:mod:`hub.pipeline.grid`); returns warnings. ``held``: what the waiting candidates
+        hold (:func:`hub.meta.held.held_statements`), so one found again is only revised."""
         pair = (record.source, record.source_id)
         found = self._hints(record)
         self._cache.pop(id(record), None)
@@ -304,7 +306,7 @@ class Placer:
             )
             emitted.add(subject)
             if subject in waiting:
-                tx.set_meta(subject, statements)
+                tx.revise_meta(subject, statements, (held or {}).get(subject))
             else:  # the batch's recall knows every candidate of the record: nothing to replace,
                 tx.add_meta(subject, statements)  # and a batch of new records can append
         for subject in waiting:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import cast
 
@@ -182,6 +182,19 @@ class OxigraphStore(Store):
             raise StoreError(f"invalid statements in a commit: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"the store refused the commit: {exc}") from exc
+
+    def holds(self, quads: Sequence[ox.Quad]) -> list[bool]:
+        return [quad in self._store for quad in quads]  # an index look-up each, a few µs
+
+    def statements_about(self, graph: str, subjects: Sequence[str]) -> dict[str, list[ox.Triple]]:
+        name = ox.NamedNode(graph)
+        found: dict[str, list[ox.Triple]] = {}
+        for subject in subjects:
+            quads = self._store.quads_for_pattern(ox.NamedNode(subject), None, None, name)
+            triples = [q.triple for q in quads]
+            if triples:
+                found[subject] = triples
+        return found
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
         if graph is None:

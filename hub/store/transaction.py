@@ -20,7 +20,7 @@ the versions again, so they never pile up.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -66,6 +66,8 @@ class Transaction:
     """Subjects whose newest version wins: subject → (order, statements)."""
     settled: set[str] = field(default_factory=set)
     """Subjects of :attr:`latest` to write in place, their versions removed (forces SPARQL)."""
+    revised: dict[str, tuple[Collection[str], list[str]]] = field(default_factory=dict)
+    """Subjects replaced knowing what they held: subject → (stored, new) ``<p> o`` texts."""
 
     def replace_graph(self, graph: str, triples: list[ox.Triple] | tuple[ox.Triple, ...]) -> None:
         self.dropped_graphs.append(graph)
@@ -84,6 +86,35 @@ class Transaction:
         """Replace every statement about ``subject`` in the meta graph."""
         self.cleared_meta_subjects.append(subject)
         self.add_meta(subject, statements)
+
+    def revise_meta(
+        self, subject: str, statements: list[tuple[str, Node]], stored: Collection[str] | None
+    ) -> None:
+        """:meth:`set_meta` when the caller read what the subject holds (``stored``: its
+        statements as ``<p> o`` texts, :func:`hub.meta.held.held_statements`): only the
+        statements that differ are removed and added. An updated record's provenance keeps most
+        of its statements, and each one removed and written again costs the store an index
+        update in every order (bench/reimport.py)."""
+        if stored is None:
+            self.set_meta(subject, statements)
+            return
+        ox.NamedNode(subject)  # checks the IRI once
+        self.revised[subject] = (set(stored), [f"<{p}> {o}" for p, o in statements])
+
+    def _revisions(self) -> tuple[list[str], list[str]]:
+        """The meta lines the revisions remove and add (a subject also cleared is written whole)."""
+        cleared = set(self.cleared_meta_subjects)
+        removed: list[str] = []
+        added: list[str] = []
+        for subject, (stored, new) in self.revised.items():
+            node = f"<{subject}>"
+            if subject in cleared:
+                added.extend(f"{node} {s}" for s in new)
+                continue
+            kept = set(new)
+            removed.extend(f"{node} {s}" for s in stored if s not in kept)
+            added.extend(f"{node} {s}" for s in dict.fromkeys(new) if s not in stored)
+        return removed, added
 
     def put_meta(self, updates: Iterable[MetaUpdate]) -> None:
         """Bookkeeping that commits with a batch (sync state, conflicts): each subject's
@@ -117,7 +148,8 @@ class Transaction:
     def meta_triples(self) -> list[ox.Triple]:
         """The meta statements as triples, latest versions in place (for tools that write them
         elsewhere)."""
-        lines = [*self.meta_lines, *_latest_lines(self.latest, versions=False)]
+        revised = [f"<{subject}> {s}" for subject, (_, new) in self.revised.items() for s in new]
+        lines = [*self.meta_lines, *revised, *_latest_lines(self.latest, versions=False)]
         text = "".join(f"{line} .\n" for line in lines).encode()
         return [q.triple for q in ox.parse(text, ox.RdfFormat.N_TRIPLES)]
 
@@ -125,18 +157,23 @@ class Transaction:
     def empty(self) -> bool:
         return not (
             self.dropped_graphs or self.cleared_meta_subjects or self.inserts or self.meta_lines
-            or self.latest
+            or self.latest or any(self._revisions())
         )
 
     @property
     def appends_only(self) -> bool:
         """Whether the transaction only adds statements, so it may be loaded as N-Quads."""
-        return not (self.dropped_graphs or self.cleared_meta_subjects or self.settled)
+        return not (
+            self.dropped_graphs or self.cleared_meta_subjects or self.settled or self._revisions()[0]
+        )
 
     @property
     def size(self) -> int:
         """How many statements it adds (to choose between the two renderings)."""
-        return sum(map(len, self.inserts.values())) + len(self.meta_lines) + len(self.latest)
+        return (
+            sum(map(len, self.inserts.values())) + len(self.meta_lines) + len(self.latest)
+            + sum(len(new) for _, new in self.revised.values())
+        )
 
     def nquads(self) -> bytes:
         """The additions as N-Quads, latest-wins subjects as new versions. Only for a
@@ -155,7 +192,7 @@ class Transaction:
             if is_public_graph(graph):
                 public.append(chunks[-1])
         meta = f" <{META_GRAPH}> .\n"
-        chunks.append("".join(f"{line}{meta}" for line in self.meta_lines))
+        chunks.append("".join(f"{line}{meta}" for line in [*self.meta_lines, *self._revisions()[1]]))
         chunks.append("".join(f"{line}{meta}" for line in _latest_lines(self.latest, versions=True)))
         return "".join(chunks).encode(), "".join(public).encode()
 
@@ -178,7 +215,10 @@ class Transaction:
             [str(ox.NamedNode(s)) for s in dict.fromkeys(self.cleared_meta_subjects)]
         )
         operations += latest_deletions(self.latest)
-        meta = [*self.meta_lines, *_latest_lines(self.latest, versions=False)]
+        removed, added = self._revisions()
+        if removed:
+            operations.append(f"DELETE DATA {{ GRAPH <{META_GRAPH}> {{\n" + " .\n".join(removed) + " .\n} }")
+        meta = [*self.meta_lines, *added, *_latest_lines(self.latest, versions=False)]
         if self.inserts or meta:
             blocks = []
             for graph, triples in self.inserts.items():

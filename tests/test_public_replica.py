@@ -22,7 +22,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from hub.meta.public import COMPANION_PREFIX, PRIVATE_GRAPH_PREFIX
+from hub.meta.public import COMPANION_PREFIX, PRIVATE_GRAPH_PREFIX, is_public_graph
 from hub.pipeline.ingest import Ingestor
 from hub.records import Record
 from hub.store import oxigraph as oxigraph_store
@@ -300,3 +300,28 @@ def test_a_commit_the_main_store_refuses_leaves_nothing_in_the_replica(
         assert Ingestor(store, DEFAULT_BASE_IRI).ingest([actor("org/next", "Organization", "Suivante")]).created == 1
     replica = ox.Store.read_only(str(tmp_path / "store-public"))
     assert {q.object.value for q in replica.quads_for_pattern(None, ox.NamedNode(MLG + "name"), None, None)} == {"Gardée", "Suivante"}
+
+
+def test_an_update_written_as_its_difference_leaves_the_replica_equal_to_the_main_store(
+    tmp_path: Path,
+) -> None:
+    """An updated record is written as what changed (its name, a postal code gone, another
+    keyword, so its placing gone too): anonymous readers see exactly the main store's public
+    graphs, the old statements removed from both."""
+    store = OxigraphStore(tmp_path / "store")
+    hub = Ingestor(store, DEFAULT_BASE_IRI)
+    hub.ingest([actor("org/a", "Organization", "Atelier", postalCode="75011", keyword="bois")])
+    result = hub.ingest([actor("org/a", "Organization", "Atelier du Canal", keyword="métal")])
+    assert result.updated == 1
+    main = {
+        q for q in store.native.quads_for_pattern(None, None, None, None)
+        if isinstance(q.graph_name, ox.NamedNode) and is_public_graph(q.graph_name.value)
+    }
+    replica = oxigraph_store.replica_path(tmp_path / "store")
+    store.close()
+    copied = set(ox.Store.read_only(str(replica)).quads_for_pattern(None, None, None, None))
+    assert copied == main
+    said = {str(q.object) for q in copied}
+    assert '"Atelier du Canal"@fr' in said and '"métal"' in said
+    assert not said & {'"Atelier"@fr', '"75011"', '"bois"'}
+    assert not any(q.predicate.value == MLG + "territory" for q in copied)

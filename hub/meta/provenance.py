@@ -82,7 +82,8 @@ def stored_records(
     ``expected``: what the caller would take as unchanged, by graph; its fields left None are
     not looked at. A graph whose stored statements hold every value it names is answered with
     it, from the store's index (:meth:`Store.holds`): a source read again, mostly unchanged,
-    pays no query for its unchanged records. The others are read as before."""
+    pays no query for its unchanged records, nor a first load for its new ones. The others
+    (changed records, and those nothing was expected of) are read with a query."""
     result: dict[str, Stored] = {}
     graph_list = list(dict.fromkeys(graphs))
     asked = {g: quads for g in graph_list if (quads := _statements(g, (expected or {}).get(g)))}
@@ -90,7 +91,10 @@ def stored_records(
     for graph, quads in asked.items():
         if all([next(held) for _ in quads]):  # a list: every answer is consumed
             result[graph] = (expected or {})[graph]
-    graph_list = [g for g in graph_list if g not in result]
+    # the rest: new graphs (the whole of a first load) are told apart by one more look-up each
+    rest = [g for g in graph_list if g not in result]
+    kinds = [ox.Quad(ox.NamedNode(g), _TYPE, _RECORD, _META) for g in rest]
+    graph_list = [g for g, stored in zip(rest, store.holds(kinds), strict=True) if stored]
     for start in range(0, len(graph_list), 500):
         values = " ".join(f"<{g}>" for g in graph_list[start : start + 500])
         rows = store.select(
@@ -107,6 +111,7 @@ def stored_records(
 _HASH, _PRIMARY_SOURCE = ox.NamedNode(term("contentHash")), ox.NamedNode(PROV + "hadPrimarySource")
 _LICENSE, _ATTRIBUTION = ox.NamedNode(LICENSE), ox.NamedNode(ATTRIBUTION_NAME)
 _META = ox.NamedNode(META_GRAPH)
+_TYPE, _RECORD = ox.NamedNode(RDF_TYPE), ox.NamedNode(term("Record"))
 
 
 def _statements(graph: str, stored: Stored | None) -> list[ox.Quad]:

@@ -19,13 +19,13 @@ import pyoxigraph as ox
 from hub.config import Licence
 from hub.meta.changelog import Change, append_change, last_sequence
 from hub.meta.cursors import write_cursor
-from hub.meta.held import held_statements
+from hub.meta.held import held
 from hub.meta.provenance import provenance_statements, record_entity, stored_records, unchanged_provenance
 from hub.meta.public import companion_graph, split_contacts
 from hub.meta.quarantine import quarantine_record, quarantined, release
 from hub.pipeline.ingest_result import IngestResult as IngestResult
 from hub.pipeline.neighbours import neighbour_types
-from hub.pipeline.place import Placer
+from hub.pipeline.place import Placer, placing_graph
 from hub.pipeline.validate import Report, Validator, Violation
 from hub.records import Cursor, MetaUpdate, Record, now
 from hub.store.base import Store
@@ -261,10 +261,12 @@ class Ingestor:
             else:
                 to_validate[graph] = record
         reports = self._validate(list(to_validate.values()), known_types)
-        held = held_statements(self.store, [  # what updates replace: only the difference is written
-            subject for graph, record in to_validate.items() if graph in stored
-            for subject in (graph, *placing.candidates.get((record.source, record.source_id), ()))
-        ])
+        updates = [(graph, record) for graph, record in to_validate.items() if graph in stored]
+        before = held(  # what updates replace: only the difference is written
+            self.store,
+            [s for g, r in updates for s in (g, *placing.candidates.get((r.source, r.source_id), ()))],
+            [x for g, _ in updates for x in (g, companion_graph(g), placing_graph(self.base, g))],
+        )
         for (graph, record), report in zip(to_validate.items(), reports, strict=True):
             if not report.conforms:
                 quarantine_record(
@@ -278,16 +280,16 @@ class Ingestor:
             operation = "update" if graph in stored else "create"
             public, private = split_contacts(record.triples, record.source in self.contact_sources)
             if operation == "update":
-                tx.replace_graph(graph, public)
-                tx.replace_graph(companion_graph(graph), private)
+                tx.revise_graph(graph, public, before.graphs.get(graph))
+                tx.revise_graph(companion_graph(graph), private, before.graphs.get(companion_graph(graph)))
                 statements = provenance_statements(record, entity_iri, self._licence(record))
-                tx.revise_meta(graph, statements, held.get(graph))
+                tx.revise_meta(graph, statements, before.statements.get(graph))
             else:  # nothing to delete first: a plain insert, much cheaper than DROP + DELETE WHERE
                 tx.add_graph(graph, public)
                 tx.add_graph(companion_graph(graph), private)
                 tx.add_meta(graph, provenance_statements(record, entity_iri, self._licence(record)))
             warnings = self.placer.write(
-                tx, record, graph, placing, existed=operation == "update", held=held
+                tx, record, graph, placing, existed=operation == "update", held=before
             )
             report.violations.extend(
                 Violation(entity_iri or graph, MLG + "territory", None, "Warning", {"en": w})

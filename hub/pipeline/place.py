@@ -26,6 +26,7 @@ from functools import cache, lru_cache
 import pyoxigraph as ox
 
 from hub.iris import component
+from hub.meta.held import Held
 from hub.meta.placements import Known, candidate_statements, known_placings
 from hub.pipeline import grid
 from hub.records import Record
@@ -279,11 +280,12 @@ class Placer:
 
     def write(
         self, tx: Transaction, record: Record, graph: str, known: Known, *, existed: bool,
-        held: Mapping[str, set[str]] | None = None,
+        held: Held | None = None,
     ) -> list[str]:
         """Fill ``tx`` with the record's placing (derived graph, candidates) and its grid cells
-        (:mod:`hub.pipeline.grid`); returns warnings. ``held``: what the waiting candidates
-        hold (:func:`hub.meta.held.held_statements`), so one found again is only revised."""
+        (:mod:`hub.pipeline.grid`); returns warnings. ``held``: what the derived graph and the
+        waiting candidates hold (:func:`hub.meta.held.held`), so that they are only revised."""
+        before = held or Held()
         pair = (record.source, record.source_id)
         found = self._hints(record)
         self._cache.pop(id(record), None)
@@ -294,7 +296,7 @@ class Placer:
             triples = self.statements(found[0], derived, graph, outcome) if found else []
             triples += cells
             if existed:
-                tx.replace_graph(derived, triples)
+                tx.revise_graph(derived, triples, before.graphs.get(derived))
             else:
                 tx.add_graph(derived, triples)
         emitted = set()
@@ -306,7 +308,7 @@ class Placer:
             )
             emitted.add(subject)
             if subject in waiting:
-                tx.revise_meta(subject, statements, (held or {}).get(subject))
+                tx.revise_meta(subject, statements, before.statements.get(subject))
             else:  # the batch's recall knows every candidate of the record: nothing to replace,
                 tx.add_meta(subject, statements)  # and a batch of new records can append
         for subject in waiting:

@@ -72,18 +72,17 @@ class Store(ABC):
             }
         return [index in found for index in range(len(quads))]
 
-    def statements_about(self, graph: str, subjects: Sequence[str]) -> dict[str, list[Triple]]:
-        """What ``graph`` says about each subject (subjects it says nothing of are left out);
-        one query per 500 subjects, or the embedded store's index."""
-        found: dict[str, list[Triple]] = {}
-        for start in range(0, len(subjects), 500):
-            values = " ".join(str(NamedNode(s)) for s in subjects[start : start + 500])
-            pattern = f"GRAPH {NamedNode(graph)} {{ VALUES ?s {{ {values} }} ?s ?p ?o }}"
-            for row in self.select(f"SELECT ?s ?p ?o WHERE {{ {pattern} }}"):
-                subject, predicate = row["s"], row["p"]
-                assert isinstance(subject, NamedNode) and isinstance(predicate, NamedNode)
-                found.setdefault(subject.value, []).append(Triple(subject, predicate, row["o"]))
-        return found
+    def statements_about(self, graph: str, subjects: Sequence[str]) -> dict[str, list[Triple]] | None:
+        """What ``graph`` says about each subject (subjects it says nothing of are left out),
+        read back in the form it was written; None when the store cannot promise that form."""
+        return None
+
+    def contents(self, graphs: Sequence[str]) -> dict[str, list[Triple]] | None:
+        """The triples of each graph (graphs that hold none are left out), in the form they
+        were written; None when the store cannot promise that form. A server may rewrite
+        literals (Virtuoso gives a dateTime's offset as ``Z``): a replacement computed as the
+        difference from what it returns could miss a removal, so it is written whole."""
+        return None
 
     @abstractmethod
     def quads(self, graph: str | None = None) -> Iterator[Quad]:

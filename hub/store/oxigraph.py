@@ -196,6 +196,14 @@ class OxigraphStore(Store):
                 found[subject] = triples
         return found
 
+    def contents(self, graphs: Sequence[str]) -> dict[str, list[ox.Triple]]:
+        found: dict[str, list[ox.Triple]] = {}
+        for graph in graphs:
+            triples = [q.triple for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph))]
+            if triples:
+                found[graph] = triples
+        return found
+
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
         if graph is None:
             for quad in self._store.quads_for_pattern(None, None, None, None):

@@ -29,6 +29,7 @@ import pyoxigraph as ox
 from hub.meta.public import is_public_graph
 from hub.records import MetaUpdate
 from hub.records import Node as Node
+from hub.store.revisions import Difference, Revisions
 from hub.vocab import META_GRAPH, XSD, term
 
 VERSION_OF = term("versionOf")
@@ -66,8 +67,8 @@ class Transaction:
     """Subjects whose newest version wins: subject → (order, statements)."""
     settled: set[str] = field(default_factory=set)
     """Subjects of :attr:`latest` to write in place, their versions removed (forces SPARQL)."""
-    revised: dict[str, tuple[Collection[str], list[str]]] = field(default_factory=dict)
-    """Subjects replaced knowing what they held: subject → (stored, new) ``<p> o`` texts."""
+    revisions: Revisions = field(default_factory=Revisions)
+    """Graphs and meta subjects replaced knowing what they held (:mod:`hub.store.revisions`)."""
 
     def replace_graph(self, graph: str, triples: list[ox.Triple] | tuple[ox.Triple, ...]) -> None:
         self.dropped_graphs.append(graph)
@@ -92,29 +93,31 @@ class Transaction:
     ) -> None:
         """:meth:`set_meta` when the caller read what the subject holds (``stored``: its
         statements as ``<p> o`` texts, :func:`hub.meta.held.held_statements`): only the
-        statements that differ are removed and added. An updated record's provenance keeps most
-        of its statements, and each one removed and written again costs the store an index
-        update in every order (bench/reimport.py)."""
+        statements that differ are removed and added (:mod:`hub.store.revisions`)."""
         if stored is None:
             self.set_meta(subject, statements)
             return
-        ox.NamedNode(subject)  # checks the IRI once
-        self.revised[subject] = (set(stored), [f"<{p}> {o}" for p, o in statements])
+        node = str(ox.NamedNode(subject))  # checks the IRI once
+        self.revisions.add(
+            META_GRAPH, subject, [f"{node} {s}" for s in stored], [f"{node} <{p}> {o}" for p, o in statements]
+        )
 
-    def _revisions(self) -> tuple[list[str], list[str]]:
-        """The meta lines the revisions remove and add (a subject also cleared is written whole)."""
-        cleared = set(self.cleared_meta_subjects)
-        removed: list[str] = []
-        added: list[str] = []
-        for subject, (stored, new) in self.revised.items():
-            node = f"<{subject}>"
-            if subject in cleared:
-                added.extend(f"{node} {s}" for s in new)
-                continue
-            kept = set(new)
-            removed.extend(f"{node} {s}" for s in stored if s not in kept)
-            added.extend(f"{node} {s}" for s in dict.fromkeys(new) if s not in stored)
-        return removed, added
+    def revise_graph(
+        self, graph: str, triples: list[ox.Triple] | tuple[ox.Triple, ...], stored: Collection[str] | None
+    ) -> None:
+        """:meth:`replace_graph` when the caller read what the graph holds (``stored``: its
+        triples as N-Triples lines without the dot, :func:`hub.meta.held.held_graphs`). A graph
+        left empty is dropped (a named graph emptied statement by statement would stay listed),
+        and one holding blank nodes is written whole."""
+        lines = [f"{t.subject} {t.predicate} {t.object}" for t in triples]
+        if stored is None or not triples or any("_:" in line for line in (*lines, *stored)):
+            self.replace_graph(graph, triples)
+            return
+        ox.NamedNode(graph)
+        self.revisions.add(graph, None, stored, lines)
+
+    def _difference(self) -> Difference:
+        return self.revisions.difference(self.dropped_graphs, self.cleared_meta_subjects)
 
     def put_meta(self, updates: Iterable[MetaUpdate]) -> None:
         """Bookkeeping that commits with a batch (sync state, conflicts): each subject's
@@ -148,7 +151,7 @@ class Transaction:
     def meta_triples(self) -> list[ox.Triple]:
         """The meta statements as triples, latest versions in place (for tools that write them
         elsewhere)."""
-        revised = [f"<{subject}> {s}" for subject, (_, new) in self.revised.items() for s in new]
+        revised = self.revisions.new_lines(META_GRAPH)
         lines = [*self.meta_lines, *revised, *_latest_lines(self.latest, versions=False)]
         text = "".join(f"{line} .\n" for line in lines).encode()
         return [q.triple for q in ox.parse(text, ox.RdfFormat.N_TRIPLES)]
@@ -157,14 +160,14 @@ class Transaction:
     def empty(self) -> bool:
         return not (
             self.dropped_graphs or self.cleared_meta_subjects or self.inserts or self.meta_lines
-            or self.latest or any(self._revisions())
+            or self.latest or any(self._difference())
         )
 
     @property
     def appends_only(self) -> bool:
         """Whether the transaction only adds statements, so it may be loaded as N-Quads."""
         return not (
-            self.dropped_graphs or self.cleared_meta_subjects or self.settled or self._revisions()[0]
+            self.dropped_graphs or self.cleared_meta_subjects or self.settled or self._difference().removed
         )
 
     @property
@@ -172,7 +175,7 @@ class Transaction:
         """How many statements it adds (to choose between the two renderings)."""
         return (
             sum(map(len, self.inserts.values())) + len(self.meta_lines) + len(self.latest)
-            + sum(len(new) for _, new in self.revised.values())
+            + sum(map(len, self._difference().added.values()))
         )
 
     def nquads(self) -> bytes:
@@ -191,23 +194,44 @@ class Transaction:
             chunks.append("".join(f"{t.subject} {t.predicate} {t.object}{name}" for t in triples))
             if is_public_graph(graph):
                 public.append(chunks[-1])
+        for graph, lines in self._difference().added.items():
+            if graph != META_GRAPH:
+                name = f" {ox.NamedNode(graph)} .\n"
+                chunks.append("".join(f"{line}{name}" for line in lines))
+                if is_public_graph(graph):
+                    public.append(chunks[-1])
         meta = f" <{META_GRAPH}> .\n"
-        chunks.append("".join(f"{line}{meta}" for line in [*self.meta_lines, *self._revisions()[1]]))
+        chunks.append("".join(f"{line}{meta}" for line in self._meta_additions()))
         chunks.append("".join(f"{line}{meta}" for line in _latest_lines(self.latest, versions=True)))
         return "".join(chunks).encode(), "".join(public).encode()
 
+    def _graph_lines(self) -> dict[str, list[str]]:
+        """What the transaction adds to each graph, as lines; of the meta graph, only what
+        :attr:`inserts` holds (its statements are :meth:`_meta_additions`)."""
+        added: dict[str, list[str]] = {
+            graph: [f"{t.subject} {t.predicate} {t.object}" for t in triples]
+            for graph, triples in self.inserts.items()
+        }
+        for graph, lines in self._difference().added.items():
+            if graph != META_GRAPH:
+                added.setdefault(graph, []).extend(lines)
+        return added
+
+    def _meta_additions(self) -> list[str]:
+        return [*self.meta_lines, *self._difference().added.get(META_GRAPH, ())]
+
     def public_nquads(self) -> bytes:
         """The additions to public graphs as N-Quads, for the public replica."""
-        chunks = []
-        for graph, triples in self.inserts.items():
-            if is_public_graph(graph):
-                name = f" {ox.NamedNode(graph)} .\n"
-                chunks.append("".join(f"{t.subject} {t.predicate} {t.object}{name}" for t in triples))
-        return "".join(chunks).encode()
+        return b"".join(
+            "".join(f"{line} {ox.NamedNode(graph)} .\n" for line in lines).encode()
+            for graph, lines in self._graph_lines().items()
+            if is_public_graph(graph)
+        )
 
     def render(self) -> str:
-        """The SPARQL Update text: drops, meta deletions, then one INSERT DATA. Every IRI goes
-        through ``NamedNode``, which refuses what is not an IRI: nothing is pasted raw."""
+        """The SPARQL Update text: drops, meta deletions, the revisions' removals, then one
+        INSERT DATA. Every IRI goes through ``NamedNode``, which refuses what is not an IRI:
+        nothing is pasted raw."""
         operations = [
             f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in dict.fromkeys(self.dropped_graphs)
         ]
@@ -215,19 +239,11 @@ class Transaction:
             [str(ox.NamedNode(s)) for s in dict.fromkeys(self.cleared_meta_subjects)]
         )
         operations += latest_deletions(self.latest)
-        removed, added = self._revisions()
-        if removed:
-            operations.append(f"DELETE DATA {{ GRAPH <{META_GRAPH}> {{\n" + " .\n".join(removed) + " .\n} }")
-        meta = [*self.meta_lines, *added, *_latest_lines(self.latest, versions=False)]
-        if self.inserts or meta:
-            blocks = []
-            for graph, triples in self.inserts.items():
-                body = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
-                blocks.append(f"GRAPH {ox.NamedNode(graph)} {{\n{body}\n}}")
-            if meta:
-                blocks.append(f"GRAPH <{META_GRAPH}> {{\n" + " .\n".join(meta) + " .\n}")
-            operations.append("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
-        return " ;\n".join(operations)
+        added = self._graph_lines()
+        added.setdefault(META_GRAPH, []).extend(
+            [*self._meta_additions(), *_latest_lines(self.latest, versions=False)]
+        )
+        return _with_data(operations, self._difference().removed, added)
 
     def render_public(self) -> str:
         """The same graph operations kept to the public graphs, for the public replica
@@ -237,16 +253,22 @@ class Transaction:
             for g in dict.fromkeys(self.dropped_graphs)
             if is_public_graph(g)
         ]
+        removed = {g: lines for g, lines in self._difference().removed.items() if is_public_graph(g)}
+        added = {g: lines for g, lines in self._graph_lines().items() if is_public_graph(g)}
+        return _with_data(operations, removed, added)
+
+
+def _with_data(operations: list[str], removed: dict[str, list[str]], added: dict[str, list[str]]) -> str:
+    """``operations``, then one DELETE DATA and one INSERT DATA of these lines by graph."""
+    for keyword, lines_by_graph in (("DELETE", removed), ("INSERT", added)):
         blocks = [
-            f"GRAPH {ox.NamedNode(graph)} {{\n"
-            + "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
-            + "\n}"
-            for graph, triples in self.inserts.items()
-            if is_public_graph(graph)
+            f"GRAPH {ox.NamedNode(graph)} {{\n" + " .\n".join(lines) + " .\n}"
+            for graph, lines in lines_by_graph.items()
+            if lines
         ]
         if blocks:
-            operations.append("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
-        return " ;\n".join(operations)
+            operations.append(f"{keyword} DATA {{\n" + "\n".join(blocks) + "\n}")
+    return " ;\n".join(operations)
 
 
 def version_iri(subject: str, order: int) -> str:

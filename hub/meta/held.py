@@ -42,7 +42,11 @@ class Held:
 
     statements: dict[str, set[str]] = field(default_factory=dict)
     graphs: dict[str, set[str]] = field(default_factory=dict)
+    placed: set[str] = field(default_factory=set)
+    """Record graphs whose stored version said the same about where its entity is: their
+    placing stays as it is (:meth:`hub.pipeline.place.Placer.same_hints`)."""
 
-
-def held(store: Store, subjects: Iterable[str], graphs: Iterable[str]) -> Held:
-    return Held(held_statements(store, subjects), held_graphs(store, graphs))
+    def read(self, store: Store, subjects: Iterable[str], graphs: Iterable[str]) -> None:
+        """Read these too."""
+        self.statements.update(held_statements(store, subjects))
+        self.graphs.update(held_graphs(store, graphs))

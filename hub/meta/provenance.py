@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pyoxigraph as ox
 
@@ -130,10 +131,20 @@ def _named(subject: ox.NamedNode, stored: Stored) -> list[ox.Quad]:
     if stored.source_url is not None:
         quads.append(ox.Quad(subject, _PRIMARY_SOURCE, ox.NamedNode(stored.source_url), _META))
     if stored.license is not None:
-        quads.append(ox.Quad(subject, _LICENSE, ox.NamedNode(stored.license), _META))
+        quads.append(ox.Quad(subject, _LICENSE, _iri(stored.license), _META))
     if stored.attribution is not None:
-        quads.append(ox.Quad(subject, _ATTRIBUTION, ox.Literal(stored.attribution), _META))
+        quads.append(ox.Quad(subject, _ATTRIBUTION, _text(stored.attribution), _META))
     return quads
+
+
+@lru_cache(maxsize=256)
+def _iri(value: str) -> ox.NamedNode:
+    return ox.NamedNode(value)  # a source's licence: the same for each of its records
+
+
+@lru_cache(maxsize=256)
+def _text(value: str) -> ox.Literal:
+    return ox.Literal(value)
 
 
 def record_sources(store: Store, graphs: Iterable[str]) -> dict[str, tuple[str, str]]:

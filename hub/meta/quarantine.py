@@ -82,12 +82,18 @@ def release(tx: Transaction, base: str, record: Record) -> None:
 
 
 def quarantined(store: Store, base: str, records: Iterable[Record]) -> set[tuple[str, str]]:
-    """(source, source id) of the given records that wait in the quarantine: an index look-up
-    each (:meth:`Store.holds`), asked of every record a source sends."""
+    """(source, source id) of the given records that wait in the quarantine. A quarantine
+    smaller than the batch (most often an empty one) is read whole in one query; a larger one
+    is asked an index look-up per record (:meth:`Store.holds`)."""
     keys = {quarantine_iri(base, r.source, r.source_id): (r.source, r.source_id) for r in records}
+    entry = term("QuarantinedRecord")
+    rows = store.select(
+        f"SELECT ?q WHERE {{ GRAPH <{META_GRAPH}> {{ ?q a <{entry}> }} }} LIMIT {len(keys) + 1}"
+    )
+    if len(rows) <= len(keys):
+        return {keys[r["q"].value] for r in rows if r["q"].value in keys}
     kind, meta = ox.NamedNode(RDF_TYPE), ox.NamedNode(META_GRAPH)
-    entry = ox.NamedNode(term("QuarantinedRecord"))
-    held = store.holds([ox.Quad(ox.NamedNode(q), kind, entry, meta) for q in keys])
+    held = store.holds([ox.Quad(ox.NamedNode(q), kind, ox.NamedNode(entry), meta) for q in keys])
     return {pair for pair, waits in zip(keys.values(), held, strict=True) if waits}
 
 

@@ -19,13 +19,13 @@ import pyoxigraph as ox
 from hub.config import Licence
 from hub.meta.changelog import Change, append_change, last_sequence
 from hub.meta.cursors import write_cursor
-from hub.meta.held import held
 from hub.meta.provenance import provenance_statements, record_entity, stored_records, unchanged_provenance
 from hub.meta.public import companion_graph, split_contacts
 from hub.meta.quarantine import quarantine_record, quarantined, release
+from hub.pipeline.before import read_before
 from hub.pipeline.ingest_result import IngestResult as IngestResult
 from hub.pipeline.neighbours import neighbour_types
-from hub.pipeline.place import Placer, placing_graph
+from hub.pipeline.place import Placer
 from hub.pipeline.validate import Report, Validator, Violation
 from hub.records import Cursor, MetaUpdate, Record, now
 from hub.store.base import Store
@@ -261,11 +261,8 @@ class Ingestor:
             else:
                 to_validate[graph] = record
         reports = self._validate(list(to_validate.values()), known_types)
-        updates = [(graph, record) for graph, record in to_validate.items() if graph in stored]
-        before = held(  # what updates replace: only the difference is written
-            self.store,
-            [s for g, r in updates for s in (g, *placing.candidates.get((r.source, r.source_id), ()))],
-            [x for g, _ in updates for x in (g, companion_graph(g), placing_graph(self.base, g))],
+        before = read_before(  # what updates replace: only the difference is written
+            self.store, self.base, [(g, r) for g, r in to_validate.items() if g in stored], placing
         )
         for (graph, record), report in zip(to_validate.items(), reports, strict=True):
             if not report.conforms:
@@ -290,7 +287,7 @@ class Ingestor:
                 tx.add_meta(graph, provenance_statements(record, entity_iri, self._licence(record)))
             warnings = self.placer.write(
                 tx, record, graph, placing, existed=operation == "update", held=before
-            )
+            ) if graph not in before.placed else self.placer.warnings(record, placing)
             report.violations.extend(
                 Violation(entity_iri or graph, MLG + "territory", None, "Warning", {"en": w})
                 for w in warnings

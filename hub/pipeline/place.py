@@ -117,6 +117,9 @@ _LAT, _LON = MLG + "latitude", MLG + "longitude"
 _INSEE, _POSTAL, _LOCALITY, _TYPE, _AREA, _POINT = range(6)
 _READ = {MLG + "inseeCode": _INSEE, MLG + "postalCode": _POSTAL, MLG + "locality": _LOCALITY,
          RDF_TYPE: _TYPE, **dict.fromkeys(HINT_PREDICATES, _AREA), _LAT: _POINT, _LON: _POINT}
+READ_PREDICATES = frozenset(_READ)
+"""Every predicate placing reads: a record whose statements with these say the same is placed
+the same."""
 
 
 def hints_of(record: Record, entity: ox.NamedNode) -> Hints | None:
@@ -277,6 +280,15 @@ class Placer:
             out.add(chosen, "choice", 1.0)
         else:
             out.ambiguous.append(Ambiguity(name.strip(), key, codes))
+
+    def warnings(self, record: Record, known: Known) -> list[str]:
+        """What placing the record says, when its placing stays as stored
+        (:func:`hub.pipeline.before.same_hints`)."""
+        found = self._hints(record)
+        self._cache.pop(id(record), None)
+        if not found:
+            return []
+        return self.decide(found[1], known.choices.get((record.source, record.source_id), {})).warnings
 
     def write(
         self, tx: Transaction, record: Record, graph: str, known: Known, *, existed: bool,

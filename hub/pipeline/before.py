@@ -1,0 +1,50 @@
+"""What a batch's updates replace, read before they are planned.
+
+Knowing what an updated record's graph, provenance and placing held lets the commit write only
+the difference (:mod:`hub.store.revisions`). Placing is read only for records whose hints moved:
+a record that says the same about where it is keeps its placing as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hub.meta.held import Held
+from hub.meta.placements import Known
+from hub.meta.public import companion_graph
+from hub.pipeline.place import READ_PREDICATES, placing_graph
+from hub.records import Record
+from hub.store.base import Store
+
+
+def read_before(store: Store, base: str, updates: list[tuple[str, Record]], known: Known) -> Held:
+    """Record graphs, companions and provenance of ``updates`` (graph, record), then the placing
+    graphs and waiting candidates (``known``: the batch's recall) of those whose hints moved."""
+    before = Held()
+    before.read(store, [g for g, _ in updates], [x for g, _ in updates for x in (g, companion_graph(g))])
+    moved: list[tuple[str, Record]] = []
+    for graph, record in updates:
+        public, private = before.graphs.get(graph), before.graphs.get(companion_graph(graph))
+        if public is not None and private is not None and same_hints(record, public | private):
+            before.placed.add(graph)
+        else:
+            moved.append((graph, record))
+    before.read(
+        store,
+        [s for _, r in moved for s in known.candidates.get((r.source, r.source_id), ())],
+        [placing_graph(base, g) for g, _ in moved],
+    )
+    return before
+
+
+def same_hints(record: Record, stored: set[str]) -> bool:
+    """Whether the stored version of a record (its lines, public graph and companion) said what
+    ``record`` says about where its entity is. Its placing then stays: it was made from the same
+    hints under the same reference and rules (stored placings are brought to the current ones
+    before any ingest, :mod:`hub.territories.catch_up`), and a person's choice made since is
+    already written in it."""
+
+    def hints(lines: Iterable[str]) -> set[str]:
+        return {line for line in lines if line.split(" ", 2)[1][1:-1] in READ_PREDICATES}
+
+    return hints(f"{t.subject} {t.predicate} {t.object}" for t in record.triples) == hints(stored)

@@ -4,6 +4,7 @@ person, whose choice sticks when the source sends the record again."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pyoxigraph as ox
@@ -140,6 +141,22 @@ def test_a_candidate_found_again_says_what_the_new_version_says(memory: Store, h
     assert predicates.count(MLG + "locality") == 1
     assert predicates.count(PROV + "generatedAtTime") == 1
     assert predicates.count(MLG + "inseeCode") == len(before.communes)
+
+
+def test_a_record_changed_elsewhere_keeps_its_placing_and_waiting_candidate(
+    memory: Store, hub: Ingestor
+) -> None:
+    """A new version that says the same about where it is (only its name changed) keeps its
+    placing as it was: the candidate waiting for a person still says when it was raised."""
+    hub.ingest([record("a", locality="Montreuil"), record("b", postalCode="75011")])
+    [before] = list_placements(memory)
+    placed = communes_of(memory, "b")
+    time.sleep(1.1)  # a candidate written again would say a later second
+    result = hub.ingest([record("a", revision="2", locality="Montreuil"),
+                         record("b", revision="2", postalCode="75011")])
+    assert result.updated == 2
+    assert list_placements(memory) == [before]  # its time too
+    assert placed and communes_of(memory, "b") == placed
 
 
 def test_a_department_hint_resolves_a_name(memory: Store, hub: Ingestor) -> None:

@@ -87,14 +87,20 @@ def stored_records(
     (changed records, and those nothing was expected of) are read with a query."""
     result: dict[str, Stored] = {}
     graph_list = list(dict.fromkeys(graphs))
-    asked = {g: quads for g in graph_list if (quads := _statements(g, (expected or {}).get(g)))}
-    held = iter(store.holds([q for quads in asked.values() for q in quads]))
-    for graph, quads in asked.items():
+    wanted = {g: (node, e) for g in graph_list if (e := (expected or {}).get(g)) and (node := _node(g))}
+    # the hash first: then the rest of what is expected of the graphs that hold it
+    hashes = [ox.Quad(node, _HASH, ox.Literal(e.content_hash), _META) for node, e in wanted.values()]
+    same = {
+        g: quads for g, hit in zip(wanted, store.holds(hashes), strict=True)
+        if hit and (quads := _others(*wanted[g])) is not None
+    }
+    held = iter(store.holds([q for quads in same.values() for q in quads]))
+    for graph, quads in same.items():
         if all([next(held) for _ in quads]):  # a list: every answer is consumed
-            result[graph] = (expected or {})[graph]
+            result[graph] = wanted[graph][1]
     # the rest: new graphs (the whole of a first load) are told apart by one more look-up each
-    rest = [g for g in graph_list if g not in result]
-    kinds = [ox.Quad(ox.NamedNode(g), _TYPE, _RECORD, _META) for g in rest]
+    rest = {g: node for g in graph_list if g not in result and (node := _node(g)) is not None}
+    kinds = [ox.Quad(node, _TYPE, _RECORD, _META) for node in rest.values()]
     graph_list = [g for g, stored in zip(rest, store.holds(kinds), strict=True) if stored]
     for start in range(0, len(graph_list), 500):
         values = " ".join(f"<{g}>" for g in graph_list[start : start + 500])
@@ -115,21 +121,22 @@ _META = ox.NamedNode(META_GRAPH)
 _TYPE, _RECORD = ox.NamedNode(RDF_TYPE), ox.NamedNode(term("Record"))
 
 
-def _statements(graph: str, stored: Stored | None) -> list[ox.Quad]:
-    """The meta statements ``stored`` names about ``graph`` (none when nothing is expected, or
-    when an address is not an IRI, which the store could not hold)."""
-    if stored is None:
-        return []
+def _node(graph: str) -> ox.NamedNode | None:
+    """The graph's IRI as a term (None if it is not one: the store cannot hold it)."""
     try:
-        return _named(ox.NamedNode(graph), stored)
+        return ox.NamedNode(graph)
     except ValueError:
-        return []
+        return None
 
 
-def _named(subject: ox.NamedNode, stored: Stored) -> list[ox.Quad]:
-    quads = [ox.Quad(subject, _HASH, ox.Literal(stored.content_hash), _META)]
+def _others(subject: ox.NamedNode, stored: Stored) -> list[ox.Quad] | None:
+    """The meta statements besides the hash that ``stored`` names about its graph (None: an
+    address that is not an IRI, which the store cannot hold)."""
+    quads = []
     if stored.source_url is not None:
-        quads.append(ox.Quad(subject, _PRIMARY_SOURCE, ox.NamedNode(stored.source_url), _META))
+        if (address := _node(stored.source_url)) is None:
+            return None
+        quads.append(ox.Quad(subject, _PRIMARY_SOURCE, address, _META))
     if stored.license is not None:
         quads.append(ox.Quad(subject, _LICENSE, _iri(stored.license), _META))
     if stored.attribution is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pyoxigraph as ox
 import pytest
@@ -20,7 +21,7 @@ from hub.store import Store
 from hub.store.oxigraph import OxigraphStore
 from hub.store.transaction import Transaction
 from hub.territories.index import iri as territory_iri
-from hub.vocab import META_GRAPH, MLG, PROV, RDF_TYPE
+from hub.vocab import META_GRAPH, MLG, PROV, RDF_TYPE, XSD
 from tests.conftest import BASE, iri, lit, mlg
 
 
@@ -146,13 +147,18 @@ def test_a_candidate_found_again_says_what_the_new_version_says(memory: Store, h
 def test_a_record_changed_elsewhere_keeps_its_placing_and_waiting_candidate(
     memory: Store, hub: Ingestor
 ) -> None:
-    """A new version that says the same about where it is (only its name changed) keeps its
-    placing as it was: the candidate waiting for a person still says when it was raised."""
-    hub.ingest([record("a", locality="Montreuil"), record("b", postalCode="75011")])
+    """A new version that says the same about where it is (only its name changed; a number
+    written as the source writes it, not as the store gives it back) keeps its placing as it
+    was: the candidate waiting for a person still says when it was raised."""
+    def located(version: Record) -> Record:  # a decimal the store gives back as "48.86"
+        latitude = ox.Literal("48.8600", datatype=ox.NamedNode(XSD + "decimal"))
+        return replace(version, triples=(*version.triples, ox.Triple(iri("a"), mlg("latitude"), latitude)))
+
+    hub.ingest([located(record("a", locality="Montreuil")), record("b", postalCode="75011")])
     [before] = list_placements(memory)
     placed = communes_of(memory, "b")
     time.sleep(1.1)  # a candidate written again would say a later second
-    result = hub.ingest([record("a", revision="2", locality="Montreuil"),
+    result = hub.ingest([located(record("a", revision="2", locality="Montreuil")),
                          record("b", revision="2", postalCode="75011")])
     assert result.updated == 2
     assert list_placements(memory) == [before]  # its time too

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.territories.index import TerritoryIndex, iri, normalise_name
+from hub.territories.index import TerritoryIndex, iri, normalise_name, reference_version
 
 
 def test_the_reference_has_every_current_commune_department_and_region() -> None:
@@ -51,3 +51,10 @@ def test_territory_iris_are_built_on_the_codes() -> None:
     assert iri("https://w3id.org/maillage/id/", "commune", "93048") == (
         "https://w3id.org/maillage/id/territory/commune-93048")
     assert iri("https://example.org/", "epci", "200054781") == "https://example.org/territory/epci-200054781"
+
+
+def test_the_reference_version_read_from_the_file_head_is_the_index_version() -> None:
+    """A start checks that placings are current from the file's head, without building the
+    index: it must name the version the index would (else every start would place again)."""
+    index = TerritoryIndex.load()
+    assert reference_version() == (index.package, index.version) and index.version

@@ -7,7 +7,9 @@ a record that says the same about where it is keeps its placing as it is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 
 from hub.meta.held import Held
 from hub.meta.placements import Known
@@ -42,9 +44,28 @@ def same_hints(record: Record, stored: set[str]) -> bool:
     ``record`` says about where its entity is. Its placing then stays: it was made from the same
     hints under the same reference and rules (stored placings are brought to the current ones
     before any ingest, :mod:`hub.territories.catch_up`), and a person's choice made since is
-    already written in it."""
+    already written in it. Numbers are compared by value: the store gives a decimal back in
+    its canonical form ("41.00" is read "41")."""
 
     def hints(lines: Iterable[str]) -> set[str]:
-        return {line for line in lines if line.split(" ", 2)[1][1:-1] in READ_PREDICATES}
+        return {by_value(line) for line in lines if line.split(" ", 2)[1][1:-1] in READ_PREDICATES}
 
     return hints(f"{t.subject} {t.predicate} {t.object}" for t in record.triples) == hints(stored)
+
+
+_NUMBER = re.compile(
+    r'(?P<head>.* )"(?P<lexical>[^"]*)"\^\^<http://www\.w3\.org/2001/XMLSchema#(?P<type>decimal|double|float|integer)>'
+)
+
+
+def by_value(line: str) -> str:
+    """A statement's line with a number's lexical form replaced by its value (only compared,
+    never written); any other line as it is."""
+    number = _NUMBER.fullmatch(line)
+    if number is None:
+        return line
+    try:
+        value = Decimal(number["lexical"])
+    except InvalidOperation:
+        return line
+    return f"{number['head']}{value.normalize()} {number['type']}"

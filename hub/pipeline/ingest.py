@@ -287,7 +287,7 @@ class Ingestor:
                 tx.add_meta(graph, provenance_statements(record, entity_iri, self._licence(record)))
             warnings = self.placer.write(
                 tx, record, graph, placing, existed=operation == "update", held=before
-            ) if graph not in before.placed else self.placer.warnings(record, placing)
+            ) if graph not in before.placed else []  # placed as stored: it said its warnings then
             report.violations.extend(
                 Violation(entity_iri or graph, MLG + "territory", None, "Warning", {"en": w})
                 for w in warnings

@@ -33,7 +33,7 @@ from hub.records import Record
 from hub.store.base import Store
 from hub.store.transaction import Transaction
 from hub.territories import geometry
-from hub.territories.index import Commune, TerritoryIndex, normalise_name
+from hub.territories.index import Commune, TerritoryIndex, normalise_name, reference_version
 from hub.territories.index import iri as territory_iri
 from hub.vocab import MLG, RDF_TYPE, XSD, class_iris
 
@@ -172,8 +172,16 @@ class Placer:
             self._index = TerritoryIndex.load()
         return self._index
 
+    def reference(self) -> tuple[str, str]:
+        """(package, version) of the reference placings are made with, without building the
+        index when it is not built yet (an :class:`OSError` when it is not installed)."""
+        if self._index is not None:
+            return self._index.package, self._index.version
+        return reference_version()
+
     def _available(self) -> bool:
-        """A hub installed without the reference data still ingests; it says once it cannot place."""
+        """A hub installed without the reference data still ingests; it says once it cannot place.
+        Asked when a decision is to be made: the index is built at the first one."""
         if self._index is None and not self._missing:
             try:
                 self._index = TerritoryIndex.load()
@@ -187,7 +195,7 @@ class Placer:
         return self._hints(record) is not None
 
     def _hints(self, record: Record) -> tuple[ox.NamedNode, Hints] | None:
-        if record.deleted or not self.enabled or not self._available():
+        if record.deleted or not self.enabled:
             return None
         cached = self._cache.get(id(record))
         if cached is not None and cached[0] is record:  # asked by the batch's recall, then write
@@ -281,15 +289,6 @@ class Placer:
         else:
             out.ambiguous.append(Ambiguity(name.strip(), key, codes))
 
-    def warnings(self, record: Record, known: Known) -> list[str]:
-        """What placing the record says, when its placing stays as stored
-        (:func:`hub.pipeline.before.same_hints`)."""
-        found = self._hints(record)
-        self._cache.pop(id(record), None)
-        if not found:
-            return []
-        return self.decide(found[1], known.choices.get((record.source, record.source_id), {})).warnings
-
     def write(
         self, tx: Transaction, record: Record, graph: str, known: Known, *, existed: bool,
         held: Held | None = None,
@@ -301,7 +300,9 @@ class Placer:
         pair = (record.source, record.source_id)
         found = self._hints(record)
         self._cache.pop(id(record), None)
-        outcome = self.decide(found[1], known.choices.get(pair, {})) if found else Outcome()
+        outcome = (
+            self.decide(found[1], known.choices.get(pair, {})) if found and self._available() else Outcome()
+        )
         cells = self._cells(record, found[0] if found else None)
         if existed or outcome.placements or cells:  # a new record placed nowhere writes nothing
             derived = placing_graph(self.base, graph)

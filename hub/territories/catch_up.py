@@ -26,7 +26,8 @@ CURSOR = "placing:rules"
 
 def stamp(placer: Placer) -> str:
     """What placings made now depend on: the reference version and the rules."""
-    return f"{placer.index.package}@{placer.index.version} rules {RULES}"
+    package, version = placer.reference()
+    return f"{package}@{version} rules {RULES}"
 
 
 def ensure_placed(

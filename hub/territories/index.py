@@ -210,3 +210,17 @@ def _by_population(commune: Commune) -> tuple[int, str]:
 @cache
 def _load() -> TerritoryIndex:
     return TerritoryIndex(json.loads(gzip.decompress(DATA.read_bytes())))
+
+
+@cache
+def reference_version() -> tuple[str, str]:
+    """(package, version) of the bundled reference, read from the head of its file: a start
+    that only checks its placings are current (hub/territories/catch_up.py) does not build the
+    index. An :class:`OSError` when the reference is not installed."""
+    with gzip.open(DATA, "rb") as data:
+        head = data.read(4096)
+    found = re.match(rb'\{"package":\s*"([^"]*)",\s*"version":\s*"([^"]*)"', head)
+    if found is None:  # written another way: read it whole
+        index = _load()
+        return index.package, index.version
+    return found[1].decode(), found[2].decode()

@@ -139,19 +139,23 @@ def records_from_quads(quads: list[ox.Quad], options: ParseOptions) -> Iterator[
     """Group quads into records: named graphs as they are, default-graph triples by subject."""
     by_graph: dict[str, list[ox.Triple]] = defaultdict(list)
     default: list[ox.Triple] = []
-    for quad in quads:
-        if isinstance(quad.graph_name, ox.DefaultGraph):
+    default_graph = ox.DefaultGraph
+    for quad in quads:  # a file's every quad: the loop is kept bare
+        graph = quad.graph_name
+        if isinstance(graph, default_graph):
             default.append(quad.triple)
         else:
-            by_graph[quad.graph_name.value].append(quad.triple)
-    for graph, triples in by_graph.items():
-        yield _record(options, graph, triples)
-    for subject, triples in _group_by_subject(default).items():
-        yield _record(options, subject, triples)
+            by_graph[graph.value].append(quad.triple)
+    for name, triples in by_graph.items():
+        yield _record(options, name, triples)
+    groups, anonymous = _group_by_subject(default)
+    for subject, triples in groups.items():
+        yield _record(options, subject, triples, blank=subject in anonymous)
 
 
-def _record(options: ParseOptions, source_id: str, triples: list[ox.Triple]) -> Record:
-    fixed = skolemize(triples, options.namespace, f"{options.source}|{source_id}")
+def _record(options: ParseOptions, source_id: str, triples: list[ox.Triple], blank: bool = True) -> Record:
+    """``blank``: whether the triples may hold blank nodes (skolemized then)."""
+    fixed = skolemize(triples, options.namespace, f"{options.source}|{source_id}") if blank else triples
     return Record(
         source=options.source,
         source_id=source_id,
@@ -160,8 +164,9 @@ def _record(options: ParseOptions, source_id: str, triples: list[ox.Triple]) -> 
     )
 
 
-def _group_by_subject(triples: list[ox.Triple]) -> dict[str, list[ox.Triple]]:
-    """Triples per IRI subject; a blank node's triples go with the subject that refers to it."""
+def _group_by_subject(triples: list[ox.Triple]) -> tuple[dict[str, list[ox.Triple]], set[str]]:
+    """Triples per IRI subject; a blank node's triples go with the subject that refers to it.
+    Also the groups that hold a blank node (the others need no skolemizing)."""
     owner: dict[str, str] = {}
     pending = [t for t in triples if isinstance(t.object, ox.BlankNode)]
     changed = True
@@ -180,15 +185,22 @@ def _group_by_subject(triples: list[ox.Triple]) -> dict[str, list[ox.Triple]]:
                 owner[target] = subject_owner
                 changed = True
     groups: dict[str, list[ox.Triple]] = defaultdict(list)
+    anonymous: set[str] = set()
+    named = ox.NamedNode
     for t in triples:
-        if isinstance(t.subject, ox.BlankNode):
-            key = owner.get(t.subject.value, "_:" + t.subject.value)
-        elif isinstance(t.subject, ox.NamedNode):
-            key = t.subject.value
+        subject = t.subject
+        if isinstance(subject, named):
+            key = subject.value
+        elif isinstance(subject, ox.BlankNode):
+            key = owner.get(subject.value, "_:" + subject.value)
+            anonymous.add(key)
         else:
             continue  # RDF-star quoted subjects are not supported
         groups[key].append(t)
-    return groups
+    for t in pending:  # a named subject pointing at a blank node
+        if isinstance(t.subject, named):
+            anonymous.add(t.subject.value)
+    return groups, anonymous
 
 
 def read_records(

@@ -54,7 +54,7 @@ from hub.rdf.io import ParseOptions, read_records
 from hub.records import Record, now
 from hub.store.oxigraph import OxigraphStore
 from hub.store.replica import PublicReplica
-from hub.store.transaction import Transaction
+from hub.store.transaction import VERSION_OF, VERSION_ORDER, Transaction
 from hub.vocab import DEFAULT_BASE_IRI, META_GRAPH, MLG, RDF_TYPE, XSD
 
 BASE = DEFAULT_BASE_IRI
@@ -339,8 +339,13 @@ def check_prefill(validator: Validator) -> None:
     rec = record(commune_triples(0))
     store = OxigraphStore(None)
     Ingestor(store, BASE, validator=validator).ingest([rec])
+    # a commit that only adds appends the latest-wins bookkeeping as a version of its subject
+    # (hub/meta/latest.py), where the prefill writes it in place: the same current state
+    quads = [(str(q.subject), str(q.predicate), str(q.object), q.graph_name.value) for q in store.quads()]
+    version_of = {s: o for s, p, o, _ in quads if p == f"<{VERSION_OF}>"}
     stored = normal(
-        (str(q.subject), str(q.predicate), str(q.object), q.graph_name.value) for q in store.quads()
+        (version_of.get(s, s), p, o, g) for s, p, o, g in quads
+        if p not in (f"<{VERSION_OF}>", f"<{VERSION_ORDER}>")
     )
     generated = normal(
         (str(t.subject), str(t.predicate), str(t.object), g) for t, g in committed_quads(rec, 1)

@@ -381,3 +381,32 @@ def test_the_same_content_at_a_new_address_or_under_a_corrected_licence_updates_
     assert ingest("https://example.org/wiki/Nouveau", Licence(by_sa.iri, "Collectif")).unchanged == 1
     assert provenance() == ("https://example.org/wiki/Nouveau", by_sa.iri, "Collectif")
     assert last_sequence(store) == 1
+
+
+def test_a_revision_writes_the_difference_and_a_cleared_subject_whole(store: Store) -> None:
+    """A replacement that knows what its subject held removes what the new statements no
+    longer say and adds what they newly say; if the same transaction also clears the subject
+    (or drops the graph), every new statement is written: nothing is lost either way."""
+    from hub.store.transaction import Transaction
+
+    subject, graph = f"{BASE}revised", f"{BASE}graph/test/revised"
+    first = Transaction()
+    first.add_meta(subject, [(MLG + "a", '"1"'), (MLG + "b", '"2"')])
+    first.add_graph(graph, [ox.Triple(iri("x"), mlg("name"), lit("old", None))])
+    store.commit(first)
+    held = {f"<{MLG}a> \"1\"", f"<{MLG}b> \"2\""}
+    second = Transaction()
+    second.revise_meta(subject, [(MLG + "a", '"1"'), (MLG + "c", '"3"')], held)
+    second.revise_graph(graph, [ox.Triple(iri("x"), mlg("name"), lit("new", None))],
+                        {f"{iri('x')} {mlg('name')} \"old\""})
+    store.commit(second)
+    third = Transaction()
+    third.clear_meta(subject)
+    third.revise_meta(subject, [(MLG + "d", '"4"'), (MLG + "a", '"1"')], {f"<{MLG}a> \"1\"", f"<{MLG}c> \"3\""})
+    store.commit(third)
+
+    def said(pattern: str) -> set[str]:
+        return {r["o"].value for r in store.select(f"SELECT ?o WHERE {{ {pattern} }}")}
+
+    assert said(f"GRAPH <{META_GRAPH}> {{ <{subject}> ?p ?o }}") == {"1", "4"}
+    assert said(f"GRAPH <{graph}> {{ ?s ?p ?o }}") == {"new"}

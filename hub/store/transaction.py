@@ -20,7 +20,7 @@ the versions again, so they never pile up.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -189,21 +189,24 @@ class Transaction:
         if not self.appends_only:
             raise ValueError("a transaction that deletes cannot be rendered as N-Quads")
         chunks, public = [], []
-        for graph, triples in self.inserts.items():
-            name = f" {ox.NamedNode(graph)} .\n"
-            chunks.append("".join(f"{t.subject} {t.predicate} {t.object}{name}" for t in triples))
+        for graph, text in self._graph_texts():
+            chunks.append(text)
             if is_public_graph(graph):
-                public.append(chunks[-1])
-        for graph, lines in self._difference().added.items():
-            if graph != META_GRAPH:
-                name = f" {ox.NamedNode(graph)} .\n"
-                chunks.append("".join(f"{line}{name}" for line in lines))
-                if is_public_graph(graph):
-                    public.append(chunks[-1])
+                public.append(text)
         meta = f" <{META_GRAPH}> .\n"
         chunks.append("".join(f"{line}{meta}" for line in self._meta_additions()))
         chunks.append("".join(f"{line}{meta}" for line in _latest_lines(self.latest, versions=True)))
         return "".join(chunks).encode(), "".join(public).encode()
+
+    def _graph_texts(self) -> Iterator[tuple[str, str]]:
+        """Each graph's additions as N-Quads text (of the meta graph, only :attr:`inserts`')."""
+        for graph, triples in self.inserts.items():
+            name = f" {ox.NamedNode(graph)} .\n"
+            yield graph, "".join(f"{t.subject} {t.predicate} {t.object}{name}" for t in triples)
+        for graph, lines in self._difference().added.items():
+            if graph != META_GRAPH:
+                name = f" {ox.NamedNode(graph)} .\n"
+                yield graph, "".join(f"{line}{name}" for line in lines)
 
     def _graph_lines(self) -> dict[str, list[str]]:
         """What the transaction adds to each graph, as lines; of the meta graph, only what
@@ -222,11 +225,7 @@ class Transaction:
 
     def public_nquads(self) -> bytes:
         """The additions to public graphs as N-Quads, for the public replica."""
-        return b"".join(
-            "".join(f"{line} {ox.NamedNode(graph)} .\n" for line in lines).encode()
-            for graph, lines in self._graph_lines().items()
-            if is_public_graph(graph)
-        )
+        return "".join(text for graph, text in self._graph_texts() if is_public_graph(graph)).encode()
 
     def render(self) -> str:
         """The SPARQL Update text: drops, meta deletions, the revisions' removals, then one

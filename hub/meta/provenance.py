@@ -83,8 +83,9 @@ def stored_records(
     ``expected``: what the caller would take as unchanged, by graph; its fields left None are
     not looked at. A graph whose stored statements hold every value it names is answered with
     it, from the store's index (:meth:`Store.holds`): a source read again, mostly unchanged,
-    pays no query for its unchanged records, nor a first load for its new ones. The others
-    (changed records, and those nothing was expected of) are read with a query."""
+    pays no query for its unchanged records, nor a first load for its new ones, nor a changed
+    record (answered with an empty hash: it differs). The others (an expected hash with another
+    address or licence, and graphs nothing was expected of) are read with a query."""
     result: dict[str, Stored] = {}
     graph_list = list(dict.fromkeys(graphs))
     wanted = {g: (node, e) for g in graph_list if (e := (expected or {}).get(g)) and (node := _node(g))}
@@ -98,10 +99,17 @@ def stored_records(
     for graph, quads in same.items():
         if all([next(held) for _ in quads]):  # a list: every answer is consumed
             result[graph] = wanted[graph][1]
-    # the rest: new graphs (the whole of a first load) are told apart by one more look-up each
+    # the rest: new graphs (the whole of a first load) are told apart by one more look-up each,
+    # and a stored graph whose hash is not the expected one is known to differ without reading
+    # it (its hash is given as empty: a changed record is replaced whatever it held)
     rest = {g: node for g in graph_list if g not in result and (node := _node(g)) is not None}
     kinds = [ox.Quad(node, _TYPE, _RECORD, _META) for node in rest.values()]
-    graph_list = [g for g, stored in zip(rest, store.holds(kinds), strict=True) if stored]
+    graph_list = []
+    for graph, stored in zip(rest, store.holds(kinds), strict=True):
+        if stored and graph in wanted and graph not in same:
+            result[graph] = Stored("", None)
+        elif stored:
+            graph_list.append(graph)
     for start in range(0, len(graph_list), 500):
         values = " ".join(f"<{g}>" for g in graph_list[start : start + 500])
         rows = store.select(

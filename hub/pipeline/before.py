@@ -19,24 +19,29 @@ from hub.records import Record
 from hub.store.base import Store
 
 
-def read_before(store: Store, base: str, updates: list[tuple[str, Record]], known: Known) -> Held:
-    """Record graphs, companions and provenance of ``updates`` (graph, record), then the placing
-    graphs and waiting candidates (``known``: the batch's recall) of those whose hints moved."""
+def read_before(store: Store, updates: list[tuple[str, Record]]) -> Held:
+    """Record graphs, companions and provenance of ``updates`` (graph, record); which of them
+    keep their placing (:attr:`Held.placed`)."""
     before = Held()
     before.read(store, [g for g, _ in updates], [x for g, _ in updates for x in (g, companion_graph(g))])
-    moved: list[tuple[str, Record]] = []
     for graph, record in updates:
         public, private = before.graphs.get(graph), before.graphs.get(companion_graph(graph))
         if public is not None and private is not None and same_hints(record, public | private):
             before.placed.add(graph)
-        else:
-            moved.append((graph, record))
+    return before
+
+
+def read_placings(
+    store: Store, base: str, before: Held, updates: list[tuple[str, Record]], known: Known
+) -> None:
+    """Then the placing graphs and waiting candidates (``known``: the batch's recall) of the
+    updates whose hints moved."""
+    moved = [(g, r) for g, r in updates if g not in before.placed]
     before.read(
         store,
         [s for _, r in moved for s in known.candidates.get((r.source, r.source_id), ())],
         [placing_graph(base, g) for g, _ in moved],
     )
-    return before
 
 
 def same_hints(record: Record, stored: set[str]) -> bool:

@@ -22,7 +22,7 @@ from hub.meta.cursors import write_cursor
 from hub.meta.provenance import provenance_statements, record_entity, stored_records, unchanged_provenance
 from hub.meta.public import companion_graph, split_contacts
 from hub.meta.quarantine import quarantine_record, quarantined, release
-from hub.pipeline.before import read_before
+from hub.pipeline.before import read_before, read_placings
 from hub.pipeline.ingest_result import IngestResult as IngestResult
 from hub.pipeline.neighbours import neighbour_types
 from hub.pipeline.place import Placer
@@ -220,11 +220,7 @@ class Ingestor:
             if not waits_not(record):
                 release(tx, self.base, record)
 
-        placing = self.placer.recall(self.store, [  # choices and candidates: one query, if any
-            r for g, r in records.items()
-            if (g in stored and stored[g].content_hash != r.content_hash)
-            or (g not in stored and self.placer.wanted(r))
-        ])
+        gone: list[tuple[str, Record]] = []  # deletions: their placing goes once recalled
         to_validate: dict[str, Record] = {}
         for graph, record in records.items():
             same = graph in stored and stored[graph].content_hash == record.content_hash
@@ -237,7 +233,7 @@ class Ingestor:
                 if graph in stored:
                     tx.drop_graph(graph)
                     tx.drop_graph(companion_graph(graph))
-                    self.placer.forget(tx, record, graph, placing)
+                    gone.append((graph, record))
                     tx.clear_meta(graph)
                     sequence = self._log(tx, result, sequence, record, graph, "delete", None)
                     result.deleted += 1
@@ -261,9 +257,15 @@ class Ingestor:
             else:
                 to_validate[graph] = record
         reports = self._validate(list(to_validate.values()), known_types)
-        before = read_before(  # what updates replace: only the difference is written
-            self.store, self.base, [(g, r) for g, r in to_validate.items() if g in stored], placing
-        )
+        updates = [(g, r) for g, r in to_validate.items() if g in stored]
+        before = read_before(self.store, updates)  # what they replace: only the difference is written
+        placing = self.placer.recall(self.store, [  # choices and candidates: one query, if any
+            *(r for _, r in gone), *(r for g, r in updates if g not in before.placed),
+            *(r for g, r in to_validate.items() if g not in stored and self.placer.wanted(r)),
+        ])
+        read_placings(self.store, self.base, before, updates, placing)
+        for graph, record in gone:
+            self.placer.forget(tx, record, graph, placing)
         for (graph, record), report in zip(to_validate.items(), reports, strict=True):
             if not report.conforms:
                 quarantine_record(

@@ -125,6 +125,10 @@ def test_a_valid_new_version_releases_the_quarantine(
     assert len(list_quarantine(store)) == 1
     ingestor.ingest([place_record("a", "Corrigé")])
     assert list_quarantine(store) == []
+    # a quarantine larger than the batch is asked record by record (the store's index)
+    ingestor.ingest([place_record(key, None) for key in ("b", "c", "d")])
+    ingestor.ingest([place_record("c", "Corrigé")])
+    assert {e.source_id for e in list_quarantine(store)} == {"b", "d"}
 
 
 def test_deletion_drops_the_graph_and_is_logged(

@@ -44,7 +44,7 @@ class Held:
     graphs: dict[str, set[str]] = field(default_factory=dict)
     placed: set[str] = field(default_factory=set)
     """Record graphs whose stored version said the same about where its entity is: their
-    placing stays as it is (:meth:`hub.pipeline.place.Placer.same_hints`)."""
+    placing stays as it is (:func:`hub.pipeline.before.same_hints`)."""
 
     def read(self, store: Store, subjects: Iterable[str], graphs: Iterable[str]) -> None:
         """Read these too."""

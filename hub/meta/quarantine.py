@@ -82,15 +82,16 @@ def release(tx: Transaction, base: str, record: Record) -> None:
 
 
 def quarantined(store: Store, base: str, records: Iterable[Record]) -> set[tuple[str, str]]:
-    """(source, source id) of the given records that wait in the quarantine. A quarantine
-    smaller than the batch (most often an empty one) is read whole in one query; a larger one
-    is asked an index look-up per record (:meth:`Store.holds`)."""
+    """(source, source id) of the given records that wait in the quarantine. A small quarantine
+    (most often an empty one) is read whole in one query; a larger one is asked an index
+    look-up per record (:meth:`Store.holds`)."""
     keys = {quarantine_iri(base, r.source, r.source_id): (r.source, r.source_id) for r in records}
     entry = term("QuarantinedRecord")
+    small = min(len(keys), 200)
     rows = store.select(
-        f"SELECT ?q WHERE {{ GRAPH <{META_GRAPH}> {{ ?q a <{entry}> }} }} LIMIT {len(keys) + 1}"
+        f"SELECT ?q WHERE {{ GRAPH <{META_GRAPH}> {{ ?q a <{entry}> }} }} LIMIT {small + 1}"
     )
-    if len(rows) <= len(keys):
+    if len(rows) <= small:
         return {keys[r["q"].value] for r in rows if r["q"].value in keys}
     kind, meta = ox.NamedNode(RDF_TYPE), ox.NamedNode(META_GRAPH)
     held = store.holds([ox.Quad(ox.NamedNode(q), kind, ox.NamedNode(entry), meta) for q in keys])

@@ -295,7 +295,7 @@ class Placer:
     ) -> list[str]:
         """Fill ``tx`` with the record's placing (derived graph, candidates) and its grid cells
         (:mod:`hub.pipeline.grid`); returns warnings. ``held``: what the derived graph and the
-        waiting candidates hold (:func:`hub.meta.held.held`), so that they are only revised."""
+        waiting candidates hold (:mod:`hub.pipeline.before`), so that they are only revised."""
         before = held or Held()
         pair = (record.source, record.source_id)
         found = self._hints(record)

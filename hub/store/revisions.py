@@ -7,9 +7,11 @@ costs an index update in every order, and a re-import's commit was mostly that. 
 pipeline has read what they hold (:mod:`hub.meta.held`, one pass per batch), a revision
 removes only what the new version no longer says and adds only what it newly says.
 
-Statements are N-Triples lines without the final dot, so comparing them is comparing strings:
-the hub writes terms in pyoxigraph's canonical form and reads them back in it. Blank nodes have
-no stable label, so a replacement that holds any is written whole.
+Statements are N-Triples lines without the final dot, so comparing them is comparing strings.
+A statement the store gives back in another form than the one written (Oxigraph keeps a decimal
+"41.00" as "41") compares different: it is removed and written again, which costs but loses
+nothing; equal text is always the same statement. Blank nodes have no stable label, so a
+replacement that holds any is written whole.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import cast
 
@@ -25,6 +25,9 @@ BULK_MIN_STATEMENTS = 20_000
 writes new files and pays a fixed cost that a batch of 100 to 300 records (a sync's, an API
 write) does not earn back."""
 
+
+_Pattern = tuple[ox.NamedNode | None, None, None, ox.NamedNode | None]
+"""A subject or a graph to match: what :meth:`OxigraphStore.contents` and ``statements_about`` ask."""
 
 SETTLE_EVERY = 64
 """Appended commits in a row after which one goes through SPARQL. An appended commit adds a new
@@ -188,20 +191,19 @@ class OxigraphStore(Store):
 
     def statements_about(self, graph: str, subjects: Sequence[str]) -> dict[str, list[ox.Triple]]:
         name = ox.NamedNode(graph)
-        found: dict[str, list[ox.Triple]] = {}
-        for subject in subjects:
-            quads = self._store.quads_for_pattern(ox.NamedNode(subject), None, None, name)
-            triples = [q.triple for q in quads]
-            if triples:
-                found[subject] = triples
-        return found
+        return self._triples_by(subjects, lambda s: (ox.NamedNode(s), None, None, name))
 
     def contents(self, graphs: Sequence[str]) -> dict[str, list[ox.Triple]]:
+        return self._triples_by(graphs, lambda g: (None, None, None, ox.NamedNode(g)))
+
+    def _triples_by(
+        self, keys: Sequence[str], pattern: Callable[[str], _Pattern]
+    ) -> dict[str, list[ox.Triple]]:
+        """The triples matching ``pattern(key)``, by key (keys that match none left out)."""
         found: dict[str, list[ox.Triple]] = {}
-        for graph in graphs:
-            triples = [q.triple for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph))]
-            if triples:
-                found[graph] = triples
+        for key in keys:
+            if triples := [q.triple for q in self._store.quads_for_pattern(*pattern(key))]:
+                found[key] = triples
         return found
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:

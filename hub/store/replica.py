@@ -219,9 +219,6 @@ class PublicReplica:
         os.replace(temporary, counter)
         _pending_file(self.path).unlink(missing_ok=True)
 
-    def flush(self) -> None:
-        self.begin_flush().result()
-
     def begin_flush(self) -> Future[None]:
         """Persist the replica on its writer thread, while the main store persists its own."""
         return self._submit(self.store.flush)

@@ -189,35 +189,32 @@ class Transaction:
         if not self.appends_only:
             raise ValueError("a transaction that deletes cannot be rendered as N-Quads")
         chunks, public = [], []
-        for graph, text in self._graph_texts():
-            chunks.append(text)
+        for graph, lines in self._graph_additions(quads=True):
+            chunks.append("".join(lines))
             if is_public_graph(graph):
-                public.append(text)
+                public.append(chunks[-1])
         meta = f" <{META_GRAPH}> .\n"
         chunks.append("".join(f"{line}{meta}" for line in self._meta_additions()))
         chunks.append("".join(f"{line}{meta}" for line in _latest_lines(self.latest, versions=True)))
         return "".join(chunks).encode(), "".join(public).encode()
 
-    def _graph_texts(self) -> Iterator[tuple[str, str]]:
-        """Each graph's additions as N-Quads text (of the meta graph, only :attr:`inserts`')."""
+    def _graph_additions(self, *, quads: bool) -> Iterator[tuple[str, list[str]]]:
+        """What the transaction adds to each graph, as N-Triples lines without the dot, or as
+        N-Quads lines (``quads``: each line written once, in the bulk path's text); of the meta
+        graph, only what :attr:`inserts` holds (its statements are :meth:`_meta_additions`)."""
         for graph, triples in self.inserts.items():
-            name = f" {ox.NamedNode(graph)} .\n"
-            yield graph, "".join(f"{t.subject} {t.predicate} {t.object}{name}" for t in triples)
+            end = f" {ox.NamedNode(graph)} .\n" if quads else ""
+            yield graph, [f"{t.subject} {t.predicate} {t.object}{end}" for t in triples]
         for graph, lines in self._difference().added.items():
             if graph != META_GRAPH:
-                name = f" {ox.NamedNode(graph)} .\n"
-                yield graph, "".join(f"{line}{name}" for line in lines)
+                end = f" {ox.NamedNode(graph)} .\n"
+                yield graph, [f"{line}{end}" for line in lines] if quads else lines
 
     def _graph_lines(self) -> dict[str, list[str]]:
-        """What the transaction adds to each graph, as lines; of the meta graph, only what
-        :attr:`inserts` holds (its statements are :meth:`_meta_additions`)."""
-        added: dict[str, list[str]] = {
-            graph: [f"{t.subject} {t.predicate} {t.object}" for t in triples]
-            for graph, triples in self.inserts.items()
-        }
-        for graph, lines in self._difference().added.items():
-            if graph != META_GRAPH:
-                added.setdefault(graph, []).extend(lines)
+        """:meth:`_graph_additions` by graph, as N-Triples lines (for the SPARQL renderings)."""
+        added: dict[str, list[str]] = {}
+        for graph, lines in self._graph_additions(quads=False):
+            added.setdefault(graph, []).extend(lines)
         return added
 
     def _meta_additions(self) -> list[str]:
@@ -225,7 +222,9 @@ class Transaction:
 
     def public_nquads(self) -> bytes:
         """The additions to public graphs as N-Quads, for the public replica."""
-        return "".join(text for graph, text in self._graph_texts() if is_public_graph(graph)).encode()
+        return "".join(
+            "".join(lines) for graph, lines in self._graph_additions(quads=True) if is_public_graph(graph)
+        ).encode()
 
     def render(self) -> str:
         """The SPARQL Update text: drops, meta deletions, the revisions' removals, then one

@@ -51,6 +51,7 @@ test: system-deps node-deps setup lint
 
 bench: setup system-deps
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/store_floor.py
 	$(BIN)/python bench/http_api.py
 	$(BIN)/python bench/query_load.py
 	$(BIN)/python bench/anonymous_queries.py
@@ -64,6 +65,7 @@ bench: setup system-deps
 
 bench-quick: setup system-deps
 	$(BIN)/python bench/run.py --quick
+	$(BIN)/python bench/store_floor.py --quick
 	$(BIN)/python bench/http_api.py --quick
 	$(BIN)/python bench/query_load.py --quick
 	$(BIN)/python bench/anonymous_queries.py --quick

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 DATA = Path(__file__).parent / "data" / "territoires.json.gz"
 
@@ -35,9 +35,13 @@ _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "sain
 def fold(text: str) -> str:
     """Lowercase ASCII words separated by single spaces: case, accents, hyphens and apostrophes
     ignored (the ligatures œ and æ, which NFKD keeps whole, spelt out first)."""
-    text = text.replace("œ", "oe").replace("Œ", "Oe").replace("æ", "ae").replace("Æ", "Ae")
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    if not text.isascii():  # ASCII text is its own NFKD form: most names skip the round trip
+        text = text.replace("œ", "oe").replace("Œ", "Oe").replace("æ", "ae").replace("Æ", "Ae")
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
+
+
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
 
 
 @lru_cache(maxsize=1 << 16)
@@ -47,10 +51,10 @@ def normalise_name(name: str) -> str:
     return " ".join(_ABBREVIATIONS.get(word, word) for word in fold(name).split())
 
 
-@dataclass(frozen=True)
-class Commune:
+class Commune(NamedTuple):
     """A current commune (never a commune déléguée or a municipal arrondissement: those resolve to
-    the commune they belong to)."""
+    the commune they belong to). A named tuple: the index builds 35,000 of them at its first use,
+    in a third of the time a frozen dataclass takes."""
 
     insee: str
     name: str
@@ -74,8 +78,7 @@ class Area:
     """The region of a department; None otherwise (an EPCI may span departments)."""
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):
     """A commune déléguée ("d") or associée ("a"), or a municipal arrondissement ("m")."""
 
     code: str

@@ -16,7 +16,7 @@ from functools import cached_property
 import pyoxigraph as ox
 
 from hub.iris import graph_iri as stable_graph_iri
-from hub.record_checks import provenance_problem, xml_character_problem
+from hub.record_checks import content_problem, provenance_problem
 from hub.vocab import MLG, RDF_TYPE, XSD, class_iris
 
 HUB_CLASSES = frozenset(
@@ -137,16 +137,8 @@ class Record:
             )
         if not self.triples:
             return "the record holds no triples"
-        for t in self.triples:
-            if isinstance(t.object, ox.Literal) and len(t.object.value) > MAX_LITERAL_BYTES // 4:
-                size = len(t.object.value.encode())
-                if size > MAX_LITERAL_BYTES:
-                    return (
-                        f"literal of {size:,} bytes on <{t.predicate.value}> is over the "
-                        f"1 MB limit / littéral de plus de 1 Mo"
-                    )
-        checked = xml_character_problem(self.triples) or provenance_problem(
-            self.triples, self.source_url, self.origin[0] if self.origin else None
+        checked = content_problem(
+            self.triples, self.source_url, self.origin[0] if self.origin else None, MAX_LITERAL_BYTES
         )
         if checked is not None:
             return checked

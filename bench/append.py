@@ -4,7 +4,7 @@
     .venv/bin/python bench/append.py --quick    # the same, 2 rounds
 
 A batch that only adds (new records, the common case of a first sync) is committed by the
-embedded store as N-Quads in one ``Store.extend`` transaction (``hub.store.oxigraph``); it was a
+embedded store as N-Quads in one ``Store.load`` transaction (``hub.store.oxigraph``); it was a
 SPARQL Update text before. This fills a fresh on-disk store (with its public replica) with 1,000
 places, then ingests 2,000 new places in batches of 100 with a cursor, as a connector's sync
 does, once appending and once with every commit sent as SPARQL (``SETTLE_EVERY`` set to 0 for

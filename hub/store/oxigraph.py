@@ -21,7 +21,7 @@ from hub.store.transaction import Transaction
 BULK_MIN_STATEMENTS = 20_000
 """From this many added statements, a transaction that only adds is loaded with the bulk loader
 (N-Quads, one atomic file ingestion): about three times cheaper than SPARQL text for a batch of
-2,000 new records (a file import's batch). Below, one ``Store.extend`` transaction: each bulk load
+2,000 new records (a file import's batch). Below, one ``Store.load`` transaction: each bulk load
 writes new files and pays a fixed cost that a batch of 100 to 300 records (a sync's, an API
 write) does not earn back."""
 

@@ -32,7 +32,7 @@ def held_graphs(store: Store, graphs: Iterable[str]) -> dict[str, set[str]]:
     found = store.contents(wanted)
     if found is None:
         return {}
-    return {g: {f"{t.subject} {t.predicate} {t.object}" for t in found.get(g, ())} for g in wanted}
+    return {g: {str(t) for t in found.get(g, ())} for g in wanted}
 
 
 @dataclass

@@ -55,7 +55,7 @@ def same_hints(record: Record, stored: set[str]) -> bool:
     def hints(lines: Iterable[str]) -> set[str]:
         return {by_value(line) for line in lines if line.split(" ", 2)[1][1:-1] in READ_PREDICATES}
 
-    return hints(f"{t.subject} {t.predicate} {t.object}" for t in record.triples) == hints(stored)
+    return hints(str(t) for t in record.triples) == hints(stored)
 
 
 _NUMBER = re.compile(

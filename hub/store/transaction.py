@@ -109,7 +109,7 @@ class Transaction:
         triples as N-Triples lines without the dot, :func:`hub.meta.held.held_graphs`). A graph
         left empty is dropped (a named graph emptied statement by statement would stay listed),
         and one holding blank nodes is written whole."""
-        lines = [f"{t.subject} {t.predicate} {t.object}" for t in triples]
+        lines = [str(t) for t in triples]  # a triple's own N-Triples form, without the dot
         if stored is None or not triples or any("_:" in line for line in (*lines, *stored)):
             self.replace_graph(graph, triples)
             return
@@ -204,7 +204,7 @@ class Transaction:
         graph, only what :attr:`inserts` holds (its statements are :meth:`_meta_additions`)."""
         for graph, triples in self.inserts.items():
             end = f" {ox.NamedNode(graph)} .\n" if quads else ""
-            yield graph, [f"{t.subject} {t.predicate} {t.object}{end}" for t in triples]
+            yield graph, [f"{t}{end}" for t in triples]
         for graph, lines in self._difference().added.items():
             if graph != META_GRAPH:
                 end = f" {ox.NamedNode(graph)} .\n"

@@ -501,11 +501,13 @@ RAW_LOAD = ("import sys, pyoxigraph as ox; "
 # What a first load stored, loaded back by the store alone: the main store's N-Quads and the
 # public replica's, each into a fresh on-disk store, side by side on two threads as the hub's
 # writer and replica threads do (bulk_load releases the GIL).
-STORED_LOAD = (
+STORED_LOAD = (  # arguments: main store directory and N-Quads file, then the replica's if any
     "import sys, threading, pyoxigraph as ox\n"
     "def load(d, f): ox.Store(d).bulk_load(path=f, format=ox.RdfFormat.N_QUADS)\n"
-    "t = threading.Thread(target=load, args=(sys.argv[3], sys.argv[4])); t.start()\n"
-    "load(sys.argv[1], sys.argv[2]); t.join()"
+    "t = threading.Thread(target=load, args=(sys.argv[3], sys.argv[4])) if len(sys.argv) > 3 else None\n"
+    "t and t.start()\n"
+    "load(sys.argv[1], sys.argv[2])\n"
+    "t and t.join()"
 )
 
 
@@ -549,14 +551,15 @@ def stored_dumps(workdir: Path, data: Path) -> tuple[list[Path], int]:
 
 
 def store_floor(workdir: Path, dumps: list[Path], attempts: int = 3) -> float:
-    """Median seconds of a process that bulk-loads ``dumps`` (main store, replica) into fresh
-    on-disk stores: the least any import that stores the same could take, the store doing
-    nothing but its fastest load."""
+    """Median seconds of a process that bulk-loads ``dumps`` (main store, then the replica if
+    given) into fresh on-disk stores: the least any import that stores the same could take, the
+    store doing nothing but its fastest load."""
     times = []
     for attempt in range(attempts):
         target = Path(tempfile.mkdtemp(dir=workdir, prefix=f"stored-{attempt}-"))
-        times.append(whole_process([sys.executable, "-c", STORED_LOAD, str(target / "main"),
-                                    str(dumps[0]), str(target / "replica"), str(dumps[1])]))
+        pairs = zip(("main", "replica"), dumps, strict=False)  # one dump or two
+        args = [str(arg) for name, dump in pairs for arg in (target / name, dump)]
+        times.append(whole_process([sys.executable, "-c", STORED_LOAD, *args]))
         shutil.rmtree(target)
     return statistics.median(times)
 

@@ -30,7 +30,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: hub, bench.common
 
 import os
-import shutil
 import statistics
 import tempfile
 import time
@@ -40,17 +39,9 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from bench.common import Row, header, parse, print_summary
-from bench.run import RAW_LOAD, whole_process, write_turtle
+from bench.run import hub_import, raw_load, store_floor, stored_dumps, write_turtle
 from hub.vocab import META_GRAPH
 
-LOAD = (
-    "import sys, threading, pyoxigraph as ox\n"
-    "def load(d, f): ox.Store(d).bulk_load(path=f, format=ox.RdfFormat.N_QUADS)\n"
-    "t = threading.Thread(target=load, args=(sys.argv[3], sys.argv[4])) if len(sys.argv) > 3 else None\n"
-    "t and t.start()\n"
-    "load(sys.argv[1], sys.argv[2])\n"
-    "t and t.join()"
-)
 SHARES = ("record graphs", "placing", "provenance", "change log", "rest of the meta graph")
 SETS = (  # cumulative sets of shares, each loaded with and without the replica
     ("record graphs",),
@@ -94,21 +85,6 @@ def split(main: Path, workdir: Path) -> tuple[dict[tuple[str, ...], Path], dict[
     return files, {s: len(by_share[s]) for s in SHARES}
 
 
-def load(workdir: Path, dump: Path, replica: Path | None) -> float:
-    target = Path(tempfile.mkdtemp(dir=workdir, prefix="load-"))
-    args = [str(target / "main"), str(dump)] + ([str(target / "replica"), str(replica)] if replica else [])
-    seconds = whole_process([sys.executable, "-c", LOAD, *args])
-    shutil.rmtree(target)
-    return seconds
-
-
-def raw(workdir: Path, ttl: Path) -> float:
-    target = Path(tempfile.mkdtemp(dir=workdir, prefix="raw-"))
-    seconds = whole_process([sys.executable, "-c", RAW_LOAD, str(target), str(ttl)])
-    shutil.rmtree(target)
-    return seconds
-
-
 def main() -> None:
     args, sizes = parse(__doc__, FULL, QUICK, f"{QUICK.places:,} places instead of {FULL.places:,}")
     started = time.perf_counter()
@@ -119,26 +95,21 @@ def main() -> None:
         triples = write_turtle(ttl, sizes.places)
         data = workdir / "data"
         os.environ["MAILLAGE_TERRITORIES"] = "0"
-        hub_s = whole_process([sys.executable, "-m", "hub", "--data-dir", str(data), "import", str(ttl)])
-        dumps = {}
-        for name in ("store", "store-public"):
-            dumps[name] = workdir / f"{name}.nq"
-            stored = ox.Store.read_only(str(data / name))
-            stored.dump(output=str(dumps[name]), format=ox.RdfFormat.N_QUADS)
-            del stored
-        files, counts = split(dumps["store"], workdir)
+        hub_s = hub_import(data, ttl)
+        (main_dump, replica), stored_quads = stored_dumps(workdir, data)
+        files, counts = split(main_dump, workdir)
         print(f"\nA file of {sizes.places:,} places ({triples:,} triples) imported by `maillage import`: "
               f"{hub_s:.2f} s. What it stored, by share (quads):")
         for name in SHARES:
             print(f"   {name:24s} {counts[name]:>9,}")
-        replica_quads = sum(1 for _ in ox.parse(path=str(dumps["store-public"]), format=ox.RdfFormat.N_QUADS))
-        print(f"   {'public replica':24s} {replica_quads:>9,} (its own store)")
+        print(f"   {'public replica':24s} {stored_quads - sum(counts.values()):>9,} (its own store)")
         times: dict[str, list[float]] = defaultdict(list)
         for _ in range(3):  # alternating, so that a slow moment of the machine hits all of them
-            times["raw"].append(raw(workdir, ttl))
+            times["raw"].append(raw_load(workdir, ttl, attempts=1))
             for shares, path in files.items():
-                times[" + ".join(shares)].append(load(workdir, path, None))
-                times[" + ".join(shares) + " + replica"].append(load(workdir, path, dumps["store-public"]))
+                label = " + ".join(shares)
+                times[label].append(store_floor(workdir, [path], attempts=1))
+                times[label + " + replica"].append(store_floor(workdir, [path, replica], attempts=1))
         raw_s = statistics.median(times["raw"])
         print(f"\nbulk_load as whole processes, median of 3 (raw: the file into the default graph, "
               f"{raw_s:.2f} s):")

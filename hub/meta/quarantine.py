@@ -93,8 +93,8 @@ def quarantined(store: Store, base: str, records: Iterable[Record]) -> set[tuple
     )
     if len(rows) <= small:
         return {keys[r["q"].value] for r in rows if r["q"].value in keys}
-    kind, meta = ox.NamedNode(RDF_TYPE), ox.NamedNode(META_GRAPH)
-    held = store.holds([ox.Quad(ox.NamedNode(q), kind, ox.NamedNode(entry), meta) for q in keys])
+    kind, waiting, meta = ox.NamedNode(RDF_TYPE), ox.NamedNode(entry), ox.NamedNode(META_GRAPH)
+    held = store.holds([ox.Quad(ox.NamedNode(q), kind, waiting, meta) for q in keys])
     return {pair for pair, waits in zip(keys.values(), held, strict=True) if waits}
 
 

@@ -414,3 +414,33 @@ def test_a_revision_writes_the_difference_and_a_cleared_subject_whole(store: Sto
 
     assert said(f"GRAPH <{META_GRAPH}> {{ <{subject}> ?p ?o }}") == {"1", "4"}
     assert said(f"GRAPH <{graph}> {{ ?s ?p ?o }}") == {"new"}
+
+
+def test_terms_the_store_cannot_keep_are_quarantined_with_the_first_reason_by_kind(
+    ingestor: Ingestor, store: Store, place_record: RecordFactory
+) -> None:
+    """A literal over 1 MB, then a character XML cannot carry, then a provenance link that is
+    not a web address: a record with several is quarantined for the first kind, whatever the
+    order of its triples; a record with one of them for that one; nothing of them is stored."""
+    from dataclasses import replace
+
+    derived = ox.NamedNode("http://www.w3.org/ns/prov#wasDerivedFrom")
+
+    def with_terms(local: str, *objects: tuple[str, ox.Literal | ox.NamedNode]) -> Record:
+        base = place_record(local)
+        extra = tuple(ox.Triple(iri(local), mlg(p) if p != "derived" else derived, o) for p, o in objects)
+        return replace(base, triples=(*extra, *base.triples))
+
+    huge, nul = ox.Literal("x" * 1_000_001), ox.Literal("a\x00b")
+    link = ox.NamedNode("file:///etc/passwd")
+    result = ingestor.ingest([
+        with_terms("all", ("derived", link), ("shortDescription", nul), ("description", huge)),
+        with_terms("char-and-link", ("derived", link), ("shortDescription", nul)),
+        with_terms("link", ("derived", link)),
+    ])
+    assert result.quarantined == 3 and result.created == 0
+    reasons = {e.source_id: e.reason for e in list_quarantine(store)}
+    assert reasons["all"].startswith(f"literal of 1,000,001 bytes on <{MLG}description> is over the 1 MB limit")
+    assert "holds the character U+0000" in reasons["char-and-link"]
+    assert reasons["link"].startswith(f"<{derived.value}> must be an http(s) address, not 'file:///etc/passwd'")
+    assert names(store) == {}
